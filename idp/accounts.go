@@ -1,0 +1,338 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// NormalizeEmail lower-cases and trims an address (NFC), so that the blind
+// index finds "Anna.Muster@Example.CH " as "anna.muster@example.ch".
+func NormalizeEmail(s string) string {
+	return strings.ToLower(norm.NFC.String(strings.TrimSpace(s)))
+}
+
+// ValidEmail reports whether s is a plain deliverable address (no display
+// name, an @, a dotted domain, at most 254 characters).
+func ValidEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, " <>\"\r\n") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".") && !strings.HasSuffix(s, ".")
+}
+
+// RegisterInput is what a person submits to open an account.
+type RegisterInput struct {
+	GivenName, FamilyName, Email, Password, PasswordRepeat string
+	Locale                                                 string
+	IP                                                     string
+	ReturnTo                                               string // optional: the pending authorize request, carried in the activation link
+}
+
+const maxNameLen = 100
+
+// Register validates the input and, when it is valid, opens a pending
+// account and e-mails its activation link and Konto-ID in one transaction.
+// If the address already has an account, that account's owner gets a
+// "you already have an account" mail instead; the caller sees the same
+// outcome either way (enumeration safety).
+func (s *Service) Register(ctx context.Context, in RegisterInput) error {
+	in.GivenName = strings.TrimSpace(in.GivenName)
+	in.FamilyName = strings.TrimSpace(in.FamilyName)
+	email := NormalizeEmail(in.Email)
+	v := &ValidationError{}
+	for field, val := range map[string]string{"given_name": in.GivenName, "family_name": in.FamilyName} {
+		switch {
+		case val == "":
+			v.add(field, "err.required")
+		case utf8.RuneCountInString(val) > maxNameLen || strings.ContainsAny(val, "<>\r\n\t"):
+			v.add(field, "err.name_too_long")
+		}
+	}
+	switch {
+	case email == "":
+		v.add("email", "err.required")
+	case !ValidEmail(email):
+		v.add("email", "err.email_invalid")
+	}
+	s.checkNewPassword(v, in.Password, in.PasswordRepeat, in.GivenName, in.FamilyName, email)
+	if err := v.orNil(); err != nil {
+		return err
+	}
+	if err := s.allow(ctx, []Rule{s.cfg.Limits.RegisterPerIP}, []string{in.IP}); err != nil {
+		return err
+	}
+	locale := in.Locale
+	if locale == "" {
+		locale = "de"
+	}
+	index := s.EmailIndex(email)
+	name := in.GivenName + " " + in.FamilyName
+	if existing, err := s.store.GetAccountByEmailIndex(ctx, index); err == nil {
+		return s.mailExisting(ctx, existing, locale)
+	} else if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("look up e-mail: %w", err)
+	}
+	// Hash before the transaction: it takes tens of milliseconds.
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	now := s.Now()
+	for attempt := 0; ; attempt++ {
+		a := Account{ID: NewID(), KontoID: NewKontoID(), EmailIndex: index, PasswordHash: hash,
+			Status: StatusPending, Locale: locale, CreatedAt: now, PasswordChangedAt: now}
+		if err := s.seal(&a, Personal{GivenName: in.GivenName, FamilyName: in.FamilyName, Email: email}); err != nil {
+			return err
+		}
+		tok, tokHash := newToken()
+		link := s.cfg.BaseURL + "/activate?token=" + tok
+		if in.ReturnTo != "" {
+			link += "&authRequestID=" + in.ReturnTo
+		}
+		out, err := s.mail(email, locale, MailActivate, map[string]string{
+			"Name": name, "KontoID": a.KontoID, "Link": link,
+			"ValidHours": strconv.Itoa(int(s.cfg.ActivationTTL.Hours())),
+		})
+		if err != nil {
+			return err
+		}
+		err = s.store.CreateAccount(ctx, a,
+			ActionToken{Hash: tokHash, Purpose: PurposeActivate, AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ActivationTTL)}, out)
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			// Either the address was registered a moment ago (then mail the
+			// owner) or the random Konto-ID collided (then draw again).
+			if existing, gerr := s.store.GetAccountByEmailIndex(ctx, index); gerr == nil {
+				return s.mailExisting(ctx, existing, locale)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("create account: %w", err)
+		}
+		s.audit(ctx, a.ID, "account.registered", a.ID, "")
+		return nil
+	}
+}
+
+// mailExisting answers a registration for a known address. A pending account
+// gets a fresh activation link; an active one a hint to log in or reset.
+func (s *Service) mailExisting(ctx context.Context, a Account, locale string) error {
+	if err := s.allow(ctx, []Rule{s.cfg.Limits.ResetPerAccount}, []string{a.ID}); err != nil {
+		return nil // silently drop: same answer, no mail flood
+	}
+	p, err := s.Personal(a)
+	if err != nil {
+		return err
+	}
+	name := p.GivenName + " " + p.FamilyName
+	now := s.Now()
+	if a.Status == StatusPending {
+		tok, tokHash := newToken()
+		out, err := s.mail(p.Email, a.Locale, MailActivate, map[string]string{
+			"Name": name, "KontoID": a.KontoID, "Link": s.cfg.BaseURL + "/activate?token=" + tok,
+			"ValidHours": strconv.Itoa(int(s.cfg.ActivationTTL.Hours())),
+		})
+		if err != nil {
+			return err
+		}
+		return s.store.CreateActionToken(ctx, ActionToken{Hash: tokHash, Purpose: PurposeActivate, AccountID: a.ID,
+			CreatedAt: now, ExpiresAt: now.Add(s.cfg.ActivationTTL)}, out)
+	}
+	out, err := s.mail(p.Email, a.Locale, MailAlreadyRegistered, map[string]string{
+		"Name": name, "LoginLink": s.cfg.BaseURL + "/", "ResetLink": s.cfg.BaseURL + "/reset",
+	})
+	if err != nil {
+		return err
+	}
+	return s.store.EnqueueOutgoing(ctx, out)
+}
+
+func (s *Service) checkNewPassword(v *ValidationError, pw, repeat string, context ...string) {
+	if pw == "" {
+		v.add("password", "err.required")
+		return
+	}
+	for _, p := range CheckPassword(pw, context...) {
+		v.add("password", "err.pw_"+string(p))
+	}
+	if pw != repeat {
+		v.add("password_repeat", "err.pw_mismatch")
+	}
+}
+
+// Activate consumes an activation link and activates its account.
+func (s *Service) Activate(ctx context.Context, token string) (Account, error) {
+	a, err := s.store.ConsumeActionToken(ctx, PurposeActivate, HashToken(token), s.Now(),
+		func(a Account) (Account, []Outgoing, error) {
+			if a.Status == StatusPending {
+				a.Status = StatusActive
+				a.ActivatedAt = s.Now()
+			}
+			return a, nil, nil
+		})
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused) {
+		return Account{}, ErrLinkInvalid
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("activate: %w", err)
+	}
+	s.audit(ctx, a.ID, "account.activated", a.ID, "")
+	return a, nil
+}
+
+// Login checks e-mail and password. Every failure is ErrLoginFailed (or
+// ErrRateLimited), with the same cost whether or not the address is known.
+func (s *Service) Login(ctx context.Context, email, password, ip string) (Account, error) {
+	email = NormalizeEmail(email)
+	index := s.EmailIndex(email)
+	if err := s.allow(ctx, []Rule{s.cfg.Limits.LoginPerIP, s.cfg.Limits.LoginPerAccount},
+		[]string{ip, fmt.Sprintf("%x", index[:12])}); err != nil {
+		return Account{}, err
+	}
+	a, err := s.store.GetAccountByEmailIndex(ctx, index)
+	if errors.Is(err, ErrNotFound) {
+		s.hasher.Dummy(ctx, password)
+		return Account{}, ErrLoginFailed
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("look up account: %w", err)
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, password, a.PasswordHash)
+	if err != nil {
+		return Account{}, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok || a.Status != StatusActive {
+		if ok {
+			s.audit(ctx, a.ID, "account.login_inactive", a.ID, string(a.Status))
+		}
+		return Account{}, ErrLoginFailed
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
+			return Account{}, err
+		}
+	}
+	a, err = s.store.UpdateAccount(ctx, a.ID, func(a Account) (Account, []Outgoing, error) {
+		a.LastLoginAt = s.Now()
+		if newHash != "" {
+			a.PasswordHash = newHash
+		}
+		return a, nil, nil
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("record login: %w", err)
+	}
+	return a, nil
+}
+
+// RequestReset e-mails a single-use reset link if the address has an
+// account. It returns nil whether or not it has one.
+func (s *Service) RequestReset(ctx context.Context, email, locale, ip string) error {
+	email = NormalizeEmail(email)
+	if !ValidEmail(email) {
+		v := &ValidationError{}
+		v.add("email", "err.email_invalid")
+		return v
+	}
+	if err := s.allow(ctx, []Rule{s.cfg.Limits.ResetPerIP}, []string{ip}); err != nil {
+		return err
+	}
+	a, err := s.store.GetAccountByEmailIndex(ctx, s.EmailIndex(email))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up account: %w", err)
+	}
+	if err := s.allow(ctx, []Rule{s.cfg.Limits.ResetPerAccount}, []string{a.ID}); err != nil {
+		return nil // same answer; no mail flood to the owner
+	}
+	if a.Status == StatusDisabled {
+		return nil
+	}
+	p, err := s.Personal(a)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	tok, tokHash := newToken()
+	out, err := s.mail(p.Email, a.Locale, MailReset, map[string]string{
+		"Name": p.GivenName + " " + p.FamilyName, "Link": s.cfg.BaseURL + "/reset/confirm?token=" + tok,
+		"ValidMinutes": strconv.Itoa(int(s.cfg.ResetTTL.Minutes())),
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.CreateActionToken(ctx, ActionToken{Hash: tokHash, Purpose: PurposeReset, AccountID: a.ID,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL)}, out); err != nil {
+		return fmt.Errorf("store reset token: %w", err)
+	}
+	s.audit(ctx, "anonymous", "account.reset_requested", a.ID, "")
+	return nil
+}
+
+// Reset sets a new password through a reset link, activates a pending
+// account (the link proves control of the address), ends every session and
+// refresh token of the account, and e-mails a notice.
+func (s *Service) Reset(ctx context.Context, token, password, repeat string) (Account, error) {
+	if token == "" {
+		return Account{}, ErrLinkInvalid
+	}
+	v := &ValidationError{}
+	s.checkNewPassword(v, password, repeat)
+	if err := v.orNil(); err != nil {
+		return Account{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return Account{}, fmt.Errorf("hash password: %w", err)
+	}
+	a, err := s.store.ConsumeActionToken(ctx, PurposeReset, HashToken(token), s.Now(),
+		func(a Account) (Account, []Outgoing, error) {
+			p, err := s.Personal(a)
+			if err != nil {
+				return a, nil, err
+			}
+			v := &ValidationError{}
+			for _, pr := range CheckPassword(password, p.GivenName, p.FamilyName, p.Email) {
+				v.add("password", "err.pw_"+string(pr))
+			}
+			if err := v.orNil(); err != nil {
+				return a, nil, err
+			}
+			a.PasswordHash = hash
+			a.PasswordChangedAt = s.Now()
+			if a.Status == StatusPending {
+				a.Status = StatusActive
+				a.ActivatedAt = s.Now()
+			}
+			out, err := s.mail(p.Email, a.Locale, MailPasswordChanged, map[string]string{
+				"Name": p.GivenName + " " + p.FamilyName, "ResetLink": s.cfg.BaseURL + "/reset",
+			})
+			return a, []Outgoing{out}, err
+		})
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused) {
+		return Account{}, ErrLinkInvalid
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	if err := s.EndAllSessions(ctx, a.ID); err != nil {
+		return a, fmt.Errorf("end sessions after reset: %w", err)
+	}
+	s.audit(ctx, a.ID, "account.password_reset", a.ID, "")
+	return a, nil
+}

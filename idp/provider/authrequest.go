@@ -1,0 +1,136 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/kanton/kundencenter/idp"
+)
+
+// AuthRequest is a pending authorization request (OIDC Core 1.0 §3.1.2.1)
+// as stored in the ephemeral store until the code is redeemed.
+type AuthRequest struct {
+	ID                  string    `json:"id"`
+	CreatedAt           time.Time `json:"created"`
+	ClientID            string    `json:"client_id"`
+	RedirectURI         string    `json:"redirect_uri"`
+	State               string    `json:"state,omitempty"`
+	Nonce               string    `json:"nonce,omitempty"`
+	Scopes              []string  `json:"scopes"`
+	ResponseType        string    `json:"response_type"`
+	ResponseMode        string    `json:"response_mode,omitempty"`
+	CodeChallenge       string    `json:"code_challenge"`
+	CodeChallengeMethod string    `json:"code_challenge_method"`
+	Prompt              []string  `json:"prompt,omitempty"`
+	MaxAge              *uint     `json:"max_age,omitempty"`
+	LoginHint           string    `json:"login_hint,omitempty"`
+	UILocales           []string  `json:"ui_locales,omitempty"`
+	ACRValues           []string  `json:"acr_values,omitempty"`
+	HintSubject         string    `json:"hint_sub,omitempty"`     // subject of a verified id_token_hint
+	RequiredACR         string    `json:"required_acr,omitempty"` // the client's minimum level
+
+	// Set when the login UI (or SSO) completes the request.
+	Completed bool      `json:"done,omitempty"`
+	Subject   string    `json:"sub,omitempty"`
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	AMR       []string  `json:"amr,omitempty"`
+	ACR       string    `json:"acr,omitempty"`
+	SessionID string    `json:"sid,omitempty"` // binds the callback to the browser that logged in
+}
+
+var _ op.AuthRequest = (*AuthRequest)(nil)
+
+// GetID returns the request ID.
+func (a *AuthRequest) GetID() string { return a.ID }
+
+// GetACR returns the achieved authentication level.
+func (a *AuthRequest) GetACR() string { return a.ACR }
+
+// GetAMR returns the authentication methods used.
+func (a *AuthRequest) GetAMR() []string { return a.AMR }
+
+// GetAudience returns the token audience: the client alone.
+func (a *AuthRequest) GetAudience() []string { return []string{a.ClientID} }
+
+// GetAuthTime returns when the user authenticated.
+func (a *AuthRequest) GetAuthTime() time.Time { return a.AuthTime }
+
+// GetClientID returns the client that asked.
+func (a *AuthRequest) GetClientID() string { return a.ClientID }
+
+// GetCodeChallenge returns the PKCE challenge (always S256 here).
+func (a *AuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
+	return &oidc.CodeChallenge{Challenge: a.CodeChallenge, Method: oidc.CodeChallengeMethod(a.CodeChallengeMethod)}
+}
+
+// GetNonce returns the client's nonce.
+func (a *AuthRequest) GetNonce() string { return a.Nonce }
+
+// GetRedirectURI returns the (exactly registered) redirect URI.
+func (a *AuthRequest) GetRedirectURI() string { return a.RedirectURI }
+
+// GetResponseType returns the response type (always "code").
+func (a *AuthRequest) GetResponseType() oidc.ResponseType { return oidc.ResponseType(a.ResponseType) }
+
+// GetResponseMode returns the response mode.
+func (a *AuthRequest) GetResponseMode() oidc.ResponseMode { return oidc.ResponseMode(a.ResponseMode) }
+
+// GetScopes returns the granted scopes.
+func (a *AuthRequest) GetScopes() []string { return a.Scopes }
+
+// GetState returns the client's state.
+func (a *AuthRequest) GetState() string { return a.State }
+
+// GetSubject returns the authenticated account's subject.
+func (a *AuthRequest) GetSubject() string { return a.Subject }
+
+// Done reports whether the login completed.
+func (a *AuthRequest) Done() bool { return a.Completed }
+
+// HasPrompt reports whether the request carries the prompt value p.
+func (a *AuthRequest) HasPrompt(p string) bool { return slices.Contains(a.Prompt, p) }
+
+// Satisfied reports whether a session with this auth time and level meets
+// the request's max_age and requested level.
+func (a *AuthRequest) Satisfied(s idp.Session, now time.Time, levels Levels) bool {
+	if a.HasPrompt(oidc.PromptLogin) {
+		return false
+	}
+	if a.MaxAge != nil && now.Sub(s.AuthTime) > time.Duration(*a.MaxAge)*time.Second {
+		return false
+	}
+	return levels.Meets(s.ACR, a.ACRValues) && levels.Meets(s.ACR, []string{a.RequiredACR})
+}
+
+func authRequestKey(id string) string { return "ar:" + id }
+func codeKey(hash []byte) string      { return fmt.Sprintf("code:%x", hash) }
+
+func (p *Provider) putAuthRequest(ctx context.Context, a *AuthRequest) error {
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	ttl := a.CreatedAt.Add(p.cfg.AuthRequestTTL).Sub(p.now())
+	if ttl <= 0 {
+		return idp.ErrNotFound
+	}
+	return p.eph.Set(ctx, authRequestKey(a.ID), raw, ttl)
+}
+
+func (p *Provider) getAuthRequest(ctx context.Context, id string) (*AuthRequest, error) {
+	raw, err := p.eph.Get(ctx, authRequestKey(id))
+	if err != nil {
+		return nil, err
+	}
+	a := new(AuthRequest)
+	if err := json.Unmarshal(raw, a); err != nil {
+		return nil, fmt.Errorf("decode auth request: %w", err)
+	}
+	return a, nil
+}

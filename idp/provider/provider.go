@@ -1,0 +1,283 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/kanton/kundencenter/idp"
+)
+
+// Config configures the OpenID provider.
+type Config struct {
+	// Issuer is the exact issuer URL (https in production).
+	Issuer string
+	// CryptoKey encrypts opaque access tokens and codes; 32 random bytes,
+	// identical on every instance.
+	CryptoKey [32]byte
+	// AccessTokenTTL, IDTokenTTL, RefreshTokenTTL (absolute, per family),
+	// CodeTTL and AuthRequestTTL bound the lifetimes; zero takes defaults.
+	AccessTokenTTL, IDTokenTTL, RefreshTokenTTL, CodeTTL, AuthRequestTTL time.Duration
+	// Levels are the acr values, weakest first.
+	Levels Levels
+	// LoginPath and LogoutPath are the login UI's pages.
+	LoginPath, LogoutPath string
+	// SessionCookie is the name of the SSO session cookie set by the login UI.
+	SessionCookie string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	set(&c.AccessTokenTTL, 10*time.Minute)
+	set(&c.IDTokenTTL, 10*time.Minute)
+	set(&c.RefreshTokenTTL, 12*time.Hour)
+	set(&c.CodeTTL, time.Minute)
+	set(&c.AuthRequestTTL, 30*time.Minute)
+	if len(c.Levels) == 0 {
+		c.Levels = DefaultLevels
+	}
+	if c.LoginPath == "" {
+		c.LoginPath = "/login"
+	}
+	if c.LogoutPath == "" {
+		c.LogoutPath = "/logout"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Provider is the OpenID provider: the protocol endpoints plus the API the
+// login UI uses to complete auth requests.
+type Provider struct {
+	cfg     Config
+	idp     *idp.Service
+	store   idp.Store
+	eph     idp.Ephemeral
+	keys    *KeyCache
+	clients *ClientCache
+	log     *slog.Logger
+	op      *op.Provider
+	server  *server
+	handler http.Handler
+}
+
+// New builds the provider. keys and clients must be loaded (Load) by the caller.
+func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log *slog.Logger) (*Provider, error) {
+	cfg.defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &Provider{cfg: cfg, idp: svc, store: svc.Store(), eph: svc.Ephemeral(), keys: keys, clients: clients, log: log}
+	opCfg := &op.Config{
+		CryptoKey:             cfg.CryptoKey,
+		CryptoKeyId:           "k1",
+		CodeMethodS256:        true,
+		AuthMethodPost:        true,
+		GrantTypeRefreshToken: true,
+		SupportedUILocales:    []language.Tag{language.German, language.French, language.Italian, language.English},
+		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
+			"at_hash", "c_hash", "name", "given_name", "family_name", "locale", "email", "email_verified"},
+	}
+	var opts []op.Option
+	if strings.HasPrefix(cfg.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	o, err := op.NewProvider(opCfg, storage{p}, op.StaticIssuer(cfg.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc provider: %w", err)
+	}
+	p.op = o
+	endpoints := op.Endpoints{
+		Authorization: op.NewEndpoint("/authorize"),
+		Token:         op.NewEndpoint("/oauth/token"),
+		Introspection: op.NewEndpoint("/oauth/introspect"),
+		Userinfo:      op.NewEndpoint("/userinfo"),
+		Revocation:    op.NewEndpoint("/oauth/revoke"),
+		EndSession:    op.NewEndpoint("/end_session"),
+		JwksURI:       op.NewEndpoint("/keys"),
+	}
+	p.server = &server{LegacyServer: op.NewLegacyServer(o, endpoints), p: p}
+	p.handler = op.RegisterLegacyServer(p.server, p.callback, op.WithServerCORSOptions(nil))
+	return p, nil
+}
+
+// Handler serves the protocol endpoints (discovery, JWKS, authorize and its
+// callback, token, userinfo, introspection, revocation, end_session).
+func (p *Provider) Handler() http.Handler { return p.handler }
+
+// Issuer returns the issuer URL.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
+// Levels returns the configured acr values.
+func (p *Provider) Levels() Levels { return p.cfg.Levels }
+
+func (p *Provider) now() time.Time { return p.cfg.Now().UTC() }
+
+func newRefreshValue() (string, []byte) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	v := base64.RawURLEncoding.EncodeToString(b)
+	return v, idp.HashToken(v)
+}
+
+// fillUserinfo sets the standard claims the scopes allow (OIDC Core §5.4).
+func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject string, scopes []string) error {
+	u.Subject = subject
+	if !slices.Contains(scopes, oidc.ScopeProfile) && !slices.Contains(scopes, oidc.ScopeEmail) {
+		return nil
+	}
+	a, err := p.store.GetAccount(ctx, subject)
+	if err != nil {
+		return oidc.ErrAccessDenied().WithDescription("account not found").WithParent(err)
+	}
+	pd, err := p.idp.Personal(a)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		u.GivenName, u.FamilyName = pd.GivenName, pd.FamilyName
+		u.Name = strings.TrimSpace(pd.GivenName + " " + pd.FamilyName)
+		u.Locale = oidc.NewLocale(language.Make(a.Locale))
+	}
+	if slices.Contains(scopes, oidc.ScopeEmail) {
+		u.Email = pd.Email
+		u.EmailVerified = oidc.Bool(a.Status == idp.StatusActive)
+	}
+	return nil
+}
+
+// AuthRequest returns a pending auth request for the login UI.
+func (p *Provider) AuthRequest(ctx context.Context, id string) (*AuthRequest, error) {
+	return p.getAuthRequest(ctx, id)
+}
+
+// ClientName returns a client's display name ("" if unknown).
+func (p *Provider) ClientName(ctx context.Context, id string) string {
+	c, err := p.clients.Get(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return c.c.Name
+}
+
+// Complete marks an auth request as authenticated by the given session and
+// returns the URL the browser continues to (the authorize callback).
+func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (string, error) {
+	a, err := p.getAuthRequest(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	a.Completed, a.Subject, a.AuthTime, a.AMR, a.ACR, a.SessionID = true, sess.AccountID, sess.AuthTime, sess.AMR, sess.ACR, sess.ID
+	if err := p.putAuthRequest(ctx, a); err != nil {
+		return "", err
+	}
+	return p.callbackURL(id), nil
+}
+
+func (p *Provider) callbackURL(id string) string {
+	return p.cfg.Issuer + "/authorize/callback?id=" + id
+}
+
+// ErrorRedirect ends an auth request with an OAuth error sent to the
+// client's (validated) redirect URI, e.g. access_denied when the user
+// cancels or login_required for prompt=none.
+func (p *Provider) ErrorRedirect(ctx context.Context, id string, e *oidc.Error) (string, error) {
+	a, err := p.getAuthRequest(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	_ = p.eph.Delete(ctx, authRequestKey(id))
+	e.State = a.State
+	return op.AuthResponseURL(a.RedirectURI, a.GetResponseType(), a.GetResponseMode(), e, p.op.Encoder())
+}
+
+// callback wraps the library's authorize callback: the request must be
+// completed by the session whose cookie this browser carries, so an auth
+// request ID that leaked cannot be redeemed from another browser.
+func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	a, err := p.getAuthRequest(r.Context(), id)
+	if err != nil || !a.Completed {
+		p.failPage(w, r, "unknown or unfinished authorization request")
+		return
+	}
+	c, err := r.Cookie(p.cfg.SessionCookie)
+	if err != nil || c.Value != a.SessionID {
+		p.failPage(w, r, "authorization request is bound to another browser")
+		return
+	}
+	op.AuthorizeCallback(w, r, p.op)
+}
+
+func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, reason string) {
+	p.log.WarnContext(r.Context(), "authorize callback refused", "reason", reason)
+	http.Redirect(w, r, p.cfg.LoginPath+"/error?reason=request", http.StatusSeeOther)
+}
+
+// Logout is a pending RP-initiated logout handed to the UI.
+type Logout struct {
+	ID          string `json:"id"`
+	AccountID   string `json:"acct,omitempty"` // from a verified id_token_hint
+	ClientID    string `json:"client,omitempty"`
+	RedirectURI string `json:"redirect,omitempty"` // validated post_logout_redirect_uri (with state)
+}
+
+func logoutKey(id string) string { return "logout:" + id }
+
+func (p *Provider) startLogout(ctx context.Context, r *op.EndSessionRequest) (string, error) {
+	l := Logout{ID: idp.NewID(), AccountID: r.UserID, ClientID: r.ClientID, RedirectURI: r.RedirectURI}
+	raw, err := json.Marshal(l)
+	if err != nil {
+		return "", err
+	}
+	if err := p.eph.Set(ctx, logoutKey(l.ID), raw, 10*time.Minute); err != nil {
+		return "", err
+	}
+	return p.cfg.Issuer + p.cfg.LogoutPath + "?logoutID=" + l.ID, nil
+}
+
+// TakeLogout returns and consumes a pending logout.
+func (p *Provider) TakeLogout(ctx context.Context, id string) (Logout, error) {
+	var l Logout
+	raw, err := p.eph.Take(ctx, logoutKey(id))
+	if err != nil {
+		return l, err
+	}
+	err = json.Unmarshal(raw, &l)
+	return l, err
+}
+
+// PeekLogout returns a pending logout without consuming it.
+func (p *Provider) PeekLogout(ctx context.Context, id string) (Logout, error) {
+	var l Logout
+	raw, err := p.eph.Get(ctx, logoutKey(id))
+	if err != nil {
+		return l, err
+	}
+	err = json.Unmarshal(raw, &l)
+	return l, err
+}
+
+var errNoSession = errors.New("no session")

@@ -1,0 +1,452 @@
+package provider
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/kanton/kundencenter/idp"
+)
+
+// storage implements op.Storage (and the optional interfaces the provider
+// uses) on top of the idp stores. The library calls it from many goroutines.
+type storage struct{ p *Provider }
+
+var (
+	_ op.Storage                        = storage{}
+	_ op.ClientCredentialsStorage       = storage{}
+	_ op.CanSetUserinfoFromRequest      = storage{}
+	_ op.CanTerminateSessionFromRequest = storage{}
+	_ op.CanGetPrivateClaimsFromRequest = storage{}
+)
+
+// CreateAuthRequest stores a validated authorize request (OIDC Core
+// §3.1.2.1). PKCE S256 is required here for every client; "plain" and
+// missing challenges are refused (RFC 7636 §4.2, OAuth 2.1 §4.1.1).
+func (s storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
+	if r.ResponseType != oidc.ResponseTypeCode {
+		return nil, &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"}
+	}
+	if r.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256")
+	}
+	if r.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	}
+	locales := make([]string, 0, len(r.UILocales))
+	for _, l := range r.UILocales {
+		locales = append(locales, l.String())
+	}
+	var required string
+	if c, err := s.p.clients.Get(ctx, r.ClientID); err == nil {
+		required = c.c.Level
+	}
+	a := &AuthRequest{
+		RequiredACR: required,
+		ID:          idp.NewID(), CreatedAt: s.p.now(), ClientID: r.ClientID, RedirectURI: r.RedirectURI,
+		State: r.State, Nonce: r.Nonce, Scopes: r.Scopes, ResponseType: string(r.ResponseType),
+		ResponseMode: string(r.ResponseMode), CodeChallenge: r.CodeChallenge,
+		CodeChallengeMethod: string(r.CodeChallengeMethod), Prompt: r.Prompt, MaxAge: r.MaxAge,
+		LoginHint: r.LoginHint, UILocales: locales, ACRValues: r.ACRValues, HintSubject: hintSubject,
+	}
+	if err := s.p.putAuthRequest(ctx, a); err != nil {
+		return nil, fmt.Errorf("store auth request: %w", err)
+	}
+	return a, nil
+}
+
+// AuthRequestByID loads a pending request.
+func (s storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	a, err := s.p.getAuthRequest(ctx, id)
+	if errors.Is(err, idp.ErrNotFound) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("unknown or expired authorization request")
+	}
+	return a, err
+}
+
+// AuthRequestByCode consumes a code atomically (single use): of two
+// concurrent redemptions one gets the request, the other invalid_grant.
+func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	id, err := s.p.eph.Take(ctx, codeKey(idp.HashToken(code)))
+	if errors.Is(err, idp.ErrNotFound) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("code is invalid, expired or already used")
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.p.getAuthRequest(ctx, string(id))
+	if errors.Is(err, idp.ErrNotFound) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("code is invalid, expired or already used")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.Completed {
+		return nil, oidc.ErrInvalidGrant()
+	}
+	return a, nil
+}
+
+// SaveAuthCode stores the code (only its hash) with a short lifetime.
+func (s storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	return s.p.eph.Set(ctx, codeKey(idp.HashToken(code)), []byte(id), s.p.cfg.CodeTTL)
+}
+
+// DeleteAuthRequest removes a finished request.
+func (s storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	return s.p.eph.Delete(ctx, authRequestKey(id))
+}
+
+// tokenInfo is what every token request kind tells about the grant.
+type tokenInfo struct {
+	accountID, clientID, sessionID string
+	scopes, audience, amr          []string
+	acr                            string
+	authTime                       time.Time
+}
+
+func infoOf(req op.TokenRequest) (tokenInfo, error) {
+	switch r := req.(type) {
+	case *AuthRequest:
+		return tokenInfo{accountID: r.Subject, clientID: r.ClientID, sessionID: r.SessionID, scopes: r.Scopes,
+			audience: r.GetAudience(), amr: r.AMR, acr: r.ACR, authTime: r.AuthTime}, nil
+	case *refreshRequest:
+		t := r.t
+		return tokenInfo{accountID: t.AccountID, clientID: t.ClientID, sessionID: t.SessionID, scopes: r.scopes,
+			audience: t.Audience, amr: t.AMR, acr: t.ACR, authTime: t.AuthTime}, nil
+	case *clientCredentialsRequest:
+		return tokenInfo{clientID: r.clientID, scopes: r.scopes, audience: []string{r.clientID}}, nil
+	}
+	return tokenInfo{}, fmt.Errorf("unsupported token request %T", req)
+}
+
+// CreateAccessToken records an access token (code flow without
+// offline_access, client credentials).
+func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	info, err := infoOf(req)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return s.p.issueAccessToken(ctx, req.GetSubject(), info, "")
+}
+
+func (p *Provider) issueAccessToken(ctx context.Context, subject string, info tokenInfo, family string) (string, time.Time, error) {
+	now := p.now()
+	t := idp.AccessToken{ID: idp.NewID(), ClientID: info.clientID, Subject: subject, AccountID: info.accountID,
+		Scopes: info.scopes, Audience: info.audience, IssuedAt: now, Expiry: now.Add(p.cfg.AccessTokenTTL),
+		AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, FamilyID: family}
+	if err := p.idp.PutAccessToken(ctx, t); err != nil {
+		return "", time.Time{}, err
+	}
+	return t.ID, t.Expiry, nil
+}
+
+// CreateAccessAndRefreshTokens issues an access token with a new refresh
+// token: a new family for a code grant, or the rotation of the presented
+// token for a refresh grant (OAuth 2.0 Security BCP §4.14.2: reuse of a
+// rotated token revokes the whole family).
+func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	info, err := infoOf(req)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	now := s.p.now()
+	value, hash := newRefreshValue()
+	var rt idp.RefreshToken
+	if current == "" {
+		rt = idp.RefreshToken{ID: idp.NewID(), Hash: hash, FamilyID: idp.NewID(), ClientID: info.clientID,
+			AccountID: info.accountID, SessionID: info.sessionID, Scopes: info.scopes, Audience: info.audience,
+			AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, CreatedAt: now, ExpiresAt: now.Add(s.p.cfg.RefreshTokenTTL)}
+		if err := s.p.store.CreateRefreshToken(ctx, rt); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
+		}
+	} else {
+		_, err := s.p.store.RotateRefreshToken(ctx, idp.HashToken(current), now, func(old idp.RefreshToken) idp.RefreshToken {
+			rt = old
+			rt.ID, rt.Hash, rt.CreatedAt, rt.UsedAt, rt.RevokedAt = idp.NewID(), hash, now, time.Time{}, time.Time{}
+			rt.Scopes = info.scopes // a refresh may narrow the scopes (RFC 6749 §6)
+			return rt
+		})
+		if errors.Is(err, idp.ErrReused) {
+			s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", info.clientID)
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used; the grant has been revoked")
+		}
+		if errors.Is(err, idp.ErrNotFound) {
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token is invalid or expired")
+		}
+		if err != nil {
+			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
+		}
+	}
+	atID, exp, err := s.p.issueAccessToken(ctx, req.GetSubject(), info, rt.FamilyID)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return atID, value, exp, nil
+}
+
+// TokenRequestByRefreshToken looks the presented refresh token up. A token
+// that was already rotated is a reuse: the family is revoked.
+func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (op.RefreshTokenRequest, error) {
+	t, err := s.p.store.GetRefreshToken(ctx, idp.HashToken(value))
+	if errors.Is(err, idp.ErrNotFound) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token is invalid or expired")
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.p.now()
+	if !t.UsedAt.IsZero() {
+		if err := s.p.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
+			return nil, err
+		}
+		s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", t.ClientID)
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token already used; the grant has been revoked")
+	}
+	if !t.RevokedAt.IsZero() || !now.Before(t.ExpiresAt) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token is invalid or expired")
+	}
+	a, err := s.p.store.GetAccount(ctx, t.AccountID)
+	if err != nil || a.Status != idp.StatusActive {
+		return nil, oidc.ErrInvalidGrant().WithDescription("account is not active")
+	}
+	return &refreshRequest{t: t, scopes: t.Scopes}, nil
+}
+
+// TerminateSession is not used: TerminateSessionFromRequest takes over.
+func (s storage) TerminateSession(ctx context.Context, userID, clientID string) error { return nil }
+
+// TerminateSessionFromRequest hands RP-initiated logout (OpenID Connect
+// RP-Initiated Logout 1.0 §2) to the login UI, which can clear the browser's
+// session cookie; the library's end_session has no access to it.
+func (s storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSessionRequest) (string, error) {
+	return s.p.startLogout(ctx, r)
+}
+
+// RevokeToken revokes an access token or a refresh-token family (RFC 7009 §2.1).
+func (s storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	if family, ok := strings.CutPrefix(tokenOrID, familyPrefix); ok {
+		if err := s.p.store.RevokeRefreshFamily(ctx, family, s.p.now()); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		return nil
+	}
+	t, err := s.p.idp.AccessToken(ctx, tokenOrID)
+	if errors.Is(err, idp.ErrNotFound) {
+		return nil // RFC 7009 §2.2: invalid tokens are not an error
+	}
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	if t.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("token was issued to another client")
+	}
+	if err := s.p.idp.RevokeAccessToken(ctx, tokenOrID); err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+const familyPrefix = "rtfam_"
+
+// GetRefreshTokenInfo tells the revocation endpoint that a token is a
+// refresh token of this client; revoking it revokes its family.
+func (s storage) GetRefreshTokenInfo(ctx context.Context, clientID, value string) (string, string, error) {
+	t, err := s.p.store.GetRefreshToken(ctx, idp.HashToken(value))
+	if err != nil || t.ClientID != clientID {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return t.AccountID, familyPrefix + t.FamilyID, nil
+}
+
+// SigningKey returns the active ES256 key from memory.
+func (s storage) SigningKey(context.Context) (op.SigningKey, error) {
+	return s.p.keys.SigningKey(), nil
+}
+
+// SignatureAlgorithms lists ES256 only.
+func (s storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.ES256}, nil
+}
+
+// KeySet returns the published keys from memory.
+func (s storage) KeySet(context.Context) ([]op.Key, error) { return s.p.keys.KeySet(), nil }
+
+// GetClientByClientID returns a client from the cache.
+func (s storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.p.clients.Get(ctx, id)
+	if errors.Is(err, idp.ErrNotFound) {
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AuthorizeClientIDSecret compares the SHA-256 of the presented secret with
+// the stored hash in constant time. Client secrets are 256-bit random
+// values generated by the admin command, so a fast hash is enough: no
+// dictionary exists to attack (a slow hash would only slow the token endpoint).
+func (s storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, err := s.p.clients.Get(ctx, id)
+	if err != nil {
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	if c.c.Public || len(c.c.SecretHash) == 0 || subtle.ConstantTimeCompare(idp.HashToken(secret), c.c.SecretHash) != 1 {
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	return nil
+}
+
+// ClientCredentials authenticates a client for the client_credentials grant.
+func (s storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
+	if err := s.AuthorizeClientIDSecret(ctx, id, secret); err != nil {
+		return nil, err
+	}
+	c, err := s.p.clients.Get(ctx, id)
+	if err != nil {
+		return nil, oidc.ErrInvalidClient()
+	}
+	if !c.allows(idp.GrantClientCredentials) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("client_credentials grant not allowed for this client")
+	}
+	return c, nil
+}
+
+// ClientCredentialsTokenRequest builds the request for a service's own token (RFC 6749 §4.4).
+func (s storage) ClientCredentialsTokenRequest(ctx context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
+	return &clientCredentialsRequest{clientID: clientID, scopes: slices.DeleteFunc(slices.Clone(scopes), func(sc string) bool {
+		return sc == oidc.ScopeOpenID || sc == oidc.ScopeOfflineAccess
+	})}, nil
+}
+
+// SetUserinfoFromScopes is deprecated by the library; SetUserinfoFromRequest is used.
+func (s storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest fills the ID token's claims; acr is set here too
+// because the library sets it only for code-grant ID tokens.
+func (s storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if err := s.p.fillUserinfo(ctx, u, req.GetSubject(), scopes); err != nil {
+		return err
+	}
+	if r, ok := req.(*refreshRequest); ok && r.t.ACR != "" {
+		u.AppendClaims("acr", r.t.ACR)
+	}
+	return nil
+}
+
+// SetUserinfoFromToken serves the userinfo endpoint (OIDC Core §5.3) for a
+// live access token.
+func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tokenID, subject, origin string) error {
+	t, err := s.p.idp.AccessToken(ctx, tokenID)
+	if err != nil || t.Subject != subject || t.AccountID == "" {
+		return oidc.ErrAccessDenied().WithDescription("access token is invalid or expired")
+	}
+	return s.p.fillUserinfo(ctx, u, subject, t.Scopes)
+}
+
+// SetIntrospectionFromToken answers introspection (RFC 7662 §2.2) for a
+// live access token; anything else is inactive.
+func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	t, err := s.p.idp.AccessToken(ctx, tokenID)
+	if err != nil || t.Subject != subject {
+		return oidc.ErrAccessDenied().WithDescription("token is not active")
+	}
+	r.Active = true
+	r.Scope = t.Scopes
+	r.ClientID = t.ClientID
+	r.TokenType = oidc.BearerToken
+	r.Expiration = oidc.FromTime(t.Expiry)
+	r.IssuedAt = oidc.FromTime(t.IssuedAt)
+	r.NotBefore = oidc.FromTime(t.IssuedAt)
+	r.Subject = t.Subject
+	r.Audience = t.Audience
+	r.Issuer = s.p.cfg.Issuer
+	r.JWTID = t.ID
+	if t.AccountID != "" {
+		r.AuthTime = oidc.FromTime(t.AuthTime)
+		r.AuthenticationMethodsReferences = t.AMR
+		if t.ACR != "" {
+			r.Claims = map[string]any{"acr": t.ACR}
+		}
+	}
+	return nil
+}
+
+// GetPrivateClaimsFromScopes adds nothing: GetPrivateClaimsFromRequest does.
+func (s storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetPrivateClaimsFromRequest adds what JWT access tokens lack by default
+// (scope, acr, amr, auth_time) and a token_use claim so that a resource
+// server can tell an access token from an ID token.
+func (s storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+	info, err := infoOf(req)
+	if err != nil {
+		return nil, err
+	}
+	claims := map[string]any{"token_use": "access", "scope": strings.Join(info.scopes, " ")}
+	if info.accountID != "" {
+		claims["acr"] = info.acr
+		claims["amr"] = info.amr
+		claims["auth_time"] = info.authTime.Unix()
+	}
+	return claims, nil
+}
+
+// GetKeyByIDAndClientID: private_key_jwt and JWT profile are not enabled.
+func (s storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, oidc.ErrInvalidClient().WithDescription("client keys are not supported")
+}
+
+// ValidateJWTProfileScopes: the JWT-bearer grant is not enabled.
+func (s storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, oidc.ErrUnsupportedGrantType()
+}
+
+// Health reports whether both stores answer.
+func (s storage) Health(ctx context.Context) error {
+	if err := s.p.store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if err := s.p.eph.Ping(ctx); err != nil {
+		return fmt.Errorf("ephemeral store: %w", err)
+	}
+	return nil
+}
+
+// refreshRequest is a refresh grant's token request.
+type refreshRequest struct {
+	t      idp.RefreshToken
+	scopes []string
+}
+
+func (r *refreshRequest) GetAMR() []string                 { return r.t.AMR }
+func (r *refreshRequest) GetAudience() []string            { return r.t.Audience }
+func (r *refreshRequest) GetAuthTime() time.Time           { return r.t.AuthTime }
+func (r *refreshRequest) GetClientID() string              { return r.t.ClientID }
+func (r *refreshRequest) GetScopes() []string              { return r.scopes }
+func (r *refreshRequest) GetSubject() string               { return r.t.AccountID }
+func (r *refreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
+
+// clientCredentialsRequest is a service's own token request.
+type clientCredentialsRequest struct {
+	clientID string
+	scopes   []string
+}
+
+func (r *clientCredentialsRequest) GetSubject() string    { return r.clientID }
+func (r *clientCredentialsRequest) GetAudience() []string { return []string{r.clientID} }
+func (r *clientCredentialsRequest) GetScopes() []string   { return r.scopes }

@@ -1,0 +1,215 @@
+package idp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kanton/kundencenter/keyring"
+)
+
+// Config holds the identity provider's account rules.
+type Config struct {
+	// BaseURL is the public URL of the IdP (the issuer), used in e-mailed links.
+	BaseURL string
+	// ActivationTTL is how long an activation link is valid.
+	ActivationTTL time.Duration
+	// ResetTTL is how long a password-reset link is valid.
+	ResetTTL time.Duration
+	// SessionIdle ends an SSO session after this much inactivity.
+	SessionIdle time.Duration
+	// SessionMax ends an SSO session this long after the login, whatever happens.
+	SessionMax time.Duration
+	// Limits are the rate limits; zero values take the defaults.
+	Limits Limits
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Limits are the rate limits applied to the account pages.
+type Limits struct {
+	LoginPerAccount Rule // failed and successful attempts for one e-mail address
+	LoginPerIP      Rule
+	RegisterPerIP   Rule
+	ResetPerAccount Rule // reset mails to one address
+	ResetPerIP      Rule
+}
+
+// DefaultLimits are sized so that a person never meets them and a script
+// meets them quickly (OWASP ASVS 2.2.1: at most 100 failures per hour per account).
+var DefaultLimits = Limits{
+	LoginPerAccount: Rule{Name: "login_acct", Limit: 10, Window: 15 * time.Minute},
+	LoginPerIP:      Rule{Name: "login_ip", Limit: 60, Window: 15 * time.Minute},
+	RegisterPerIP:   Rule{Name: "register_ip", Limit: 10, Window: time.Hour},
+	ResetPerAccount: Rule{Name: "reset_acct", Limit: 3, Window: time.Hour},
+	ResetPerIP:      Rule{Name: "reset_ip", Limit: 20, Window: time.Hour},
+}
+
+func (c *Config) defaults() {
+	if c.ActivationTTL == 0 {
+		c.ActivationTTL = 72 * time.Hour
+	}
+	if c.ResetTTL == 0 {
+		c.ResetTTL = 30 * time.Minute
+	}
+	if c.SessionIdle == 0 {
+		c.SessionIdle = 60 * time.Minute
+	}
+	if c.SessionMax == 0 {
+		c.SessionMax = 12 * time.Hour
+	}
+	if c.Limits == (Limits{}) {
+		c.Limits = DefaultLimits
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Service carries out the account rules over the stores.
+type Service struct {
+	cfg     Config
+	store   Store
+	eph     Ephemeral
+	ring    *keyring.Ring
+	hasher  *Hasher
+	limiter Limiter
+	log     *slog.Logger
+}
+
+// NewService wires the account service.
+func NewService(cfg Config, store Store, eph Ephemeral, ring *keyring.Ring, hasher *Hasher, log *slog.Logger) *Service {
+	cfg.defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{cfg: cfg, store: store, eph: eph, ring: ring, hasher: hasher,
+		limiter: Limiter{Store: eph, Prefix: "rl:"}, log: log}
+}
+
+// Now returns the service clock's time.
+func (s *Service) Now() time.Time { return s.cfg.Now().UTC() }
+
+// Store returns the durable store (for the OIDC adapter).
+func (s *Service) Store() Store { return s.store }
+
+// Ephemeral returns the ephemeral store (for the OIDC adapter).
+func (s *Service) Ephemeral() Ephemeral { return s.eph }
+
+// Errors of the account flows. They carry no detail that would tell an
+// attacker whether an account exists.
+var (
+	// ErrLoginFailed covers unknown address, wrong password and inactive account alike.
+	ErrLoginFailed = errors.New("login failed")
+	// ErrRateLimited means a rate limit was reached; the user should wait.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrLinkInvalid means an e-mailed link is unknown, expired or used.
+	ErrLinkInvalid = errors.New("link invalid")
+)
+
+// ValidationError lists the problems of a submitted form by field; the
+// values are message keys ("err.required", "err.pw_too_short", …).
+type ValidationError struct {
+	Fields map[string][]string
+}
+
+func (e *ValidationError) Error() string { return fmt.Sprintf("invalid input in %d fields", len(e.Fields)) }
+
+func (e *ValidationError) add(field, key string) {
+	if e.Fields == nil {
+		e.Fields = map[string][]string{}
+	}
+	e.Fields[field] = append(e.Fields[field], key)
+}
+
+func (e *ValidationError) orNil() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Personal opens an account's sealed personal data.
+func (s *Service) Personal(a Account) (Personal, error) {
+	var p Personal
+	raw, err := s.ring.Open(a.Sealed, []byte(a.ID))
+	if err != nil {
+		return p, fmt.Errorf("open personal data of %s: %w", a.ID, err)
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return p, fmt.Errorf("decode personal data of %s: %w", a.ID, err)
+	}
+	return p, nil
+}
+
+func (s *Service) seal(a *Account, p Personal) error {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	a.Sealed = s.ring.Seal(raw, []byte(a.ID))
+	return nil
+}
+
+// EmailIndex returns the blind index of an e-mail address.
+func (s *Service) EmailIndex(email string) []byte {
+	return s.ring.Index("email", NormalizeEmail(email))
+}
+
+func (s *Service) mail(to, locale, template string, data map[string]string) (Outgoing, error) {
+	raw, err := json.Marshal(Mail{To: to, Locale: locale, Template: template, Data: data})
+	if err != nil {
+		return Outgoing{}, err
+	}
+	return Outgoing{Kind: "mail", Sealed: s.ring.Seal(raw, []byte("mail"))}, nil
+}
+
+func (s *Service) allow(ctx context.Context, rules []Rule, keys []string) error {
+	ok, err := s.limiter.AllowAll(ctx, rules, keys)
+	if err != nil {
+		// Fail closed: without the limiter we cannot bound guessing.
+		return fmt.Errorf("rate limiter: %w", errors.Join(ErrUnavailable, err))
+	}
+	if !ok {
+		return ErrRateLimited
+	}
+	return nil
+}
+
+// newToken returns a 256-bit random token (base64url) and its SHA-256 hash.
+func newToken() (string, []byte) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	return tok, HashToken(tok)
+}
+
+// HashToken is the SHA-256 of a high-entropy token; tokens are stored only as hashes.
+func HashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// NewID returns a 128-bit random identifier (base64url, no ':'), used for
+// accounts, sessions, auth requests and token IDs.
+func NewID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Service) audit(ctx context.Context, actor, action, subject, detail string) {
+	if err := s.store.AppendAudit(ctx, AuditEvent{At: s.Now(), Actor: actor, Action: action, Subject: subject, Detail: detail}); err != nil {
+		s.log.ErrorContext(ctx, "audit append failed", "action", action, "err", err)
+	}
+}

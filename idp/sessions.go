@@ -1,0 +1,200 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Session is a browser's single sign-on session at the IdP, kept in the
+// ephemeral store under a 128-bit random ID that only the browser's cookie
+// carries.
+type Session struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"acct"`
+	AuthTime  time.Time `json:"auth_time"`
+	AMR       []string  `json:"amr"`
+	ACR       string    `json:"acr"`
+	CreatedAt time.Time `json:"created"`
+	LastSeen  time.Time `json:"seen"`
+}
+
+// Authentication methods (RFC 8176) and levels.
+const (
+	AMRPassword = "pwd"
+	// LevelLow is the eCH-0170 "low" quality of authentication: one factor.
+	LevelLow = "urn:kundencenter:loa:low"
+)
+
+func sessionKey(id string) string        { return "sess:" + id }
+func accountSessionsKey(a string) string { return "acctsess:" + a }
+func accessTokenKey(id string) string    { return "at:" + id }
+func accountTokensKey(a string) string   { return "acctat:" + a }
+
+// StartSession opens a new SSO session (a new ID on every login, so a
+// cookie planted before the login is worthless: no session fixation).
+func (s *Service) StartSession(ctx context.Context, accountID string, amr []string, acr string) (Session, error) {
+	now := s.Now()
+	sess := Session{ID: NewID(), AccountID: accountID, AuthTime: now, AMR: amr, ACR: acr, CreatedAt: now, LastSeen: now}
+	if err := s.putSession(ctx, sess); err != nil {
+		return Session{}, err
+	}
+	if err := s.eph.SAdd(ctx, accountSessionsKey(accountID), sess.ID, s.cfg.SessionMax); err != nil {
+		return Session{}, fmt.Errorf("index session: %w", err)
+	}
+	s.audit(ctx, accountID, "session.started", accountID, "amr="+fmt.Sprint(amr))
+	return sess, nil
+}
+
+func (s *Service) putSession(ctx context.Context, sess Session) error {
+	raw, err := json.Marshal(sess)
+	if err != nil {
+		return err
+	}
+	ttl := min(s.cfg.SessionIdle, sess.CreatedAt.Add(s.cfg.SessionMax).Sub(s.Now()))
+	if ttl <= 0 {
+		return ErrNotFound
+	}
+	if err := s.eph.Set(ctx, sessionKey(sess.ID), raw, ttl); err != nil {
+		return fmt.Errorf("store session: %w", err)
+	}
+	return nil
+}
+
+// Session returns a live session and records the activity (idle timeout);
+// ErrNotFound when it is unknown, idle too long or past its maximum age.
+func (s *Service) Session(ctx context.Context, id string) (Session, error) {
+	if id == "" {
+		return Session{}, ErrNotFound
+	}
+	raw, err := s.eph.Get(ctx, sessionKey(id))
+	if err != nil {
+		return Session{}, err
+	}
+	var sess Session
+	if err := json.Unmarshal(raw, &sess); err != nil {
+		return Session{}, fmt.Errorf("decode session: %w", err)
+	}
+	now := s.Now()
+	if now.Sub(sess.LastSeen) > s.cfg.SessionIdle || now.Sub(sess.CreatedAt) > s.cfg.SessionMax {
+		_ = s.eph.Delete(ctx, sessionKey(id))
+		return Session{}, ErrNotFound
+	}
+	// Refresh the idle window at most once a minute to keep writes off the hot path.
+	if now.Sub(sess.LastSeen) > time.Minute {
+		sess.LastSeen = now
+		if err := s.putSession(ctx, sess); err != nil && !errors.Is(err, ErrNotFound) {
+			return Session{}, err
+		}
+	}
+	return sess, nil
+}
+
+// EndSession ends one SSO session (logout).
+func (s *Service) EndSession(ctx context.Context, id string) error {
+	raw, err := s.eph.Take(ctx, sessionKey(id))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var sess Session
+	if json.Unmarshal(raw, &sess) == nil {
+		_ = s.eph.SRem(ctx, accountSessionsKey(sess.AccountID), id)
+		s.audit(ctx, sess.AccountID, "session.ended", sess.AccountID, "")
+	}
+	return nil
+}
+
+// EndAllSessions ends every SSO session of an account and invalidates its
+// access and refresh tokens (password reset, logout everywhere).
+func (s *Service) EndAllSessions(ctx context.Context, accountID string) error {
+	sessions, err := s.eph.SMembers(ctx, accountSessionsKey(accountID))
+	if err != nil {
+		return err
+	}
+	tokens, err := s.eph.SMembers(ctx, accountTokensKey(accountID))
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(sessions)+len(tokens)+2)
+	for _, id := range sessions {
+		keys = append(keys, sessionKey(id))
+	}
+	for _, id := range tokens {
+		keys = append(keys, accessTokenKey(id))
+	}
+	keys = append(keys, accountSessionsKey(accountID), accountTokensKey(accountID))
+	if err := s.eph.Delete(ctx, keys...); err != nil {
+		return err
+	}
+	if err := s.store.RevokeAccountRefreshTokens(ctx, accountID, s.Now()); err != nil {
+		return err
+	}
+	s.audit(ctx, accountID, "session.ended_all", accountID, fmt.Sprintf("sessions=%d tokens=%d", len(sessions), len(tokens)))
+	return nil
+}
+
+// AccessToken is an issued opaque access token's record; the token itself
+// (encrypted by the OIDC library) carries only its ID and subject.
+type AccessToken struct {
+	ID        string    `json:"id"`
+	ClientID  string    `json:"client"`
+	Subject   string    `json:"sub"`
+	AccountID string    `json:"acct,omitempty"` // empty for client-credentials tokens
+	Scopes    []string  `json:"scp"`
+	Audience  []string  `json:"aud"`
+	IssuedAt  time.Time `json:"iat"`
+	Expiry    time.Time `json:"exp"`
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	AMR       []string  `json:"amr,omitempty"`
+	ACR       string    `json:"acr,omitempty"`
+	FamilyID  string    `json:"fam,omitempty"` // refresh family it was issued with
+}
+
+// PutAccessToken records an issued access token until it expires.
+func (s *Service) PutAccessToken(ctx context.Context, t AccessToken) error {
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	ttl := t.Expiry.Sub(s.Now())
+	if err := s.eph.Set(ctx, accessTokenKey(t.ID), raw, ttl); err != nil {
+		return fmt.Errorf("store access token: %w", err)
+	}
+	if t.AccountID != "" {
+		if err := s.eph.SAdd(ctx, accountTokensKey(t.AccountID), t.ID, ttl); err != nil {
+			return fmt.Errorf("index access token: %w", err)
+		}
+	}
+	return nil
+}
+
+// AccessToken returns a live access token's record or ErrNotFound.
+func (s *Service) AccessToken(ctx context.Context, id string) (AccessToken, error) {
+	raw, err := s.eph.Get(ctx, accessTokenKey(id))
+	if err != nil {
+		return AccessToken{}, err
+	}
+	var t AccessToken
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return AccessToken{}, fmt.Errorf("decode access token: %w", err)
+	}
+	if !s.Now().Before(t.Expiry) {
+		return AccessToken{}, ErrNotFound
+	}
+	return t, nil
+}
+
+// RevokeAccessToken deletes an access token's record, which makes it inactive.
+func (s *Service) RevokeAccessToken(ctx context.Context, id string) error {
+	return s.eph.Delete(ctx, accessTokenKey(id))
+}
+
+// Account returns an account by ID.
+func (s *Service) Account(ctx context.Context, id string) (Account, error) {
+	return s.store.GetAccount(ctx, id)
+}

@@ -1,0 +1,375 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// viewModel is any page view: they all embed templates.Page.
+type viewModel interface{ Base() *templates.Page }
+
+// lang picks the page language: ?lang= (remembered in a cookie), the
+// cookie, the auth request's ui_locales, then Accept-Language.
+func (h *Handler) lang(w http.ResponseWriter, r *http.Request, uiLocales ...string) string {
+	if q := r.URL.Query().Get("lang"); q != "" {
+		l := templates.MatchLang(q)
+		h.setCookie(w, h.cookieName("kc_lang"), l, 365*24*3600)
+		return l
+	}
+	var cands []string
+	if c, err := r.Cookie(h.cookieName("kc_lang")); err == nil {
+		cands = append(cands, c.Value)
+	}
+	cands = append(cands, strings.Join(uiLocales, " "), r.Header.Get("Accept-Language"))
+	return templates.MatchLang(cands...)
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, lang string, v viewModel) {
+	p := v.Base()
+	p.Lang = lang
+	p.RequestID = requestID(r.Context())
+	p.CSRFToken = h.csrfToken(w, r)
+	p.LangLinks = langLinks(r, lang)
+	if s, ok := h.session(r); ok && p.User == "" {
+		if a, err := h.svc.Account(r.Context(), s.AccountID); err == nil {
+			if pd, err := h.svc.Personal(a); err == nil {
+				p.User = pd.GivenName + " " + pd.FamilyName
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := h.tpl.Render(&buf, page, lang, v); err != nil {
+		h.log.ErrorContext(r.Context(), "render failed", "page", page, "err", err, "request_id", p.RequestID)
+		http.Error(w, "internal error, request "+p.RequestID, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func langLinks(r *http.Request, current string) []templates.LangLink {
+	out := make([]templates.LangLink, 0, 4)
+	for _, l := range templates.Langs() {
+		q := r.URL.Query()
+		q.Set("lang", l)
+		out = append(out, templates.LangLink{Lang: l, URL: r.URL.Path + "?" + q.Encode(), Current: l == current})
+	}
+	return out
+}
+
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
+	h.render(w, r, status, "error", h.lang(w, r), &errorView{MessageKey: key, BackURL: "/"})
+}
+
+func fieldErrors(v *idp.ValidationError, order ...string) []templates.FieldError {
+	var out []templates.FieldError
+	for _, f := range order {
+		for _, k := range v.Fields[f] {
+			out = append(out, templates.FieldError{Field: f, Key: k})
+		}
+	}
+	return out
+}
+
+// serviceError maps an account-flow error to a form-level message key, or
+// "" for errors that deserve a 500.
+func (h *Handler) serviceError(r *http.Request, err error) (int, string) {
+	switch {
+	case errors.Is(err, idp.ErrRateLimited):
+		return http.StatusTooManyRequests, "err.rate_limited"
+	case errors.Is(err, idp.ErrLoginFailed):
+		return http.StatusUnauthorized, "err.login_failed"
+	case errors.Is(err, idp.ErrLinkInvalid):
+		return http.StatusBadRequest, "err.link_invalid"
+	case errors.Is(err, idp.ErrUnavailable):
+		h.log.ErrorContext(r.Context(), "backing store unavailable", "err", err, "request_id", requestID(r.Context()))
+		return http.StatusServiceUnavailable, "err.unavailable"
+	}
+	h.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()))
+	return http.StatusInternalServerError, "err.unavailable"
+}
+
+// home is the IdP's own start page ("Mein Konto"), for a logged-in user.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a, err := h.svc.Account(r.Context(), s.AccountID)
+	if err != nil {
+		h.errorPage(w, r, http.StatusInternalServerError, "err.unavailable")
+		return
+	}
+	pd, err := h.svc.Personal(a)
+	if err != nil {
+		h.errorPage(w, r, http.StatusInternalServerError, "err.unavailable")
+		return
+	}
+	v := &accountView{Name: pd.GivenName + " " + pd.FamilyName, Email: pd.Email, KontoID: a.KontoID}
+	for _, s := range h.cfg.Services {
+		v.Services = append(v.Services, struct{ Name, URL string }{s.Name, s.URL})
+	}
+	h.render(w, r, http.StatusOK, "account", h.lang(w, r), v)
+}
+
+// loginForm shows the login page for an auth request (OIDC Core §3.1.2.3)
+// or, without one, for the IdP's own account page.
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset"}
+	var locales []string
+	if id := r.URL.Query().Get("authRequestID"); id != "" {
+		a, err := h.prov.AuthRequest(r.Context(), id)
+		if err != nil {
+			h.requestExpired(w, r)
+			return
+		}
+		v.AuthRequestID = id
+		v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+		v.Email = a.LoginHint
+		v.RegisterURL = "/register?authRequestID=" + url.QueryEscape(id)
+		locales = a.UILocales
+	}
+	h.render(w, r, http.StatusOK, "login", h.lang(w, r, locales...), v)
+}
+
+func (h *Handler) requestExpired(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusBadRequest, "error", h.lang(w, r), &errorView{MessageKey: "err.request_expired", BackURL: "/"})
+}
+
+// requestError is where the provider sends a browser whose authorize
+// callback was refused.
+func (h *Handler) requestError(w http.ResponseWriter, r *http.Request) { h.requestExpired(w, r) }
+
+// login checks the password, starts a fresh SSO session (new ID, so a
+// planted cookie is useless) and completes the auth request.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(w, r)
+	id := r.PostFormValue("authRequestID")
+	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset", AuthRequestID: id,
+		Email: strings.TrimSpace(r.PostFormValue("email"))}
+	if id != "" {
+		a, err := h.prov.AuthRequest(r.Context(), id)
+		if err != nil {
+			h.requestExpired(w, r)
+			return
+		}
+		v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+		v.RegisterURL = "/register?authRequestID=" + url.QueryEscape(id)
+	}
+	if !h.checkCSRF(r) {
+		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
+		h.render(w, r, http.StatusForbidden, "login", lang, v)
+		return
+	}
+	if v.Email == "" || r.PostFormValue("password") == "" {
+		if v.Email == "" {
+			v.Errors = append(v.Errors, templates.FieldError{Field: "email", Key: "err.required"})
+		}
+		if r.PostFormValue("password") == "" {
+			v.Errors = append(v.Errors, templates.FieldError{Field: "password", Key: "err.required"})
+		}
+		h.render(w, r, http.StatusBadRequest, "login", lang, v)
+		return
+	}
+	acct, err := h.svc.Login(r.Context(), v.Email, r.PostFormValue("password"), h.clientIP(r))
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "login", lang, v)
+		return
+	}
+	if old, ok := h.session(r); ok {
+		_ = h.svc.EndSession(r.Context(), old.ID)
+	}
+	sess, err := h.svc.StartSession(r.Context(), acct.ID, []string{idp.AMRPassword}, idp.LevelLow)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "login", lang, v)
+		return
+	}
+	h.setCookie(w, SessionCookieName(h.cfg.Secure), sess.ID, 0)
+	if id == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	next, err := h.prov.Complete(r.Context(), id, sess)
+	if err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request) {
+	v := &registerView{AuthRequestID: r.URL.Query().Get("authRequestID")}
+	h.render(w, r, http.StatusOK, "register", h.lang(w, r), v)
+}
+
+func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(w, r)
+	v := &registerView{AuthRequestID: r.PostFormValue("authRequestID"), GivenName: r.PostFormValue("given_name"),
+		FamilyName: r.PostFormValue("family_name"), Email: r.PostFormValue("email")}
+	if !h.checkCSRF(r) {
+		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
+		h.render(w, r, http.StatusForbidden, "register", lang, v)
+		return
+	}
+	err := h.svc.Register(r.Context(), idp.RegisterInput{GivenName: v.GivenName, FamilyName: v.FamilyName, Email: v.Email,
+		Password: r.PostFormValue("password"), PasswordRepeat: r.PostFormValue("password_repeat"), Locale: lang,
+		IP: h.clientIP(r), ReturnTo: v.AuthRequestID})
+	var ve *idp.ValidationError
+	if errors.As(err, &ve) {
+		v.Errors = fieldErrors(ve, "given_name", "family_name", "email", "password", "password_repeat")
+		h.render(w, r, http.StatusUnprocessableEntity, "register", lang, v)
+		return
+	}
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "register", lang, v)
+		return
+	}
+	h.render(w, r, http.StatusOK, "register_done", lang, &registerDoneView{})
+}
+
+// activate consumes the e-mailed activation link. A mail scanner that
+// follows the link first activates the account for its owner, which is harmless.
+func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(w, r)
+	a, err := h.svc.Activate(r.Context(), r.URL.Query().Get("token"))
+	if err != nil && !errors.Is(err, idp.ErrLinkInvalid) {
+		h.serviceError(r, err)
+	}
+	if err != nil {
+		h.render(w, r, http.StatusBadRequest, "activate_done", lang, &activateDoneView{Failed: true, LoginURL: "/login"})
+		return
+	}
+	login := "/login"
+	if id := r.URL.Query().Get("authRequestID"); id != "" {
+		if _, err := h.prov.AuthRequest(r.Context(), id); err == nil {
+			login += "?authRequestID=" + url.QueryEscape(id)
+		}
+	}
+	h.render(w, r, http.StatusOK, "activate_done", lang, &activateDoneView{KontoID: a.KontoID, LoginURL: login})
+}
+
+func (h *Handler) resetRequestForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "reset_request", h.lang(w, r), &resetRequestView{})
+}
+
+// resetRequest answers the same whether or not the address has an account.
+func (h *Handler) resetRequest(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(w, r)
+	v := &resetRequestView{Email: r.PostFormValue("email")}
+	if !h.checkCSRF(r) {
+		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
+		h.render(w, r, http.StatusForbidden, "reset_request", lang, v)
+		return
+	}
+	err := h.svc.RequestReset(r.Context(), v.Email, lang, h.clientIP(r))
+	var ve *idp.ValidationError
+	if errors.As(err, &ve) {
+		v.Errors = fieldErrors(ve, "email")
+		h.render(w, r, http.StatusUnprocessableEntity, "reset_request", lang, v)
+		return
+	}
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "reset_request", lang, v)
+		return
+	}
+	h.render(w, r, http.StatusOK, "reset_request_done", lang, &resetRequestDoneView{})
+}
+
+func (h *Handler) resetForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "reset", h.lang(w, r), &resetView{Token: r.URL.Query().Get("token")})
+}
+
+// reset sets the new password; it ends every session of the account.
+func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(w, r)
+	v := &resetView{Token: r.PostFormValue("token")}
+	if !h.checkCSRF(r) {
+		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
+		h.render(w, r, http.StatusForbidden, "reset", lang, v)
+		return
+	}
+	_, err := h.svc.Reset(r.Context(), v.Token, r.PostFormValue("password"), r.PostFormValue("password_repeat"))
+	var ve *idp.ValidationError
+	if errors.As(err, &ve) {
+		v.Errors = fieldErrors(ve, "password", "password_repeat")
+		h.render(w, r, http.StatusUnprocessableEntity, "reset", lang, v)
+		return
+	}
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "reset", lang, v)
+		return
+	}
+	h.setCookie(w, SessionCookieName(h.cfg.Secure), "", -1)
+	h.render(w, r, http.StatusOK, "reset_done", lang, &resetDoneView{LoginURL: "/login"})
+}
+
+// logoutForm is where end_session (RP-Initiated Logout 1.0 §2) lands. If
+// the id_token_hint named the account of this browser's session, the
+// session ends at once; otherwise the user confirms (end_session is a GET
+// that any site could trigger).
+func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("logoutID")
+	sess, hasSession := h.session(r)
+	if id != "" {
+		l, err := h.prov.PeekLogout(r.Context(), id)
+		if err != nil {
+			h.requestExpired(w, r)
+			return
+		}
+		if !hasSession || (l.AccountID != "" && l.AccountID == sess.AccountID) {
+			h.finishLogout(w, r, id, sess, hasSession)
+			return
+		}
+	} else if !hasSession {
+		h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{})
+		return
+	}
+	h.render(w, r, http.StatusOK, "logout_confirm", h.lang(w, r), &logoutConfirmView{LogoutID: id})
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	sess, ok := h.session(r)
+	h.finishLogout(w, r, r.PostFormValue("logoutID"), sess, ok)
+}
+
+func (h *Handler) finishLogout(w http.ResponseWriter, r *http.Request, logoutID string, sess idp.Session, hasSession bool) {
+	if hasSession {
+		if err := h.svc.EndSession(r.Context(), sess.ID); err != nil {
+			h.serviceError(r, err)
+		}
+	}
+	h.setCookie(w, SessionCookieName(h.cfg.Secure), "", -1)
+	if logoutID != "" {
+		if l, err := h.prov.TakeLogout(r.Context(), logoutID); err == nil && l.RedirectURI != "" {
+			http.Redirect(w, r, l.RedirectURI, http.StatusSeeOther)
+			return
+		}
+	}
+	h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{})
+}
+
+var _ = oidc.ErrLoginRequired

@@ -1,0 +1,238 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/provider"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// Config configures the pages.
+type Config struct {
+	// Issuer is the IdP's public base URL.
+	Issuer string
+	// Secure marks cookies Secure with the __Host- prefix and sends HSTS; on
+	// whenever the issuer is https.
+	Secure bool
+	// CSRFKey keys the CSRF tokens (32 random bytes, same on every instance).
+	CSRFKey []byte
+	// TrustedProxies are the peers whose X-Forwarded-For is believed for the
+	// client IP used in rate limits; empty means the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+	// DevOutbox, when set (embedded mode without SMTP), is served at /dev/outbox.
+	DevOutbox http.Handler
+	// Services are the bundled services linked from the account page.
+	Services []Service
+}
+
+// Service is a link to an integrated service.
+type Service struct{ Name, URL string }
+
+// Handler serves the IdP's pages and protocol endpoints.
+type Handler struct {
+	cfg  Config
+	svc  *idp.Service
+	prov *provider.Provider
+	tpl  *templates.Renderer
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New builds the handler.
+func New(cfg Config, svc *idp.Service, prov *provider.Provider, tpl *templates.Renderer, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Handler{cfg: cfg, svc: svc, prov: prov, tpl: tpl, log: log, mux: http.NewServeMux()}
+	h.routes()
+	return h
+}
+
+// SessionCookieName is the SSO cookie's name: __Host- prefixed (Secure,
+// Path=/, no Domain) whenever the IdP is served over TLS.
+func SessionCookieName(secure bool) string {
+	if secure {
+		return "__Host-kc_session"
+	}
+	return "kc_session"
+}
+
+func (h *Handler) cookieName(base string) string {
+	if h.cfg.Secure {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (h *Handler) routes() {
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+	}))
+	ui := func(pattern string, f http.HandlerFunc) {
+		h.mux.Handle(pattern, csrf.Handler(h.pageHeaders(f)))
+	}
+	ui("GET /{$}", h.home)
+	ui("GET /login", h.loginForm)
+	ui("POST /login", h.login)
+	ui("GET /login/error", h.requestError)
+	ui("GET /register", h.registerForm)
+	ui("POST /register", h.register)
+	ui("GET /activate", h.activate)
+	ui("GET /reset", h.resetRequestForm)
+	ui("POST /reset", h.resetRequest)
+	ui("GET /reset/confirm", h.resetForm)
+	ui("POST /reset/confirm", h.reset)
+	ui("GET /logout", h.logoutForm)
+	ui("POST /logout", h.logout)
+	h.mux.Handle("GET /static/", templates.Static())
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	if h.cfg.DevOutbox != nil {
+		h.mux.Handle("/dev/outbox", h.pageHeaders(h.cfg.DevOutbox.ServeHTTP))
+		h.mux.Handle("/dev/outbox/", h.pageHeaders(h.cfg.DevOutbox.ServeHTTP))
+	}
+	// Everything else is the OpenID provider (discovery, JWKS, authorize,
+	// token, userinfo, introspection, revocation, end_session).
+	h.mux.Handle("/", h.prov.Handler())
+}
+
+// ServeHTTP adds the headers every response gets and a request ID.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+	if h.cfg.Secure {
+		hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	if !strings.HasPrefix(r.URL.Path, "/static/") && !strings.HasPrefix(r.URL.Path, "/.well-known/") && r.URL.Path != "/keys" {
+		hd.Set("Cache-Control", "no-store")
+	}
+	id := newRequestID()
+	hd.Set("X-Request-ID", id)
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// pageHeaders marks a page as not to be stored (it may show personal data).
+func (h *Handler) pageHeaders(f http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		f(w, r)
+	})
+}
+
+// clientIP is the TCP peer, or the right-most X-Forwarded-For entry not
+// added by a trusted proxy when the peer is one.
+func (h *Handler) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	trusted := func(a netip.Addr) bool {
+		for _, p := range h.cfg.TrustedProxies {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !trusted(peer) {
+		return peer.String()
+	}
+	parts := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			break
+		}
+		if !trusted(a) {
+			return a.String()
+		}
+	}
+	return peer.String()
+}
+
+// csrfToken returns the form token bound to the browser's CSRF cookie
+// (created when missing): HMAC(key, cookie). Together with Go's
+// CrossOriginProtection (Sec-Fetch-Site / Origin) on every POST.
+func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	name := h.cookieName("kc_csrf")
+	c, err := r.Cookie(name)
+	val := ""
+	if err == nil && len(c.Value) >= 22 {
+		val = c.Value
+	} else {
+		b := make([]byte, 18)
+		rand.Read(b)
+		val = base64.RawURLEncoding.EncodeToString(b)
+		h.setCookie(w, name, val, 0)
+		r.AddCookie(&http.Cookie{Name: name, Value: val})
+	}
+	m := hmac.New(sha256.New, h.cfg.CSRFKey)
+	m.Write([]byte(val))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (h *Handler) checkCSRF(r *http.Request) bool {
+	c, err := r.Cookie(h.cookieName("kc_csrf"))
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, h.cfg.CSRFKey)
+	m.Write([]byte(c.Value))
+	want := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf")))
+}
+
+// setCookie sets an HttpOnly, SameSite=Lax cookie on Path=/; maxAge 0 = session cookie, <0 = delete.
+func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (h *Handler) session(r *http.Request) (idp.Session, bool) {
+	c, err := r.Cookie(SessionCookieName(h.cfg.Secure))
+	if err != nil {
+		return idp.Session{}, false
+	}
+	s, err := h.svc.Session(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, idp.ErrNotFound) {
+			h.log.ErrorContext(r.Context(), "session lookup failed", "err", err, "request_id", requestID(r.Context()))
+		}
+		return idp.Session{}, false
+	}
+	return s, true
+}
