@@ -32,7 +32,7 @@ const (
 // e-mail address is found through its blind index.
 type Account struct {
 	ID                string        // random, opaque, used as the OIDC subject; never contains ':'
-	KontoID           string        // human-readable account number with check digit, e.g. "KC-4821-7733-9"
+	KontoID           string        // human-readable account number with a Damm check digit, e.g. "4821-7733-9056"
 	EmailIndex        []byte        // keyring blind index of the normalised e-mail address (unique)
 	Sealed            []byte        // AEAD-sealed JSON of Personal
 	PasswordHash      string        // PHC-formatted Argon2id hash

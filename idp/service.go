@@ -119,7 +119,9 @@ type ValidationError struct {
 	Fields map[string][]string
 }
 
-func (e *ValidationError) Error() string { return fmt.Sprintf("invalid input in %d fields", len(e.Fields)) }
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid input in %d fields", len(e.Fields))
+}
 
 func (e *ValidationError) add(field, key string) {
 	if e.Fields == nil {
