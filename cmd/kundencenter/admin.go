@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/provider"
+	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/store/postgres"
+	"github.com/kanton/kundencenter/store/sqlite"
+)
+
+const adminUsage = `usage: kundencenter admin <command>
+
+  clients list
+  clients add -id ID -name NAME -redirect URI [-redirect URI…] [-post-logout URI…] [-grant G…] [-public] [-level ACR] [-jwt]
+              prints the client secret once (store it in the service's KC_CLIENT_SECRET)
+  clients delete -id ID
+  keys list
+  keys rotate [-force]     promote the next signing key, retire the active one, publish a new next key
+  keyring generate         print a new KC_KEYRING value and random KC_TOKEN_KEY / KC_CSRF_KEY / KC_COOKIE_KEY values
+  keyring add-key -id ID   print KC_KEYRING with a new current key (old keys stay for reading)
+
+Uses KC_DATABASE_URL when set, else the embedded SQLite file in KC_DATA_DIR.
+`
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+func runAdmin(ctx context.Context, cfg config, args []string) error {
+	if len(args) < 2 {
+		fmt.Print(adminUsage)
+		return nil
+	}
+	what, verb, rest := args[0], args[1], args[2:]
+	if what == "keyring" {
+		return adminKeyring(verb, rest)
+	}
+	store, ring, closeFn, err := openAdminStore(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	switch what + " " + verb {
+	case "clients list":
+		list, err := store.ListClients(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC\tGRANTS\tLEVEL\tREDIRECT URIS")
+		for _, c := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", c.ID, c.Name, c.Public, strings.Join(c.GrantTypes, ","), c.Level, strings.Join(c.RedirectURIs, " "))
+		}
+		return tw.Flush()
+	case "clients add":
+		fs := flag.NewFlagSet("clients add", flag.ContinueOnError)
+		var redirects, postLogout, grants multi
+		id := fs.String("id", "", "client ID")
+		name := fs.String("name", "", "display name shown on the login page")
+		public := fs.Bool("public", false, "public client (no secret; PKCE only)")
+		level := fs.String("level", "", "minimum authentication level (acr)")
+		jwt := fs.Bool("jwt", false, "issue JWT access tokens instead of opaque ones")
+		fs.Var(&redirects, "redirect", "redirect URI (repeatable, matched exactly)")
+		fs.Var(&postLogout, "post-logout", "post-logout redirect URI (repeatable)")
+		fs.Var(&grants, "grant", "grant type: authorization_code, refresh_token, client_credentials (repeatable)")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if len(grants) == 0 {
+			grants = multi{idp.GrantAuthorizationCode, idp.GrantRefreshToken}
+		}
+		c := idp.Client{ID: *id, Name: firstNonEmpty(*name, *id), RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout,
+			GrantTypes: grants, Public: *public, Level: *level}
+		if *jwt {
+			c.AccessTokenType = "jwt"
+		}
+		var secret string
+		if !c.Public {
+			secret = random32()
+			c.SecretHash = idp.HashToken(secret)
+		}
+		if err := validateClient(c); err != nil {
+			return err
+		}
+		if err := putClient(ctx, store, c); err != nil {
+			return err
+		}
+		fmt.Printf("client %q saved\n", c.ID)
+		if secret != "" {
+			sum := sha256.Sum256([]byte(secret))
+			fmt.Printf("client secret (shown once): %s\nsecret_sha256 (for KC_CLIENTS_FILE): %s\n", secret, hex.EncodeToString(sum[:]))
+		}
+		return nil
+	case "clients delete":
+		fs := flag.NewFlagSet("clients delete", flag.ContinueOnError)
+		id := fs.String("id", "", "client ID")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return store.DeleteClient(ctx, *id)
+	case "keys list":
+		keys, err := store.ListSigningKeys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tSTATE SINCE")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.State, k.CreatedAt.Format(time.RFC3339), k.UpdatedAt.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "keys rotate":
+		fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+		force := fs.Bool("force", false, "do not wait until the next key has been published for an hour")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		k, err := provider.Rotate(ctx, store, ring, time.Now().UTC(), provider.DefaultRotation, *force)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("key %s is now active; running instances pick it up within a minute\n", k.ID)
+		return nil
+	}
+	fmt.Print(adminUsage)
+	return fmt.Errorf("unknown admin command %q", what+" "+verb)
+}
+
+func adminKeyring(verb string, rest []string) error {
+	switch verb {
+	case "generate":
+		fmt.Printf("KC_KEYRING=%s\nKC_TOKEN_KEY=%s\nKC_CSRF_KEY=%s\nKC_COOKIE_KEY=%s\n", keyring.Generate(), random32(), random32(), random32())
+		return nil
+	case "add-key":
+		fs := flag.NewFlagSet("keyring add-key", flag.ContinueOnError)
+		id := fs.String("id", "", "new key ID, e.g. k2")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		cur := os.Getenv("KC_KEYRING")
+		if cur == "" {
+			return errors.New("KC_KEYRING: missing; set it to the current key ring")
+		}
+		out, err := keyring.AddKey(cur, *id)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("KC_KEYRING=%s\n", out)
+		return nil
+	}
+	return fmt.Errorf("unknown keyring command %q", verb)
+}
+
+type adminStore interface {
+	idp.ClientStore
+	idp.KeyStore
+}
+
+func openAdminStore(ctx context.Context, cfg *config) (adminStore, *keyring.Ring, func(), error) {
+	if cfg.DatabaseURL != "" {
+		ring, err := keyring.Parse(cfg.Keyring)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("KC_KEYRING: %w", err)
+		}
+		s, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("KC_DATABASE_URL: %w", err)
+		}
+		return s, ring, s.Close, nil
+	}
+	if err := cfg.embeddedSecrets(); err != nil {
+		return nil, nil, nil, err
+	}
+	ring, err := keyring.Parse(cfg.Keyring)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("key ring: %w", err)
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "kundencenter.db"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return s, ring, func() { s.Close() }, nil
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/provider"
+	"github.com/kanton/kundencenter/idp/web"
+	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/notify"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// idpParts are the adapters the IdP runs on, chosen by the subcommand.
+type idpParts struct {
+	store     idp.Store
+	eph       idp.Ephemeral
+	ring      *keyring.Ring
+	devOutbox http.Handler // embedded mode without SMTP
+	services  []web.Service
+}
+
+// buildIdP wires the identity provider over the given adapters and returns
+// its HTTP handler; the key cache's refresh loop runs until ctx ends.
+func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger) (http.Handler, error) {
+	tokenKey, err := key32(cfg.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("KC_TOKEN_KEY: %w", err)
+	}
+	csrfKey, err := key32(cfg.CSRFKey)
+	if err != nil {
+		return nil, fmt.Errorf("KC_CSRF_KEY: %w", err)
+	}
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		return nil, fmt.Errorf("KC_TRUSTED_PROXIES: %w", err)
+	}
+	params := idp.DefaultArgon2
+	if err := params.Validate(); err != nil {
+		return nil, err
+	}
+	// At most 2 hashes per core at once: 2 × 19 MiB × cores of memory, and a
+	// login burst queues instead of exhausting memory.
+	hasher := idp.NewHasher(params, 2*runtime.GOMAXPROCS(0))
+	secure := strings.HasPrefix(cfg.Issuer, "https://")
+	svc := idp.NewService(idp.Config{BaseURL: cfg.Issuer}, parts.store, parts.eph, parts.ring, hasher, log)
+
+	keys := provider.NewKeyCache(parts.store, parts.ring)
+	if err := keys.Load(ctx); err != nil {
+		return nil, err
+	}
+	go keys.Run(ctx, func(err error) { log.Error("reload signing keys", "err", err) })
+	clients := provider.NewClientCache(parts.store, "/login", 10*time.Minute)
+	if err := clients.Load(ctx); err != nil {
+		return nil, err
+	}
+	var tk [32]byte
+	copy(tk[:], tokenKey)
+	prov, err := provider.New(provider.Config{Issuer: cfg.Issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(secure)},
+		svc, keys, clients, log)
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := templates.Parse()
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return web.New(web.Config{Issuer: cfg.Issuer, Secure: secure, CSRFKey: csrfKey, TrustedProxies: proxies,
+		DevOutbox: parts.devOutbox, Services: parts.services}, svc, prov, tpl, log), nil
+}
+
+// clientFile is one client in KC_CLIENTS_FILE (JSON array). The secret is
+// given as its SHA-256 (hex) so the file holds no secret.
+type clientFile struct {
+	ID                     string   `json:"id"`
+	Name                   string   `json:"name"`
+	SecretSHA256           string   `json:"secret_sha256"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	GrantTypes             []string `json:"grant_types"`
+	Public                 bool     `json:"public"`
+	AccessTokenType        string   `json:"access_token_type"`
+	Level                  string   `json:"level"`
+	BackChannelLogoutURI   string   `json:"backchannel_logout_uri"`
+}
+
+// loadClientsFile upserts the clients of a JSON file.
+func loadClientsFile(ctx context.Context, store idp.ClientStore, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("KC_CLIENTS_FILE: %w", err)
+	}
+	var list []clientFile
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return fmt.Errorf("KC_CLIENTS_FILE %s: %w", path, err)
+	}
+	var errs []error
+	for i, f := range list {
+		hash, herr := hex.DecodeString(f.SecretSHA256)
+		c := idp.Client{ID: f.ID, Name: f.Name, SecretHash: hash, RedirectURIs: f.RedirectURIs,
+			PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, GrantTypes: f.GrantTypes, Public: f.Public,
+			AccessTokenType: f.AccessTokenType, Level: f.Level, BackChannelLogoutURI: f.BackChannelLogoutURI}
+		if herr != nil || (!f.Public && len(hash) != sha256.Size) {
+			errs = append(errs, fmt.Errorf("client %d (%q): secret_sha256 must be 64 hex digits", i, f.ID))
+			continue
+		}
+		if err := validateClient(c); err != nil {
+			errs = append(errs, fmt.Errorf("client %d (%q): %w", i, f.ID, err))
+			continue
+		}
+		if err := putClient(ctx, store, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func putClient(ctx context.Context, store idp.ClientStore, c idp.Client) error {
+	now := time.Now().UTC()
+	if old, err := store.GetClient(ctx, c.ID); err == nil {
+		c.CreatedAt = old.CreatedAt
+	} else {
+		c.CreatedAt = now
+	}
+	c.UpdatedAt = now
+	return store.PutClient(ctx, c)
+}
+
+// validateClient checks a client registration: absolute redirect URIs
+// without fragments, https except on localhost, known grant types.
+func validateClient(c idp.Client) error {
+	var errs []string
+	if c.ID == "" || strings.ContainsAny(c.ID, ": \t") {
+		errs = append(errs, "id: empty or contains ':' or spaces")
+	}
+	if len(c.RedirectURIs) == 0 {
+		errs = append(errs, "redirect_uris: at least one needed")
+	}
+	for _, list := range [][]string{c.RedirectURIs, c.PostLogoutRedirectURIs} {
+		for _, u := range list {
+			if err := checkRedirect(u); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
+	for _, g := range c.GrantTypes {
+		switch g {
+		case idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials:
+		default:
+			errs = append(errs, fmt.Sprintf("grant type %q not supported", g))
+		}
+	}
+	if c.Public && len(c.SecretHash) > 0 {
+		errs = append(errs, "a public client has no secret")
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func checkRedirect(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q: not an absolute URL without fragment and user info", s)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1") {
+		return nil
+	}
+	return fmt.Errorf("%q: must be https (http only for localhost)", s)
+}
+
+func portOf(listen string) int {
+	_, p, _ := strings.Cut(listen, ":")
+	n, _ := strconv.Atoi(p)
+	return n
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kanton/kundencenter/keyring"
+)
+
+// config is everything the binaries read from the environment (KC_*);
+// flags override the listen addresses. Only cmd reads the environment.
+type config struct {
+	Issuer      string // KC_ISSUER, default http://localhost:8080
+	Listen      string // KC_LISTEN, default :8080
+	DataDir     string // KC_DATA_DIR (embedded mode), default ./data
+	DatabaseURL string // KC_DATABASE_URL (production): postgres://…
+	RedisURL    string // KC_REDIS_URL (production): redis://…
+	Keyring     string // KC_KEYRING: "current=k1;index=…;k1=…" (see `admin keyring generate`)
+	TokenKey    string // KC_TOKEN_KEY: 32 bytes base64url, encrypts opaque tokens
+	CSRFKey     string // KC_CSRF_KEY: 32 bytes base64url
+	SMTPURL     string // KC_SMTP_URL: smtp://user:pass@host:587?from=noreply@…&tls=starttls
+	ClientsFile string // KC_CLIENTS_FILE: JSON list of clients upserted at start
+	Proxies     string // KC_TRUSTED_PROXIES: comma-separated CIDRs whose X-Forwarded-For is trusted
+	LogLevel    string // KC_LOG_LEVEL: debug, info, warn, error
+
+	// Relying-party services (production: one process each).
+	ClientID     string // KC_CLIENT_ID
+	ClientSecret string // KC_CLIENT_SECRET
+	BaseURL      string // KC_BASE_URL: the service's public URL
+	CookieKey    string // KC_COOKIE_KEY: 32 bytes base64url
+}
+
+func loadConfig() config {
+	get := func(k, def string) string {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	return config{
+		Issuer: strings.TrimRight(get("KC_ISSUER", "http://localhost:8080"), "/"), Listen: get("KC_LISTEN", ""),
+		DataDir: get("KC_DATA_DIR", "data"), DatabaseURL: get("KC_DATABASE_URL", ""), RedisURL: get("KC_REDIS_URL", ""),
+		Keyring: get("KC_KEYRING", ""), TokenKey: get("KC_TOKEN_KEY", ""), CSRFKey: get("KC_CSRF_KEY", ""),
+		SMTPURL: get("KC_SMTP_URL", ""), ClientsFile: get("KC_CLIENTS_FILE", ""), Proxies: get("KC_TRUSTED_PROXIES", ""),
+		LogLevel: get("KC_LOG_LEVEL", "info"),
+		ClientID: get("KC_CLIENT_ID", ""), ClientSecret: get("KC_CLIENT_SECRET", ""), BaseURL: get("KC_BASE_URL", ""),
+		CookieKey: get("KC_COOKIE_KEY", ""),
+	}
+}
+
+// problems collects every configuration error so that one start reports them all.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New("configuration problems:\n  - " + strings.Join(p, "\n  - "))
+}
+
+func (c config) validateIssuer(p *problems) {
+	u, err := url.Parse(c.Issuer)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		p.add("KC_ISSUER: %q is not an http(s) URL", c.Issuer)
+	case u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1":
+		p.add("KC_ISSUER: %q must use https (plain http is only allowed for localhost)", c.Issuer)
+	case u.RawQuery != "" || u.Fragment != "":
+		p.add("KC_ISSUER: %q must not have a query or fragment", c.Issuer)
+	}
+}
+
+// validateProduction checks the settings the `idp` subcommand needs.
+func (c config) validateProduction() error {
+	var p problems
+	c.validateIssuer(&p)
+	if u, err := url.Parse(c.DatabaseURL); c.DatabaseURL == "" {
+		p.add("KC_DATABASE_URL: missing (postgres://user:password@host:5432/db)")
+	} else if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		p.add("KC_DATABASE_URL: not a postgres URL (postgres://user:password@host:5432/db)")
+	}
+	if u, err := url.Parse(c.RedisURL); c.RedisURL == "" {
+		p.add("KC_REDIS_URL: missing (redis://host:6379/0)")
+	} else if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		p.add("KC_REDIS_URL: not a redis:// or rediss:// URL")
+	}
+	if c.Keyring == "" {
+		p.add("KC_KEYRING: missing (generate one with `kundencenter admin keyring generate`)")
+	} else if _, err := keyring.Parse(c.Keyring); err != nil {
+		p.add("KC_KEYRING: %v", err)
+	}
+	if _, err := key32(c.TokenKey); err != nil {
+		p.add("KC_TOKEN_KEY: %v (generate with `kundencenter admin keyring generate`)", err)
+	}
+	if _, err := key32(c.CSRFKey); err != nil {
+		p.add("KC_CSRF_KEY: %v", err)
+	}
+	if c.SMTPURL == "" {
+		p.add("KC_SMTP_URL: missing (smtp://user:password@host:587?from=noreply@example.ch&tls=starttls)")
+	} else if _, err := parseSMTPURL(c.SMTPURL); err != nil {
+		p.add("KC_SMTP_URL: %v", err)
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		p.add("KC_TRUSTED_PROXIES: %v", err)
+	}
+	return p.err()
+}
+
+func (c config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.Proxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR prefix", s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func key32(s string) ([]byte, error) {
+	if s == "" {
+		return nil, errors.New("missing (32 random bytes, base64url)")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		return nil, fmt.Errorf("not base64url: %w", err)
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("has %d bytes, want 32", len(b))
+	}
+	return b, nil
+}
+
+func random32() string { return strings.Split(strings.Split(keyring.Generate(), ";")[1], "=")[1] }
+
+// embeddedSecrets loads (or creates on first start) the keys of the
+// embedded mode from the data directory, so that restarts keep sessions,
+// tokens and sealed data readable. Environment values win.
+func (c *config) embeddedSecrets() error {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("KC_DATA_DIR %q: %w", c.DataDir, err)
+	}
+	load := func(name string, val *string, gen func() string) error {
+		if *val != "" {
+			return nil
+		}
+		path := filepath.Join(c.DataDir, name)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			v := gen()
+			if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			*val = v
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		*val = strings.TrimSpace(string(b))
+		return nil
+	}
+	if err := load("keyring.txt", &c.Keyring, keyring.Generate); err != nil {
+		return err
+	}
+	if err := load("token.key", &c.TokenKey, random32); err != nil {
+		return err
+	}
+	if err := load("csrf.key", &c.CSRFKey, random32); err != nil {
+		return err
+	}
+	return load("cookie.key", &c.CookieKey, random32)
+}

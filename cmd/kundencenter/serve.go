@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/web"
+	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/notify"
+	"github.com/kanton/kundencenter/store/memory"
+	"github.com/kanton/kundencenter/store/sqlite"
+)
+
+// bundled are the three relying parties shipped with the IdP.
+var bundled = []struct{ id, name string }{
+	{"forms", "Formulare"},
+	{"status", "Meine Vorgänge"},
+	{"documents", "Meine Dokumente"},
+}
+
+// runServe runs the whole product in one process on embedded storage:
+// SQLite in KC_DATA_DIR, in-process ephemeral state, e-mail to the dev
+// outbox (or SMTP when KC_SMTP_URL is set). The IdP listens on :8080 and
+// forms, status and documents on the next three ports.
+func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	port := fs.Int("port", 8080, "IdP port; the services use port+1 (forms), +2 (status), +3 (documents)")
+	host := fs.String("host", "localhost", "host name the browser uses")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.Issuer == "http://localhost:8080" {
+		cfg.Issuer = fmt.Sprintf("http://%s:%d", *host, *port)
+	}
+	var p problems
+	cfg.validateIssuer(&p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	if err := cfg.embeddedSecrets(); err != nil {
+		return err
+	}
+	ring, err := keyring.Parse(cfg.Keyring)
+	if err != nil {
+		return fmt.Errorf("key ring: %w", err)
+	}
+	dbPath := filepath.Join(cfg.DataDir, "kundencenter.db")
+	store, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dbPath, err)
+	}
+	defer store.Close()
+	eph := memory.New(nil)
+	defer eph.Close()
+
+	var sender notify.Sender
+	var devOutbox http.Handler
+	if cfg.SMTPURL != "" {
+		sc, err := parseSMTPURL(cfg.SMTPURL)
+		if err != nil {
+			return fmt.Errorf("KC_SMTP_URL: %w", err)
+		}
+		if sender, err = notify.NewSMTP(sc); err != nil {
+			return fmt.Errorf("KC_SMTP_URL: %w", err)
+		}
+	} else {
+		box := notify.NewDevOutbox(200, nil)
+		sender, devOutbox = box, box.Handler()
+	}
+	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log)
+	if err != nil {
+		return err
+	}
+	defer stopWorkers(jobs)
+
+	// The bundled services get fresh secrets on every start of the embedded mode.
+	svcURL := func(i int) string { return fmt.Sprintf("http://%s:%d", *host, *port+1+i) }
+	secrets := map[string]string{}
+	var links []web.Service
+	for i, b := range bundled {
+		secret := random32()
+		secrets[b.id] = secret
+		base := svcURL(i)
+		c := idp.Client{ID: b.id, Name: b.name, SecretHash: idp.HashToken(secret),
+			RedirectURIs: []string{base + "/auth/callback"}, PostLogoutRedirectURIs: []string{base + "/logged-out"},
+			GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}
+		if err := putClient(ctx, store, c); err != nil {
+			return fmt.Errorf("register bundled client %s: %w", b.id, err)
+		}
+		links = append(links, web.Service{Name: b.name, URL: base + "/"})
+	}
+	if cfg.ClientsFile != "" {
+		if err := loadClientsFile(ctx, store, cfg.ClientsFile); err != nil {
+			return err
+		}
+	}
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, services: links}, log)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return listen(gctx, fmt.Sprintf(":%d", *port), handler, log, "idp") })
+	for i, b := range bundled {
+		h, err := serviceHandler(gctx, b.id, serviceConfig{Issuer: cfg.Issuer, ClientID: b.id, ClientSecret: secrets[b.id],
+			BaseURL: svcURL(i), CookieKey: cfg.CookieKey, Links: links}, log)
+		if err != nil {
+			return err
+		}
+		addr := ":" + strconv.Itoa(*port+1+i)
+		g.Go(func() error { return listen(gctx, addr, h, log, b.id) })
+	}
+	log.Info("Kundencenter is running", "idp", cfg.Issuer, "status", svcURL(1), "forms", svcURL(0),
+		"documents", svcURL(2), "dev_outbox", func() string {
+			if devOutbox != nil {
+				return cfg.Issuer + "/dev/outbox"
+			}
+			return "off (SMTP configured)"
+		}())
+	return g.Wait()
+}
+
+// startWorkersSQLite runs the River workers that deliver the outbox.
+func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sender notify.Sender, log *slog.Logger) (*river.Client[*sql.Tx], error) {
+	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Workers:           notify.Workers(ring, sender, log),
+		FetchPollInterval: 200 * time.Millisecond,
+		FetchCooldown:     50 * time.Millisecond,
+		Logger:            log.With("component", "river"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start job queue: %w", err)
+	}
+	return client, nil
+}
+
+type stopper interface{ Stop(context.Context) error }
+
+func stopWorkers(c stopper) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.Stop(ctx)
+}
+
+// listen serves h on addr until ctx ends, then shuts down gracefully.
+func listen(ctx context.Context, addr string, h http.Handler, log *slog.Logger, name string) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	log.Info("listening", "service", name, "addr", ln.Addr().String())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+// Package idptest starts a complete identity provider (the same wiring as
+// `kundencenter serve`: SQLite, in-process ephemeral store, dev outbox, or
+// PostgreSQL and Redis when asked) on a loopback port for tests, with
+// helpers to create accounts and clients and to log in through the real
+// login form.
+package idptest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/provider"
+	"github.com/kanton/kundencenter/idp/web"
+	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/store/memory"
+	"github.com/kanton/kundencenter/store/sqlite"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// Env is a running identity provider.
+type Env struct {
+	URL      string
+	Service  *idp.Service
+	Provider *provider.Provider
+	Store    idp.Store
+	Eph      idp.Ephemeral
+	Ring     *keyring.Ring
+	Keys     *provider.KeyCache
+	Clients  *provider.ClientCache
+	Server   *http.Server
+}
+
+// Options tweak the environment.
+type Options struct {
+	Store     idp.Store     // default: SQLite in t.TempDir()
+	Eph       idp.Ephemeral // default: in-process
+	Now       func() time.Time
+	Argon2    *idp.Argon2Params // default: cheap parameters for fast tests
+	Limits    idp.Limits
+	DevOutbox http.Handler
+	Log       *slog.Logger
+}
+
+// Start starts an IdP on 127.0.0.1 with a random port; it stops at test end.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	ring, err := keyring.Parse(keyring.Generate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Store == nil {
+		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idp.db"))
+		if err != nil {
+			t.Fatalf("sqlite: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		o.Store = st
+	}
+	if o.Eph == nil {
+		m := memory.New(o.Now)
+		t.Cleanup(func() { m.Close() })
+		o.Eph = m
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	params := idp.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	if o.Argon2 != nil {
+		params = *o.Argon2
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := "http://" + ln.Addr().String()
+	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits}, o.Store, o.Eph, ring,
+		idp.NewHasher(params, 8), o.Log)
+	keys := provider.NewKeyCache(o.Store, ring)
+	if err := keys.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clients := provider.NewClientCache(o.Store, "/login", 10*time.Minute)
+	if err := clients.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var tk [32]byte
+	copy(tk[:], []byte("0123456789abcdef0123456789abcdef"))
+	prov, err := provider.New(provider.Config{Issuer: issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(false), Now: o.Now},
+		svc, keys, clients, o.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := templates.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := web.New(web.Config{Issuer: issuer, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox},
+		svc, prov, tpl, o.Log)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,
+		Clients: clients, Server: srv}
+}
+
+// AddClient registers a confidential client (or a public one when secret
+// is "") and returns it.
+func (e *Env) AddClient(t testing.TB, c idp.Client, secret string) idp.Client {
+	t.Helper()
+	if secret != "" {
+		c.SecretHash = idp.HashToken(secret)
+	} else {
+		c.Public = true
+	}
+	if c.Name == "" {
+		c.Name = c.ID
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}
+	}
+	c.CreatedAt, c.UpdatedAt = time.Now().UTC(), time.Now().UTC()
+	if err := e.Store.PutClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Clients.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// CreateAccount registers an account through the service and activates it
+// with the token from the store's outbox-free path: it writes the account
+// directly, active, with the given password.
+func (e *Env) CreateAccount(t testing.TB, given, family, email, password string) idp.Account {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.Service.Register(ctx, idp.RegisterInput{GivenName: given, FamilyName: family, Email: email,
+		Password: password, PasswordRepeat: password, Locale: "de", IP: "203.0.113.1"}); err != nil {
+		t.Fatalf("register %s: %v", email, err)
+	}
+	a, err := e.Store.GetAccountByEmailIndex(ctx, e.Service.EmailIndex(email))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = e.Store.UpdateAccount(ctx, a.ID, func(a idp.Account) (idp.Account, []idp.Outgoing, error) {
+		a.Status, a.ActivatedAt = idp.StatusActive, time.Now().UTC()
+		return a, nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// Browser is an HTTP client with a cookie jar that stops at redirects
+// leaving the IdP (to the client's redirect URI).
+type Browser struct {
+	*http.Client
+	env *Env
+}
+
+// NewBrowser returns a fresh browser.
+func (e *Env) NewBrowser(t testing.TB) *Browser {
+	jar, _ := cookiejar.New(nil)
+	b := &Browser{env: e}
+	b.Client = &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if !strings.HasPrefix(req.URL.String(), e.URL) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// CSRF fetches a page and returns its CSRF token.
+func (b *Browser) CSRF(t testing.TB, page string) string {
+	t.Helper()
+	resp, err := b.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := csrfRE.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on %s (status %d)", page, resp.StatusCode)
+	}
+	return string(m[1])
+}
+
+// Authorize runs an authorization request; if it lands on the login page,
+// it logs in with email and password. It returns the final redirect to the
+// client (Location of the last response) or fails.
+func (b *Browser) Authorize(t testing.TB, authURL, email, password string) *url.URL {
+	t.Helper()
+	resp, err := b.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
+		u, _ := url.Parse(loc)
+		return u // SSO or error redirect straight to the client
+	}
+	if resp.Request.URL.Path != "/login" {
+		t.Fatalf("authorize ended on %s with status %d", resp.Request.URL, resp.StatusCode)
+	}
+	id := resp.Request.URL.Query().Get("authRequestID")
+	return b.Login(t, id, email, password)
+}
+
+// Login posts the login form for an auth request and returns the redirect to the client.
+func (b *Browser) Login(t testing.TB, authRequestID, email, password string) *url.URL {
+	t.Helper()
+	page := b.env.URL + "/login?authRequestID=" + url.QueryEscape(authRequestID)
+	csrf := b.CSRF(t, page)
+	req, _ := http.NewRequest(http.MethodPost, b.env.URL+"/login", strings.NewReader(url.Values{
+		"csrf": {csrf}, "authRequestID": {authRequestID}, "email": {email}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.env.URL)
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode/100 != 3 || loc == "" {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("login: status %d, no redirect to the client: %.300s", resp.StatusCode, body)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Must fails the test on error.
+func Must[T any](t testing.TB, v T, err error) T {
+	t.Helper()
+	if err != nil {
+		t.Fatal(fmt.Errorf("unexpected: %w", err))
+	}
+	return v
+}
