@@ -1,0 +1,48 @@
+package notify
+
+import (
+	"crypto/rand"
+	"testing"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/keyring"
+)
+
+// testRing returns a key ring with fresh random keys.
+func testRing(t *testing.T) *keyring.Ring {
+	t.Helper()
+	r, err := keyring.New(map[string][]byte{"k1": random32(t)}, "k1", random32(t))
+	if err != nil {
+		t.Fatalf("keyring.New: %v", err)
+	}
+	return r
+}
+
+func random32(t *testing.T) []byte {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("rand: %v", err)
+	}
+	return b
+}
+
+// testMail returns a valid mail of the given template with every value set.
+func testMail(template, locale string) idp.Mail {
+	return idp.Mail{
+		To:       "zoe.mueller@example.ch",
+		Locale:   locale,
+		Template: template,
+		Data: map[string]string{
+			KeyName:         "Zoë Müller-Grünig",
+			KeyKontoID:      "KC-4821-7733-9",
+			KeyLink:         "https://konto.example.ch/aktivieren?token=s3cr3t-t0ken",
+			KeyValidHours:   "48",
+			KeyValidMinutes: "30",
+			KeyResetLink:    "https://konto.example.ch/passwort-vergessen",
+			KeyLoginLink:    "https://konto.example.ch/anmelden",
+		},
+	}
+}
+
+var allMails = []string{idp.MailActivate, idp.MailReset, idp.MailPasswordChanged, idp.MailAlreadyRegistered}

@@ -1,0 +1,121 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// ErrInvalidMail is returned (wrapped) for an idp.Mail that cannot be sent:
+// unknown template, bad address or a missing or malformed value. Its
+// messages name the field, never the value.
+var ErrInvalidMail = errors.New("invalid mail")
+
+// Data keys the templates use (idp.Mail.Data).
+const (
+	KeyName         = "Name"
+	KeyKontoID      = "KontoID"
+	KeyLink         = "Link"
+	KeyValidHours   = "ValidHours"
+	KeyValidMinutes = "ValidMinutes"
+	KeyResetLink    = "ResetLink"
+	KeyLoginLink    = "LoginLink"
+)
+
+// mailKeys lists the data keys each template requires. Name is optional
+// everywhere (the greeting then has no name); other keys are ignored.
+var mailKeys = map[string][]string{
+	idp.MailActivate:          {KeyKontoID, KeyLink, KeyValidHours},
+	idp.MailReset:             {KeyLink, KeyValidMinutes},
+	idp.MailPasswordChanged:   {KeyResetLink},
+	idp.MailAlreadyRegistered: {KeyLoginLink, KeyResetLink},
+}
+
+// CheckMail reports why m cannot be rendered: an unknown template, a
+// recipient that is not an e-mail address, a missing value, a link that is
+// not an absolute http(s) URL or a validity that is not a positive integer.
+func CheckMail(m idp.Mail) error {
+	keys, ok := mailKeys[m.Template]
+	if !ok {
+		return fmt.Errorf("%w: unknown template %q", ErrInvalidMail, m.Template)
+	}
+	var errs []error
+	if _, err := recipient(m.To); err != nil {
+		errs = append(errs, err)
+	}
+	for _, k := range keys {
+		v := m.Data[k]
+		switch {
+		case strings.TrimSpace(v) == "":
+			errs = append(errs, fmt.Errorf("%w: %s: %s is missing", ErrInvalidMail, m.Template, k))
+		case strings.HasSuffix(k, "Link") && !isWebURL(v):
+			errs = append(errs, fmt.Errorf("%w: %s: %s is not an absolute http(s) URL", ErrInvalidMail, m.Template, k))
+		case strings.HasPrefix(k, "Valid") && !isPositive(v):
+			errs = append(errs, fmt.Errorf("%w: %s: %s is not a positive integer", ErrInvalidMail, m.Template, k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recipient returns the bare address of to, which must be a single
+// address without a display name.
+func recipient(to string) (string, error) {
+	a, err := mail.ParseAddress(to)
+	if err != nil || a.Name != "" || a.Address != strings.TrimSpace(to) {
+		return "", fmt.Errorf("%w: recipient is not a bare e-mail address", ErrInvalidMail)
+	}
+	return a.Address, nil
+}
+
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
+}
+
+func isPositive(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0
+}
+
+// Renderer turns an idp.Mail into a Message with the e-mail templates of
+// the templates package. It is safe for concurrent use.
+type Renderer struct {
+	mails *templates.Mails
+}
+
+// NewRenderer parses the embedded e-mail templates.
+func NewRenderer() (*Renderer, error) {
+	mails, err := templates.ParseMail()
+	if err != nil {
+		return nil, fmt.Errorf("parse mail templates: %w", err)
+	}
+	return &Renderer{mails: mails}, nil
+}
+
+// Render checks m (see CheckMail) and renders it in its locale, falling
+// back to German.
+func (r *Renderer) Render(m idp.Mail) (Message, error) {
+	if err := CheckMail(m); err != nil {
+		return Message{}, err
+	}
+	to, _ := recipient(m.To)
+	c, err := r.mails.Render(m.Template, m.Locale, templates.MailData{
+		Name:         strings.TrimSpace(m.Data[KeyName]),
+		KontoID:      m.Data[KeyKontoID],
+		Link:         m.Data[KeyLink],
+		ValidHours:   m.Data[KeyValidHours],
+		ValidMinutes: m.Data[KeyValidMinutes],
+		ResetLink:    m.Data[KeyResetLink],
+		LoginLink:    m.Data[KeyLoginLink],
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("render mail: %w", err)
+	}
+	return Message{To: to, Subject: c.Subject, Text: c.Text, HTML: c.HTML, Template: m.Template}, nil
+}
