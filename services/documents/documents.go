@@ -1,0 +1,67 @@
+package documents
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/kanton/kundencenter/services/page"
+	"github.com/kanton/kundencenter/services/rp"
+)
+
+// Config configures the document service.
+type Config struct {
+	RP    rp.Config  // login plumbing; RP.Pages is set by New
+	Links page.Links // base URLs of the three services, for the navigation
+}
+
+// New builds the document service: "/" (login required), the login routes of
+// package rp, "/logged-out", "/healthz" and "/static/". It blocks until the
+// IdP's discovery document is found or ctx ends (see rp.New).
+func New(ctx context.Context, cfg Config) (http.Handler, error) {
+	pages, err := page.New(page.Site{Kind: page.Documents, Links: cfg.Links}, cfg.RP.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("document service: %w", err)
+	}
+	cfg.RP.Pages = pages
+	client, err := rp.New(ctx, cfg.RP)
+	if err != nil {
+		return nil, fmt.Errorf("document service: %w", err)
+	}
+	s := &service{pages: pages}
+	mux := http.NewServeMux()
+	client.Mount(mux)
+	pages.Mount(mux)
+	mux.Handle("GET /{$}", client.RequireLogin(http.HandlerFunc(s.home)))
+	return client.SecureHeaders(mux), nil
+}
+
+// service holds what the handlers need.
+type service struct {
+	pages *page.Renderer
+}
+
+// homePage is the view model of the start page.
+type homePage struct {
+	page.Layout
+	Documents []documentRow
+}
+
+// documentRow is one document of the inbox.
+type documentRow struct {
+	Title    string
+	Received string
+	URL      string
+}
+
+// home shows the document inbox (empty yet).
+func (s *service) home(w http.ResponseWriter, r *http.Request) {
+	sess, ok := rp.SessionFrom(r.Context())
+	if !ok {
+		http.Redirect(w, r, rp.LoginPath, http.StatusSeeOther)
+		return
+	}
+	l := s.pages.Layout(r, "site.documents")
+	l.User, l.CSRF = sess.DisplayName(), sess.CSRF
+	s.pages.Render(w, r, http.StatusOK, "documents", homePage{Layout: l})
+}

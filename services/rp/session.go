@@ -1,0 +1,140 @@
+package rp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Session is the logged-in person as the service knows them, kept in the
+// sealed session cookie.
+type Session struct {
+	Subject    string // the IdP's sub
+	Name       string
+	GivenName  string
+	FamilyName string
+	Email      string
+	IDToken    string // the raw ID token, sent as id_token_hint on logout
+	ACR        string
+	AMR        []string
+	AuthTime   time.Time // when the person authenticated at the IdP
+	Expires    time.Time // end of the service session
+	CSRF       string    // token of the logout form
+}
+
+// DisplayName returns the name to greet the person with: the full name, else
+// given and family name, else the e-mail address.
+func (s *Session) DisplayName() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	if n := strings.TrimSpace(s.GivenName + " " + s.FamilyName); n != "" {
+		return n
+	}
+	return s.Email
+}
+
+// sessionWire is the cookie form of Session, with short keys and Unix times
+// to stay well below the cookie size limit.
+type sessionWire struct {
+	Sub  string   `json:"s"`
+	Name string   `json:"n,omitempty"`
+	GN   string   `json:"g,omitempty"`
+	FN   string   `json:"f,omitempty"`
+	Mail string   `json:"m,omitempty"`
+	IDT  string   `json:"t"`
+	ACR  string   `json:"a,omitempty"`
+	AMR  []string `json:"r,omitempty"`
+	Auth int64    `json:"at,omitempty"`
+	Exp  int64    `json:"e"`
+	CSRF string   `json:"c"`
+}
+
+// sessionCtxKey is the context key of the Session set by RequireLogin.
+type sessionCtxKey struct{}
+
+// WithSession returns ctx carrying s, as RequireLogin passes it on.
+func WithSession(ctx context.Context, s *Session) context.Context {
+	return context.WithValue(ctx, sessionCtxKey{}, s)
+}
+
+// SessionFrom returns the Session RequireLogin put into ctx.
+func SessionFrom(ctx context.Context) (*Session, bool) {
+	s, ok := ctx.Value(sessionCtxKey{}).(*Session)
+	return s, ok && s != nil
+}
+
+// Session returns the valid, unexpired session of r.
+func (c *Client) Session(r *http.Request) (*Session, bool) {
+	raw, err := c.sesCookies.CheckCookie(r, c.sesName)
+	if err != nil {
+		return nil, false
+	}
+	var w sessionWire
+	if err := json.Unmarshal([]byte(raw), &w); err != nil || w.Sub == "" {
+		return nil, false
+	}
+	s := &Session{
+		Subject: w.Sub, Name: w.Name, GivenName: w.GN, FamilyName: w.FN, Email: w.Mail,
+		IDToken: w.IDT, ACR: w.ACR, AMR: w.AMR, Expires: time.Unix(w.Exp, 0), CSRF: w.CSRF,
+	}
+	if w.Auth != 0 {
+		s.AuthTime = time.Unix(w.Auth, 0)
+	}
+	if !c.cfg.Now().Before(s.Expires) {
+		return nil, false
+	}
+	return s, true
+}
+
+// setSession writes s as the session cookie.
+func (c *Client) setSession(w http.ResponseWriter, s *Session) error {
+	wire := sessionWire{
+		Sub: s.Subject, Name: s.Name, GN: s.GivenName, FN: s.FamilyName, Mail: s.Email,
+		IDT: s.IDToken, ACR: s.ACR, AMR: s.AMR, Exp: s.Expires.Unix(), CSRF: s.CSRF,
+	}
+	if !s.AuthTime.IsZero() {
+		wire.Auth = s.AuthTime.Unix()
+	}
+	raw, err := json.Marshal(wire)
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	cookie, err := c.sesCookies.CreateCookie(c.sesName, string(raw))
+	if err != nil {
+		return fmt.Errorf("seal session: %w", err)
+	}
+	if n := len(cookie.Name) + len(cookie.Value); n > maxCookieBytes {
+		return fmt.Errorf("seal session: cookie of %d bytes exceeds %d", n, maxCookieBytes)
+	}
+	http.SetCookie(w, cookie)
+	return nil
+}
+
+// clearSession deletes the session cookie.
+func (c *Client) clearSession(w http.ResponseWriter) {
+	c.sesCookies.DeleteCookie(w, c.sesName)
+}
+
+// RequireLogin wraps next so that it only runs with a valid session, which it
+// finds with SessionFrom; without one, GET and HEAD requests are sent to the
+// login with the requested path as return target, other methods to the login
+// without one.
+func (c *Client) RequireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := c.Session(r)
+		if !ok {
+			target := LoginPath
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				target += "?return=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithSession(r.Context(), s)))
+	})
+}
