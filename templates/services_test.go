@@ -1,0 +1,87 @@
+package templates
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestParseServices(t *testing.T) {
+	p, err := ParseServices()
+	if err != nil {
+		t.Fatalf("ParseServices: %v", err)
+	}
+	for _, name := range ServicePageNames {
+		if _, ok := p.pages[name]; !ok {
+			t.Errorf("page %q not parsed", name)
+		}
+	}
+	if got := p.Message("fr", "greeting", "Anna Muster"); got != "Bonjour Anna Muster" {
+		t.Errorf(`Message("fr", "greeting") = %q`, got)
+	}
+	if got := p.Message("rm", "logout"); got != "Abmelden" {
+		t.Errorf("unknown language falls back to German: got %q", got)
+	}
+	if err := p.Render(&bytes.Buffer{}, "nope", nil); !errors.Is(err, ErrUnknownServicePage) {
+		t.Errorf("Render(unknown) = %v, want ErrUnknownServicePage", err)
+	}
+	if _, err := ServiceStatic().Open("services.css"); err != nil {
+		t.Errorf("ServiceStatic: %v", err)
+	}
+}
+
+func TestParseServicesFSFailsFast(t *testing.T) {
+	base := func() fstest.MapFS {
+		fsys := fstest.MapFS{
+			"services/messages.json": {Data: []byte(`{"de":{"t":"T","x":"X"},"fr":{"t":"T","x":"X"},"it":{"t":"T","x":"X"},"en":{"t":"T","x":"X"}}`)},
+			"services/layout.html":   {Data: []byte(`{{define "layout"}}<title>{{t .Lang "t"}}</title><link href="{{asset "a.css"}}">{{template "content" .}}{{end}}`)},
+			"services/static/a.css":  {Data: []byte(`body{}`)},
+		}
+		for _, n := range ServicePageNames {
+			fsys["services/"+n+".html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{t .Lang "x"}}{{end}}`)}
+		}
+		return fsys
+	}
+	tests := []struct {
+		name   string
+		change func(fstest.MapFS)
+		want   string // substring of the error; "" = no error
+	}{
+		{name: "complete", change: func(fstest.MapFS) {}},
+		{name: "missing page", change: func(f fstest.MapFS) { delete(f, "services/status.html") }, want: "service page status"},
+		{name: "missing translation", change: func(f fstest.MapFS) {
+			f["services/messages.json"] = &fstest.MapFile{Data: []byte(`{"de":{"t":"T","x":"X"},"fr":{"t":"T"},"it":{"t":"T","x":"X"},"en":{"t":"T","x":"X"}}`)}
+		}, want: `"x" missing in "fr"`},
+		{name: "unknown key", change: func(f fstest.MapFS) {
+			f["services/forms.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{t .Lang "nope"}}{{end}}`)}
+		}, want: `unknown message key "nope"`},
+		{name: "no content", change: func(f fstest.MapFS) {
+			f["services/error.html"] = &fstest.MapFile{Data: []byte(`hello`)}
+		}, want: "service page error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := base()
+			tt.change(fsys)
+			p, err := ParseServicesFS(fsys)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("ParseServicesFS: %v", err)
+				}
+				var buf bytes.Buffer
+				if err := p.Render(&buf, "status", struct{ Lang string }{"de"}); err != nil {
+					t.Fatalf("Render: %v", err)
+				}
+				if got := buf.String(); !strings.Contains(got, "/static/a.css?v=") || !strings.Contains(got, "<title>T</title>") || !strings.HasSuffix(got, "\">X") {
+					t.Errorf("rendered %q", got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseServicesFS error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
