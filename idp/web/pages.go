@@ -37,7 +37,18 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	p.Lang = lang
 	p.RequestID = requestID(r.Context())
 	p.CSRFToken = h.csrfToken(w, r)
-	p.LangLinks = langLinks(r, lang)
+	u := *r.URL
+	if r.Method == http.MethodPost {
+		// Keep what the form carried, so switching language keeps the flow.
+		q := u.Query()
+		for _, k := range []string{"authRequestID", "token", "logoutID"} {
+			if v := r.PostFormValue(k); v != "" {
+				q.Set(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	p.LangLinks = templates.LangLinks(&u, lang)
 	if s, ok := h.session(r); ok && p.User == "" {
 		if a, err := h.svc.Account(r.Context(), s.AccountID); err == nil {
 			if pd, err := h.svc.Personal(a); err == nil {
@@ -54,16 +65,6 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
-}
-
-func langLinks(r *http.Request, current string) []templates.LangLink {
-	out := make([]templates.LangLink, 0, 4)
-	for _, l := range templates.Langs() {
-		q := r.URL.Query()
-		q.Set("lang", l)
-		out = append(out, templates.LangLink{Lang: l, URL: r.URL.Path + "?" + q.Encode(), Current: l == current})
-	}
-	return out
 }
 
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
@@ -117,7 +118,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &accountView{Name: pd.GivenName + " " + pd.FamilyName, Email: pd.Email, KontoID: a.KontoID}
 	for _, s := range h.cfg.Services {
-		v.Services = append(v.Services, struct{ Name, URL string }{s.Name, s.URL})
+		v.Services = append(v.Services, serviceLink{Name: s.Name, URL: s.URL})
 	}
 	h.render(w, r, http.StatusOK, "account", h.lang(w, r), v)
 }
@@ -143,7 +144,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) requestExpired(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusBadRequest, "error", h.lang(w, r), &errorView{MessageKey: "err.request_expired", BackURL: "/"})
+	h.render(w, r, http.StatusBadRequest, "error", h.lang(w, r), &errorView{MessageKey: "err.session_expired", BackURL: "/"})
 }
 
 // requestError is where the provider sends a browser whose authorize
@@ -212,13 +213,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request) {
-	v := &registerView{AuthRequestID: r.URL.Query().Get("authRequestID")}
+	v := &registerView{Action: "/register", LoginURL: "/login", AuthRequestID: r.URL.Query().Get("authRequestID")}
 	h.render(w, r, http.StatusOK, "register", h.lang(w, r), v)
 }
 
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
-	v := &registerView{AuthRequestID: r.PostFormValue("authRequestID"), GivenName: r.PostFormValue("given_name"),
+	v := &registerView{Action: "/register", LoginURL: "/login", AuthRequestID: r.PostFormValue("authRequestID"), GivenName: r.PostFormValue("given_name"),
 		FamilyName: r.PostFormValue("family_name"), Email: r.PostFormValue("email")}
 	if !h.checkCSRF(r) {
 		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
@@ -240,7 +241,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "register", lang, v)
 		return
 	}
-	h.render(w, r, http.StatusOK, "register_done", lang, &registerDoneView{})
+	h.render(w, r, http.StatusOK, "register_done", lang, &registerDoneView{Email: strings.TrimSpace(v.Email)})
 }
 
 // activate consumes the e-mailed activation link. A mail scanner that
@@ -252,7 +253,7 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		h.serviceError(r, err)
 	}
 	if err != nil {
-		h.render(w, r, http.StatusBadRequest, "activate_done", lang, &activateDoneView{Failed: true, LoginURL: "/login"})
+		h.render(w, r, http.StatusBadRequest, "activate_done", lang, &activateDoneView{Failed: true, LoginURL: "/login", RegisterURL: "/register"})
 		return
 	}
 	login := "/login"
@@ -265,13 +266,13 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) resetRequestForm(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "reset_request", h.lang(w, r), &resetRequestView{})
+	h.render(w, r, http.StatusOK, "reset_request", h.lang(w, r), &resetRequestView{Action: "/reset", LoginURL: "/login"})
 }
 
 // resetRequest answers the same whether or not the address has an account.
 func (h *Handler) resetRequest(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
-	v := &resetRequestView{Email: r.PostFormValue("email")}
+	v := &resetRequestView{Action: "/reset", LoginURL: "/login", Email: r.PostFormValue("email")}
 	if !h.checkCSRF(r) {
 		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
 		h.render(w, r, http.StatusForbidden, "reset_request", lang, v)
@@ -290,17 +291,17 @@ func (h *Handler) resetRequest(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "reset_request", lang, v)
 		return
 	}
-	h.render(w, r, http.StatusOK, "reset_request_done", lang, &resetRequestDoneView{})
+	h.render(w, r, http.StatusOK, "reset_request_done", lang, &resetRequestDoneView{LoginURL: "/login"})
 }
 
 func (h *Handler) resetForm(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "reset", h.lang(w, r), &resetView{Token: r.URL.Query().Get("token")})
+	h.render(w, r, http.StatusOK, "reset", h.lang(w, r), &resetView{Action: "/reset/confirm", Token: r.URL.Query().Get("token")})
 }
 
 // reset sets the new password; it ends every session of the account.
 func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
-	v := &resetView{Token: r.PostFormValue("token")}
+	v := &resetView{Action: "/reset/confirm", Token: r.PostFormValue("token")}
 	if !h.checkCSRF(r) {
 		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
 		h.render(w, r, http.StatusForbidden, "reset", lang, v)
@@ -341,10 +342,10 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else if !hasSession {
-		h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{})
+		h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{LoginURL: "/login"})
 		return
 	}
-	h.render(w, r, http.StatusOK, "logout_confirm", h.lang(w, r), &logoutConfirmView{LogoutID: id})
+	h.render(w, r, http.StatusOK, "logout_confirm", h.lang(w, r), &logoutConfirmView{Action: "/logout", LogoutID: id, CancelURL: "/"})
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
@@ -369,7 +370,7 @@ func (h *Handler) finishLogout(w http.ResponseWriter, r *http.Request, logoutID 
 			return
 		}
 	}
-	h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{})
+	h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{LoginURL: "/login"})
 }
 
 var _ = oidc.ErrLoginRequired
