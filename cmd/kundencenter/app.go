@@ -56,7 +56,7 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	// login burst queues instead of exhausting memory.
 	hasher := idp.NewHasher(params, 2*runtime.GOMAXPROCS(0))
 	secure := strings.HasPrefix(cfg.Issuer, "https://")
-	svc := idp.NewService(idp.Config{BaseURL: cfg.Issuer}, parts.store, parts.eph, parts.ring, hasher, log)
+	svc := idp.NewService(idp.Config{BaseURL: cfg.Issuer, SealMail: func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(parts.ring, m) }}, parts.store, parts.eph, parts.ring, hasher, log)
 
 	keys := provider.NewKeyCache(parts.store, parts.ring)
 	if err := keys.Load(ctx); err != nil {
@@ -180,7 +180,7 @@ func checkRedirect(s string) error {
 	if u.Scheme == "https" {
 		return nil
 	}
-	if u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1") {
+	if u.Scheme == "http" && isLocalHost(u.Hostname()) {
 		return nil
 	}
 	return fmt.Errorf("%q: must be https (http only for localhost)", s)

@@ -71,7 +71,7 @@ func (c config) validateIssuer(p *problems) {
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		p.add("KC_ISSUER: %q is not an http(s) URL", c.Issuer)
-	case u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1":
+	case u.Scheme == "http" && !isLocalHost(u.Hostname()):
 		p.add("KC_ISSUER: %q must use https (plain http is only allowed for localhost)", c.Issuer)
 	case u.RawQuery != "" || u.Fragment != "":
 		p.add("KC_ISSUER: %q must not have a query or fragment", c.Issuer)
@@ -182,4 +182,10 @@ func (c *config) embeddedSecrets() error {
 		return err
 	}
 	return load("cookie.key", &c.CookieKey, random32)
+}
+
+// isLocalHost reports whether h is a loopback name (localhost, *.localhost,
+// 127.0.0.1, ::1), where plain http is acceptable for a local trial.
+func isLocalHost(h string) bool {
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "127.0.0.1" || h == "::1"
 }

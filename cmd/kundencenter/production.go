@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/notify"
@@ -106,7 +106,7 @@ func runService(ctx context.Context, name string, cfg config, log *slog.Logger, 
 		return err
 	}
 	h, err := serviceHandler(ctx, name, serviceConfig{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		BaseURL: cfg.BaseURL, CookieKey: cfg.CookieKey}, log)
+		BaseURL: cfg.BaseURL, CookieKey: cfg.CookieKey, Links: serviceLinks()}, log)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/notify"
+	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/sqlite"
 )
@@ -116,7 +117,8 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	g.Go(func() error { return listen(gctx, fmt.Sprintf(":%d", *port), handler, log, "idp") })
 	for i, b := range bundled {
 		h, err := serviceHandler(gctx, b.id, serviceConfig{Issuer: cfg.Issuer, ClientID: b.id, ClientSecret: secrets[b.id],
-			BaseURL: svcURL(i), CookieKey: cfg.CookieKey, Links: links}, log)
+			BaseURL: svcURL(i), CookieKey: cfg.CookieKey,
+			Links: page.Links{Forms: svcURL(0), Status: svcURL(1), Documents: svcURL(2)}}, log)
 		if err != nil {
 			return err
 		}
