@@ -30,6 +30,9 @@ type Config struct {
 	Limits Limits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SealMail checks and seals an e-mail for the outbox (notify.SealMail in
+	// production, which validates template and data); nil seals without checks.
+	SealMail func(Mail) (Outgoing, error)
 }
 
 // Limits are the rate limits applied to the account pages.
@@ -165,6 +168,9 @@ func (s *Service) EmailIndex(email string) []byte {
 }
 
 func (s *Service) mail(to, locale, template string, data map[string]string) (Outgoing, error) {
+	if s.cfg.SealMail != nil {
+		return s.cfg.SealMail(Mail{To: to, Locale: locale, Template: template, Data: data})
+	}
 	raw, err := json.Marshal(Mail{To: to, Locale: locale, Template: template, Data: data})
 	if err != nil {
 		return Outgoing{}, err

@@ -6,6 +6,7 @@
 package idptest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/sqlite"
 	"github.com/kanton/kundencenter/templates"
@@ -40,6 +43,33 @@ type Env struct {
 	Keys     *provider.KeyCache
 	Clients  *provider.ClientCache
 	Server   *http.Server
+	Hasher   idp.Argon2Params
+	mails    *mailLog
+}
+
+// mailLog records every mail the IdP sealed for the outbox (the job queue
+// delivers them in production; tests read links from here).
+type mailLog struct {
+	mu   sync.Mutex
+	list []idp.Mail
+}
+
+func (l *mailLog) add(m idp.Mail) {
+	l.mu.Lock()
+	l.list = append(l.list, m)
+	l.mu.Unlock()
+}
+
+// LastMail returns the newest mail with this template to this address.
+func (e *Env) LastMail(to, template string) (idp.Mail, bool) {
+	e.mails.mu.Lock()
+	defer e.mails.mu.Unlock()
+	for i := len(e.mails.list) - 1; i >= 0; i-- {
+		if m := e.mails.list[i]; m.To == to && m.Template == template {
+			return m, true
+		}
+	}
+	return idp.Mail{}, false
 }
 
 // Options tweak the environment.
@@ -51,18 +81,15 @@ type Options struct {
 	Limits    idp.Limits
 	DevOutbox http.Handler
 	Log       *slog.Logger
+	MaxHashes int  // concurrent Argon2id hashes; 0 = 8
+	Secure    bool // cookies with __Host- prefix and Secure, HSTS (as behind TLS)
 }
 
 // Start starts an IdP on 127.0.0.1 with a random port; it stops at test end.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
-	ctx := context.Background()
-	ring, err := keyring.Parse(keyring.Generate())
-	if err != nil {
-		t.Fatal(err)
-	}
 	if o.Store == nil {
-		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idp.db"))
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "idp.db"))
 		if err != nil {
 			t.Fatalf("sqlite: %v", err)
 		}
@@ -74,6 +101,21 @@ func Start(t testing.TB, o Options) *Env {
 		t.Cleanup(func() { m.Close() })
 		o.Eph = m
 	}
+	e, err := New(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// New starts an IdP on 127.0.0.1 with a random port over the given stores
+// (both required); Close stops it. For programs (bench) without a testing.TB.
+func New(ctx context.Context, o Options) (*Env, error) {
+	ring, err := keyring.Parse(keyring.Generate())
+	if err != nil {
+		return nil, err
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -83,38 +125,42 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
+	mails := &mailLog{}
 	issuer := "http://" + ln.Addr().String()
-	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits}, o.Store, o.Eph, ring,
-		idp.NewHasher(params, 8), o.Log)
+	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits,
+		SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, o.Store, o.Eph, ring,
+		idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), o.Log)
 	keys := provider.NewKeyCache(o.Store, ring)
 	if err := keys.Load(ctx); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	clients := provider.NewClientCache(o.Store, "/login", 10*time.Minute)
 	if err := clients.Load(ctx); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var tk [32]byte
 	copy(tk[:], []byte("0123456789abcdef0123456789abcdef"))
-	prov, err := provider.New(provider.Config{Issuer: issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(false), Now: o.Now},
+	prov, err := provider.New(provider.Config{Issuer: issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(o.Secure), Now: o.Now},
 		svc, keys, clients, o.Log)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	tpl, err := templates.Parse()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	h := web.New(web.Config{Issuer: issuer, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox},
+	h := web.New(web.Config{Issuer: issuer, Secure: o.Secure, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox},
 		svc, prov, tpl, o.Log)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
 	return &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,
-		Clients: clients, Server: srv}
+		Clients: clients, Server: srv, Hasher: params, mails: mails}, nil
 }
+
+// Close stops the server.
+func (e *Env) Close() { e.Server.Close() }
 
 // AddClient registers a confidential client (or a public one when secret
 // is "") and returns it.
@@ -142,8 +188,7 @@ func (e *Env) AddClient(t testing.TB, c idp.Client, secret string) idp.Client {
 }
 
 // CreateAccount registers an account through the service and activates it
-// with the token from the store's outbox-free path: it writes the account
-// directly, active, with the given password.
+// with the link from its activation mail.
 func (e *Env) CreateAccount(t testing.TB, given, family, email, password string) idp.Account {
 	t.Helper()
 	ctx := context.Background()
@@ -151,16 +196,17 @@ func (e *Env) CreateAccount(t testing.TB, given, family, email, password string)
 		Password: password, PasswordRepeat: password, Locale: "de", IP: "203.0.113.1"}); err != nil {
 		t.Fatalf("register %s: %v", email, err)
 	}
-	a, err := e.Store.GetAccountByEmailIndex(ctx, e.Service.EmailIndex(email))
+	m, ok := e.LastMail(email, idp.MailActivate)
+	if !ok {
+		t.Fatalf("no activation mail to %s", email)
+	}
+	link, err := url.Parse(m.Data["Link"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err = e.Store.UpdateAccount(ctx, a.ID, func(a idp.Account) (idp.Account, []idp.Outgoing, error) {
-		a.Status, a.ActivatedAt = idp.StatusActive, time.Now().UTC()
-		return a, nil, nil
-	})
+	a, err := e.Service.Activate(ctx, link.Query().Get("token"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("activate %s: %v", email, err)
 	}
 	return a
 }
