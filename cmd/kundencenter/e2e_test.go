@@ -100,30 +100,18 @@ func startServe(t *testing.T) (idp, forms, status, documents string) {
 	return u(0), u(1), u(2), u(3)
 }
 
-func text(sel string, out *string) chromedp.Action { return chromedp.Text(sel, out, chromedp.ByQuery) }
-
 // latestMailLink opens the dev outbox, the newest mail to addr, and returns
-// the first link containing want.
-func latestMailLink(t *testing.T, ctx context.Context, idpURL, addr, want string) (link, body string) {
+// the first link containing want, and the mail's text.
+func latestMailLink(t *testing.T, p *idptest.Page, idpURL, addr, want string) (link, body string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		var rows string
-		if err := chromedp.Run(ctx, chromedp.Navigate(idpURL+"/dev/outbox"), text("body", &rows)); err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(rows, addr) {
-			var href string
-			err := chromedp.Run(ctx,
-				chromedp.Click(`table tbody tr:first-child a`, chromedp.ByQuery),
-				chromedp.WaitVisible(`pre`, chromedp.ByQuery),
-				text("pre", &body),
-				chromedp.AttributeValue(fmt.Sprintf(`pre a[href*=%q]`, want), "href", &href, nil, chromedp.ByQuery))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if href != "" {
-				return href, body
+		p.Do(chromedp.Navigate(idpURL + "/dev/outbox"))
+		if strings.Contains(p.Text("body"), addr) {
+			p.Do(chromedp.Click(chromedp.CSS(`table tbody tr:first-child a`)), chromedp.WaitVisible(chromedp.CSS(`pre`)))
+			body = p.Text("pre")
+			if strings.Contains(body, want) {
+				return p.Attr(fmt.Sprintf(`pre a[href*=%q]`, want), "href"), body
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
@@ -135,124 +123,124 @@ func latestMailLink(t *testing.T, ctx context.Context, idpURL, addr, want string
 // TestEndToEnd walks the foundation's user story in real headless Chromium
 // against the real `serve` wiring: register, activation mail in the dev
 // outbox, activate, log in, greeted by the status service, SSO into the forms
-// service, logout that ends the IdP session, and "Passwort vergessen".
+// service, logout that ends the IdP session, and "Passwort vergessen". Every
+// IdP page on the way is audited with axe-core (WCAG 2.1 AA).
 func TestEndToEnd(t *testing.T) {
 	idpURL, formsURL, statusURL, _ := startServe(t)
 	ctx, cancel := idptest.Chromium(t)
 	defer cancel()
+	p := &idptest.Page{T: t, Ctx: ctx}
 	const email = "anna.muster@example.ch"
 	const password = "Sonnenblume-Aare-42"
-	run := func(actions ...chromedp.Action) {
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	settle := chromedp.Steps(chromedp.Sleep(300*time.Millisecond), chromedp.WaitReady(css("body")))
+	audit := func(page string) {
 		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			var loc, body string
-			chromedp.Run(ctx, chromedp.Location(&loc), text("body", &body))
-			t.Fatalf("%v\nat %s:\n%.1500s", err, loc, body)
+		vs, err := idptest.Axe(ctx)
+		if err != nil {
+			t.Fatalf("axe on %s: %v", page, err)
+		}
+		for _, v := range vs {
+			t.Errorf("accessibility on %s: %s", page, v)
 		}
 	}
-	var loc, body string
 
 	// 1. The status service sends an anonymous visitor to the IdP's login page.
-	run(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(`#email`, chromedp.ByQuery), chromedp.Location(&loc))
-	if !strings.HasPrefix(loc, idpURL+"/login?authRequestID=") {
+	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`#email`)))
+	if loc := p.Location(); !strings.HasPrefix(loc, idpURL+"/login?authRequestID=") {
 		t.Fatalf("not on the IdP login page: %s", loc)
 	}
+	audit("login")
 
 	// 2. Register: a weak password is refused with a message per missing element.
-	run(chromedp.Click(`a[href^="/register"]`, chromedp.ByQuery), chromedp.WaitVisible(`#given_name`, chromedp.ByQuery),
-		chromedp.SendKeys(`#given_name`, "Anna", chromedp.ByQuery),
-		chromedp.SendKeys(`#family_name`, "Muster", chromedp.ByQuery),
-		chromedp.SendKeys(`#email`, email, chromedp.ByQuery),
-		chromedp.SendKeys(`#password`, "kurz", chromedp.ByQuery),
-		chromedp.SendKeys(`#password_repeat`, "kurz", chromedp.ByQuery),
-		chromedp.Submit(`#password`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[aria-invalid="true"]`, chromedp.ByQuery),
-		text("body", &body))
+	p.Do(chromedp.Click(css(`a[href^="/register"]`)), chromedp.WaitVisible(css(`#given_name`)),
+		chromedp.SendKeys(css(`#given_name`), "Anna"),
+		chromedp.SendKeys(css(`#family_name`), "Muster"),
+		chromedp.SendKeys(css(`#email`), email),
+		chromedp.SendKeys(css(`#password`), "kurz"),
+		chromedp.SendKeys(css(`#password_repeat`), "kurz"),
+		chromedp.Submit(css(`#password`)),
+		chromedp.WaitVisible(css(`[aria-invalid="true"]`)))
+	body := p.Text("body")
 	for _, want := range []string{"12 Zeichen", "Grossbuchstaben", "Ziffer"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("register error page lacks %q:\n%.2000s", want, body)
 		}
 	}
-	var given string
-	run(chromedp.Value(`#given_name`, &given, chromedp.ByQuery))
-	if given != "Anna" {
+	if given := p.Value(`#given_name`); given != "Anna" {
 		t.Errorf("entered name lost after an error: %q", given)
 	}
-	run(chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
-		chromedp.SendKeys(`#password_repeat`, password, chromedp.ByQuery),
-		chromedp.Submit(`#password`, chromedp.ByQuery),
-		chromedp.WaitNotPresent(`#password`, chromedp.ByQuery), text("main", &body))
+	audit("register with errors")
+	p.Do(chromedp.SendKeys(css(`#password`), password),
+		chromedp.SendKeys(css(`#password_repeat`), password),
+		chromedp.Submit(css(`#password`)),
+		chromedp.WaitNotPresent(css(`#password`)))
+	audit("register done")
 
 	// 3. The activation mail in the dev outbox carries the link and the Konto-ID.
-	link, mail := latestMailLink(t, ctx, idpURL, email, "/activate?token=")
+	link, mail := latestMailLink(t, p, idpURL, email, "/activate?token=")
 	if !strings.Contains(mail, "Konto-ID") {
 		t.Fatalf("activation mail without Konto-ID:\n%s", mail)
 	}
 
 	// 4. Activate, log in, land on the status service greeted by name.
-	run(chromedp.Navigate(link), chromedp.WaitVisible(`main`, chromedp.ByQuery), text("main", &body))
-	if !strings.Contains(body, "-") {
-		t.Fatalf("activation page: %s", body)
-	}
-	run(chromedp.Click(`main a[href^="/login"]`, chromedp.ByQuery), chromedp.WaitVisible(`#password`, chromedp.ByQuery),
-		chromedp.SendKeys(`#email`, email, chromedp.ByQuery),
-		chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
-		chromedp.Submit(`#password`, chromedp.ByQuery),
-		chromedp.Sleep(500*time.Millisecond), chromedp.WaitReady(`body`, chromedp.ByQuery),
-		chromedp.Location(&loc), text("body", &body))
-	if !strings.HasPrefix(loc, statusURL) || !strings.Contains(body, "Anna Muster") {
+	p.Do(chromedp.Navigate(link), chromedp.WaitVisible(css(`main`)))
+	audit("activation done")
+	p.Do(chromedp.Click(css(`main a[href^="/login"]`)), chromedp.WaitVisible(css(`#password`)),
+		chromedp.SendKeys(css(`#email`), email),
+		chromedp.SendKeys(css(`#password`), password),
+		chromedp.Submit(css(`#password`)), settle)
+	if loc, body := p.Location(), p.Text("body"); !strings.HasPrefix(loc, statusURL) || !strings.Contains(body, "Anna Muster") {
 		t.Fatalf("after login at %s:\n%.1500s", loc, body)
 	}
+	audit("status service")
 
 	// SSO: the forms service logs in without a password.
-	run(chromedp.Navigate(formsURL+"/"), chromedp.Sleep(500*time.Millisecond), chromedp.WaitReady(`body`, chromedp.ByQuery),
-		chromedp.Location(&loc), text("body", &body))
-	if !strings.HasPrefix(loc, formsURL) || !strings.Contains(body, "Anna Muster") {
+	p.Do(chromedp.Navigate(formsURL+"/"), settle)
+	if loc, body := p.Location(), p.Text("body"); !strings.HasPrefix(loc, formsURL) || !strings.Contains(body, "Anna Muster") {
 		t.Fatalf("no SSO into the forms service: at %s:\n%.1000s", loc, body)
 	}
 
 	// Logout at the status service ends the IdP session too.
-	run(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(`form[action="/logout"] button`, chromedp.ByQuery),
-		chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery),
-		chromedp.Sleep(500*time.Millisecond), chromedp.WaitReady(`body`, chromedp.ByQuery), chromedp.Location(&loc))
-	if !strings.HasPrefix(loc, statusURL+"/logged-out") {
+	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`form[action="/logout"] button`)),
+		chromedp.Click(css(`form[action="/logout"] button`)), settle)
+	if loc := p.Location(); !strings.HasPrefix(loc, statusURL+"/logged-out") {
 		t.Fatalf("logout ended at %s", loc)
 	}
-	run(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(`#password`, chromedp.ByQuery), chromedp.Location(&loc))
-	if !strings.HasPrefix(loc, idpURL+"/login") {
+	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`#password`)))
+	if loc := p.Location(); !strings.HasPrefix(loc, idpURL+"/login") {
 		t.Fatalf("IdP session survived logout: %s", loc)
 	}
 
 	// 5. Passwort vergessen: same answer for a known and an unknown address.
 	answer := func(addr string) string {
-		var out string
-		run(chromedp.Navigate(idpURL+"/reset"), chromedp.WaitVisible(`#email`, chromedp.ByQuery),
-			chromedp.SendKeys(`#email`, addr, chromedp.ByQuery), chromedp.Submit(`#email`, chromedp.ByQuery),
-			chromedp.WaitNotPresent(`#email`, chromedp.ByQuery), text("main", &out))
-		return out
+		p.Do(chromedp.Navigate(idpURL+"/reset"), chromedp.WaitVisible(css(`#email`)),
+			chromedp.SendKeys(css(`#email`), addr), chromedp.Submit(css(`#email`)),
+			chromedp.WaitNotPresent(css(`#email`)))
+		return strings.ReplaceAll(p.Text("main"), addr, "ADDRESS")
 	}
 	if known, unknown := answer(email), answer("niemand@example.ch"); known != unknown {
 		t.Fatalf("reset answers differ:\n%s\n---\n%s", known, unknown)
 	}
-	resetLink, _ := latestMailLink(t, ctx, idpURL, email, "/reset/confirm?token=")
+	audit("reset requested")
+	resetLink, _ := latestMailLink(t, p, idpURL, email, "/reset/confirm?token=")
 	const newPassword = "Neues-Passwort-Rhein-77"
-	run(chromedp.Navigate(resetLink), chromedp.WaitVisible(`#password`, chromedp.ByQuery),
-		chromedp.SendKeys(`#password`, newPassword, chromedp.ByQuery),
-		chromedp.SendKeys(`#password_repeat`, newPassword, chromedp.ByQuery),
-		chromedp.Submit(`#password`, chromedp.ByQuery), chromedp.WaitNotPresent(`#password`, chromedp.ByQuery))
+	p.Do(chromedp.Navigate(resetLink), chromedp.WaitVisible(css(`#password`)))
+	audit("reset form")
+	p.Do(chromedp.SendKeys(css(`#password`), newPassword),
+		chromedp.SendKeys(css(`#password_repeat`), newPassword),
+		chromedp.Submit(css(`#password`)), chromedp.WaitNotPresent(css(`#password`)))
 	// The link is single-use.
-	run(chromedp.Navigate(resetLink), chromedp.WaitVisible(`#password`, chromedp.ByQuery),
-		chromedp.SendKeys(`#password`, "Noch-ein-Passwort-Reuss-88", chromedp.ByQuery),
-		chromedp.SendKeys(`#password_repeat`, "Noch-ein-Passwort-Reuss-88", chromedp.ByQuery),
-		chromedp.Submit(`#password`, chromedp.ByQuery), chromedp.WaitVisible(`[role="alert"]`, chromedp.ByQuery))
+	p.Do(chromedp.Navigate(resetLink), chromedp.WaitVisible(css(`#password`)),
+		chromedp.SendKeys(css(`#password`), "Noch-ein-Passwort-Reuss-88"),
+		chromedp.SendKeys(css(`#password_repeat`), "Noch-ein-Passwort-Reuss-88"),
+		chromedp.Submit(css(`#password`)), chromedp.WaitVisible(css(`[role="alert"]`)))
 	// The old password no longer works; the new one does.
 	login := func(pw string) (string, string) {
-		var l, b string
-		run(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(`#password`, chromedp.ByQuery),
-			chromedp.SendKeys(`#email`, email, chromedp.ByQuery), chromedp.SendKeys(`#password`, pw, chromedp.ByQuery),
-			chromedp.Submit(`#password`, chromedp.ByQuery), chromedp.Sleep(500*time.Millisecond),
-			chromedp.WaitReady(`body`, chromedp.ByQuery), chromedp.Location(&l), text("body", &b))
-		return l, b
+		p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`#password`)),
+			chromedp.SendKeys(css(`#email`), email), chromedp.SendKeys(css(`#password`), pw),
+			chromedp.Submit(css(`#password`)), settle)
+		return p.Location(), p.Text("body")
 	}
 	if l, _ := login(password); strings.HasPrefix(l, statusURL) {
 		t.Fatal("old password still works after reset")

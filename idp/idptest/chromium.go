@@ -43,11 +43,73 @@ func Chromium(t testing.TB) (context.Context, context.CancelFunc) {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	if err := chromedp.Run(ctx); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
 		t.Fatalf("start Chromium %s: %v", path, err)
 	}
 	return ctx, func() { cancelTimeout(); cancelCtx(); cancelAlloc() }
+}
+
+// Page drives one Chromium tab in a test; every method fails the test on
+// error, printing where the browser was and what it showed.
+type Page struct {
+	T   testing.TB
+	Ctx context.Context
+}
+
+func (p *Page) fail(err error) {
+	p.T.Helper()
+	loc, _ := chromedp.Run(p.Ctx, chromedp.Location())
+	body, _ := chromedp.Run(p.Ctx, chromedp.Text(chromedp.CSS("body"), chromedp.AtLeast(0)))
+	p.T.Fatalf("%v\nat %s:\n%.1500s", err, loc, body)
+}
+
+// Do runs steps in order.
+func (p *Page) Do(steps ...chromedp.Action[chromedp.Void]) {
+	p.T.Helper()
+	if err := chromedp.Do(p.Ctx, steps...); err != nil {
+		p.fail(err)
+	}
+}
+
+// Text returns the visible text of the first element matching a CSS selector.
+func (p *Page) Text(css string) string {
+	p.T.Helper()
+	s, err := chromedp.Run(p.Ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		p.fail(err)
+	}
+	return s
+}
+
+// Value returns the value of the first input matching a CSS selector.
+func (p *Page) Value(css string) string {
+	p.T.Helper()
+	s, err := chromedp.Run(p.Ctx, chromedp.Value(chromedp.CSS(css)))
+	if err != nil {
+		p.fail(err)
+	}
+	return s
+}
+
+// Attr returns an attribute of the first element matching a CSS selector.
+func (p *Page) Attr(css, name string) string {
+	p.T.Helper()
+	r, err := chromedp.Run(p.Ctx, chromedp.AttributeValue(chromedp.CSS(css), name))
+	if err != nil {
+		p.fail(err)
+	}
+	return r.Value
+}
+
+// Location returns the current URL.
+func (p *Page) Location() string {
+	p.T.Helper()
+	s, err := chromedp.Run(p.Ctx, chromedp.Location())
+	if err != nil {
+		p.fail(err)
+	}
+	return s
 }

@@ -199,12 +199,37 @@ func TestPKCEEnforced(t *testing.T) {
 			}
 		})
 	}
-	t.Run("implicit refused", func(t *testing.T) {
-		q := url.Values{"client_id": {"rp"}, "redirect_uri": {redirect}, "response_type": {"id_token token"},
-			"scope": {"openid"}, "nonce": {"n"}}
-		u := b.Authorize(t, f.env.URL+"/authorize?"+q.Encode(), email, password)
-		if u.Query().Get("error") == "" && !strings.Contains(u.Fragment, "error=") {
-			t.Fatalf("implicit flow not refused: %s", u)
+	for _, rt := range []string{"id_token token", "id_token", "token", "code id_token"} {
+		t.Run("response_type "+rt+" refused", func(t *testing.T) {
+			q := url.Values{"client_id": {"rp"}, "redirect_uri": {redirect}, "response_type": {rt},
+				"scope": {"openid"}, "nonce": {"n"}, "state": {"s"}}
+			resp, err := b.Get(f.env.URL + "/authorize?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc, _ := url.Parse(resp.Header.Get("Location"))
+			refused := resp.StatusCode == http.StatusBadRequest ||
+				(loc != nil && (loc.Query().Get("error") != "" || strings.Contains(loc.Fragment, "error=")))
+			if !refused || (loc != nil && strings.Contains(loc.String(), "token=")) {
+				t.Fatalf("not refused: %d %v", resp.StatusCode, loc)
+			}
+		})
+	}
+	t.Run("password grant refused", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, f.env.URL+"/oauth/token", strings.NewReader(url.Values{
+			"grant_type": {"password"}, "username": {email}, "password": {password}}.Encode()))
+		req.SetBasicAuth("rp", secret)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if e.Error != "unsupported_grant_type" {
+			t.Fatalf("password grant: %d %q", resp.StatusCode, e.Error)
 		}
 	})
 }
