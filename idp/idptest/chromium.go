@@ -39,6 +39,8 @@ func Chromium(t testing.TB) (context.Context, context.CancelFunc) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
 		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("lang", "de-CH"),
+		chromedp.Flag("accept-lang", "de-CH,de"),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
