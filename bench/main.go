@@ -155,7 +155,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 		}
 		oc := &oauth2.Config{ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
 			Endpoint: oauth2.Endpoint{AuthURL: env.URL + "/authorize", TokenURL: env.URL + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader},
-			Scopes: []string{"openid", "offline_access"}}
+			Scopes:   []string{"openid", "offline_access"}}
 		rts := make([]string, conc)
 		for w := range conc {
 			rt, err := codeFlow(ctx, env.URL, oc, email)
