@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -54,6 +55,8 @@ func main() {
 	redisURL := flag.String("redis", env("KC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	only := flag.String("only", "", "comma-separated scenarios to run (discovery,client_credentials,introspection,refresh,login,argon2)")
 	flag.Parse()
+	// The OIDC library logs every request error through the default logger.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := run(*duration, *conc, *pgURL, *redisURL, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -322,7 +325,7 @@ func introspect(c *http.Client, base, token string) error {
 }
 
 func createAccount(ctx context.Context, env *idptest.Env, email string) error {
-	if err := env.Service.Register(ctx, idp.RegisterInput{GivenName: "Bench", FamilyName: "Mark", Email: email,
+	if err := env.Service.Register(ctx, idp.RegisterInput{GivenName: "Erika", FamilyName: "Lasttest", Email: email,
 		Password: password, PasswordRepeat: password, IP: "198.51.100.1"}); err != nil {
 		return err
 	}

@@ -66,7 +66,8 @@ func New(keys map[string][]byte, current string, indexKey []byte) (*Ring, error)
 	return r, nil
 }
 
-// Parse reads a ring from its text form "current=ID;index=BASE64;ID=BASE64,ID=BASE64"
+// Parse reads a ring from its text form "current=ID,index=BASE64,ID=BASE64,…"
+// (";" is accepted as a separator too)
 // as used in the KC_KEYRING setting (see Generate).
 func Parse(s string) (*Ring, error) {
 	var current string
@@ -99,10 +100,11 @@ func Parse(s string) (*Ring, error) {
 
 // Generate returns the text form of a new ring with one fresh key.
 func Generate() string {
-	return fmt.Sprintf("current=k1;index=%s;k1=%s", random32(), random32())
+	return fmt.Sprintf("current=k1,index=%s,k1=%s", random32(), random32())
 }
 
-// AddKey returns the text form s with a fresh key named id that becomes current.
+// AddKey returns the text form s with a fresh key named id that becomes
+// current; the old keys stay in the ring so existing values can be opened.
 func AddKey(s, id string) (string, error) {
 	r, err := Parse(s)
 	if err != nil {
@@ -111,15 +113,16 @@ func AddKey(s, id string) (string, error) {
 	if _, ok := r.aeads[id]; ok {
 		return "", fmt.Errorf("keyring: key %q exists", id)
 	}
-	parts := strings.Split(s, ";")
-	out := []string{"current=" + id}
-	for _, p := range parts {
-		if !strings.HasPrefix(p, "current=") {
-			out = append(out, p)
+	if _, err := New(map[string][]byte{id: make([]byte, 32)}, id, r.index); err != nil {
+		return "", err
+	}
+	var keep []string
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
+		if !strings.HasPrefix(strings.TrimSpace(part), "current=") {
+			keep = append(keep, strings.TrimSpace(part))
 		}
 	}
-	out[len(out)-1] += "," + id + "=" + random32()
-	return strings.Join(out, ";"), nil
+	return strings.Join(append([]string{"current=" + id}, append(keep, id+"="+random32())...), ","), nil
 }
 
 func random32() string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ type config struct {
 	DataDir     string // KC_DATA_DIR (embedded mode), default ./data
 	DatabaseURL string // KC_DATABASE_URL (production): postgres://…
 	RedisURL    string // KC_REDIS_URL (production): redis://…
-	Keyring     string // KC_KEYRING: "current=k1;index=…;k1=…" (see `admin keyring generate`)
+	Keyring     string // KC_KEYRING: "current=k1,index=…,k1=…" (see `admin keyring generate`)
 	TokenKey    string // KC_TOKEN_KEY: 32 bytes base64url, encrypts opaque tokens
 	CSRFKey     string // KC_CSRF_KEY: 32 bytes base64url
 	SMTPURL     string // KC_SMTP_URL: smtp://user:pass@host:587?from=noreply@…&tls=starttls
@@ -143,7 +144,14 @@ func key32(s string) ([]byte, error) {
 	return b, nil
 }
 
-func random32() string { return strings.Split(strings.Split(keyring.Generate(), ";")[1], "=")[1] }
+// random32 returns 32 random bytes, base64url-encoded.
+func random32() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
 
 // embeddedSecrets loads (or creates on first start) the keys of the
 // embedded mode from the data directory, so that restarts keep sessions,
