@@ -35,8 +35,12 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
+	return newFixtureOn(t, idptest.Options{})
+}
+
+func newFixtureOn(t *testing.T, o idptest.Options) *fixture {
 	t.Helper()
-	env := idptest.Start(t, idptest.Options{})
+	env := idptest.Start(t, o)
 	env.AddClient(t, idp.Client{ID: "rp", RedirectURIs: []string{redirect},
 		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials}}, secret)
 	env.CreateAccount(t, "Anna", "Muster", email, password)
@@ -117,8 +121,17 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
-func TestCodeFlowWithPKCE(t *testing.T) {
-	f := newFixture(t)
+// backends runs a test on the embedded adapters and on the production ones.
+func backends(t *testing.T, test func(t *testing.T, f *fixture)) {
+	t.Run("sqlite+memory", func(t *testing.T) { test(t, newFixture(t)) })
+	t.Run("postgres+redis", func(t *testing.T) {
+		test(t, newFixtureOn(t, idptest.Options{Store: idptest.Postgres(t), Eph: idptest.Redis(t)}))
+	})
+}
+
+func TestCodeFlowWithPKCE(t *testing.T) { backends(t, testCodeFlowWithPKCE) }
+
+func testCodeFlowWithPKCE(t *testing.T, f *fixture) {
 	ctx := t.Context()
 	b := f.env.NewBrowser(t)
 	v := oauth2.GenerateVerifier()
@@ -157,10 +170,18 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 		t.Fatalf("userinfo: %+v sub %s", u, ui.Subject)
 	}
 
-	// Code reuse (RFC 6749 §4.1.2: single use) → invalid_grant.
+	// Code reuse (RFC 6749 §4.1.2: single use) → invalid_grant, and the
+	// tokens issued for the code are revoked.
 	_, err = f.oauth.Exchange(ctx, code, oauth2.VerifierOption(v))
 	if got := oauthError(t, err); got != "invalid_grant" {
 		t.Fatalf("code reuse: %s", got)
+	}
+	if introspect(t, f, tok.AccessToken)["active"] != false {
+		t.Fatal("access token of a replayed code still active")
+	}
+	_, err = f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	if oauthError(t, err) != "invalid_grant" {
+		t.Fatal("refresh token of a replayed code still works")
 	}
 }
 
@@ -254,8 +275,9 @@ func TestRedirectURIExact(t *testing.T) {
 	}
 }
 
-func TestRefreshRotationAndReuse(t *testing.T) {
-	f := newFixture(t)
+func TestRefreshRotationAndReuse(t *testing.T) { backends(t, testRefreshRotationAndReuse) }
+
+func testRefreshRotationAndReuse(t *testing.T, f *fixture) {
 	ctx := t.Context()
 	v := oauth2.GenerateVerifier()
 	tok, err := f.oauth.Exchange(ctx, f.code(t, f.env.NewBrowser(t), v, "n"), oauth2.VerifierOption(v))
@@ -325,8 +347,9 @@ func revoke(t *testing.T, f *fixture, token string) {
 	}
 }
 
-func TestIntrospectionAndRevocation(t *testing.T) {
-	f := newFixture(t)
+func TestIntrospectionAndRevocation(t *testing.T) { backends(t, testIntrospectionAndRevocation) }
+
+func testIntrospectionAndRevocation(t *testing.T, f *fixture) {
 	ctx := t.Context()
 	v := oauth2.GenerateVerifier()
 	tok, err := f.oauth.Exchange(ctx, f.code(t, f.env.NewBrowser(t), v, "n"), oauth2.VerifierOption(v))
@@ -387,8 +410,9 @@ func TestClientCredentials(t *testing.T) {
 	}
 }
 
-func TestSSOAndPrompt(t *testing.T) {
-	f := newFixture(t)
+func TestSSOAndPrompt(t *testing.T) { backends(t, testSSOAndPrompt) }
+
+func testSSOAndPrompt(t *testing.T, f *fixture) {
 	ctx := t.Context()
 	b := f.env.NewBrowser(t)
 

@@ -73,13 +73,20 @@ func (s storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest
 }
 
 // AuthRequestByCode consumes a code atomically (single use): of two
-// concurrent redemptions one gets the request, the other invalid_grant.
+// concurrent redemptions one gets the request, the other invalid_grant. A
+// code presented again after its redemption also revokes the tokens issued
+// for it (RFC 6749 §4.1.2: the code was probably stolen).
 func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	id, err := s.p.eph.Take(ctx, codeKey(idp.HashToken(code)))
+	hash := idp.HashToken(code)
+	id, err := s.p.eph.Take(ctx, codeKey(hash))
 	if errors.Is(err, idp.ErrNotFound) {
+		s.p.revokeIssuedForCode(ctx, hash)
 		return nil, oidc.ErrInvalidGrant().WithDescription("code is invalid, expired or already used")
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.p.eph.Set(ctx, usedCodeKey(hash), id, s.p.cfg.AccessTokenTTL); err != nil {
 		return nil, err
 	}
 	a, err := s.p.getAuthRequest(ctx, string(id))
@@ -135,7 +142,11 @@ func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (st
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return s.p.issueAccessToken(ctx, req.GetSubject(), info, "")
+	id, exp, err := s.p.issueAccessToken(ctx, req.GetSubject(), info, "")
+	if err == nil {
+		s.p.recordIssued(ctx, req, id, "")
+	}
+	return id, exp, err
 }
 
 func (p *Provider) issueAccessToken(ctx context.Context, subject string, info tokenInfo, family string) (string, time.Time, error) {
@@ -190,6 +201,7 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
+	s.p.recordIssued(ctx, req, atID, rt.FamilyID)
 	return atID, value, exp, nil
 }
 
@@ -450,3 +462,36 @@ type clientCredentialsRequest struct {
 func (r *clientCredentialsRequest) GetSubject() string    { return r.clientID }
 func (r *clientCredentialsRequest) GetAudience() []string { return []string{r.clientID} }
 func (r *clientCredentialsRequest) GetScopes() []string   { return r.scopes }
+
+func usedCodeKey(hash []byte) string    { return fmt.Sprintf("codeused:%x", hash) }
+func issuedKey(authReqID string) string { return "arissued:" + authReqID }
+
+// recordIssued remembers which tokens a code grant produced, so that a
+// replay of the code can revoke them.
+func (p *Provider) recordIssued(ctx context.Context, req op.TokenRequest, atID, family string) {
+	a, ok := req.(*AuthRequest)
+	if !ok {
+		return
+	}
+	if err := p.eph.Set(ctx, issuedKey(a.ID), []byte(atID+" "+family), p.cfg.AccessTokenTTL); err != nil {
+		p.log.WarnContext(ctx, "record issued tokens", "err", err)
+	}
+}
+
+// revokeIssuedForCode revokes the tokens of a code that is presented again.
+func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
+	id, err := p.eph.Get(ctx, usedCodeKey(hash))
+	if err != nil {
+		return
+	}
+	raw, err := p.eph.Get(ctx, issuedKey(string(id)))
+	if err != nil {
+		return
+	}
+	atID, family, _ := strings.Cut(string(raw), " ")
+	_ = p.idp.RevokeAccessToken(ctx, atID)
+	if family != "" {
+		_ = p.store.RevokeRefreshFamily(ctx, family, p.now())
+	}
+	p.log.WarnContext(ctx, "authorization code replayed; its tokens were revoked")
+}
