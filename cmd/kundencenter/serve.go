@@ -41,6 +41,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	port := fs.Int("port", 8080, "IdP port; the services use port+1 (forms), +2 (status), +3 (documents)")
 	host := fs.String("host", "localhost", "host name the browser uses")
+	bindAll := fs.Bool("bind-all", false, "listen on all interfaces instead of loopback only (the dev outbox shows every activation link!)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,8 +114,23 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	if err != nil {
 		return err
 	}
+	// Bind every port first: a port in use fails the start at once, and the
+	// services' discovery finds the IdP listening.
+	lns := make([]net.Listener, 1+len(bundled))
+	for i := range lns {
+		addr := "127.0.0.1:" + strconv.Itoa(*port+i)
+		if *bindAll {
+			addr = ":" + strconv.Itoa(*port+i)
+		}
+		if lns[i], err = net.Listen("tcp", addr); err != nil {
+			for _, ln := range lns[:i] {
+				ln.Close()
+			}
+			return fmt.Errorf("listen on %s: %w (is another kundencenter running? use -port)", addr, err)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return listen(gctx, fmt.Sprintf(":%d", *port), handler, log, "idp") })
+	g.Go(func() error { return serveOn(gctx, lns[0], handler, log, "idp") })
 	for i, b := range bundled {
 		h, err := serviceHandler(gctx, b.id, serviceConfig{Issuer: cfg.Issuer, ClientID: b.id, ClientSecret: secrets[b.id],
 			BaseURL: svcURL(i), CookieKey: cfg.CookieKey,
@@ -122,8 +138,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 		if err != nil {
 			return err
 		}
-		addr := ":" + strconv.Itoa(*port+1+i)
-		g.Go(func() error { return listen(gctx, addr, h, log, b.id) })
+		g.Go(func() error { return serveOn(gctx, lns[1+i], h, log, b.id) })
 	}
 	log.Info("Kundencenter is running", "idp", cfg.Issuer, "status", svcURL(1), "forms", svcURL(0),
 		"documents", svcURL(2), "dev_outbox", func() string {
@@ -163,13 +178,18 @@ func stopWorkers(c stopper) {
 
 // listen serves h on addr until ctx ends, then shuts down gracefully.
 func listen(ctx context.Context, addr string, h http.Handler, log *slog.Logger, name string) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
+	return serveOn(ctx, ln, h, log, name)
+}
+
+// serveOn serves h on ln until ctx ends, then shuts down gracefully.
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, name string) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

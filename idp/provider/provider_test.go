@@ -267,9 +267,13 @@ func TestRedirectURIExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if loc := resp.Header.Get("Location"); loc != "" || resp.StatusCode != http.StatusBadRequest {
 				t.Fatalf("status %d, Location %q: must be an error page without redirect", resp.StatusCode, loc)
+			}
+			if !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "<html") {
+				t.Fatalf("not an HTML error page: %s %.200s", resp.Header.Get("Content-Type"), body)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -105,7 +106,41 @@ func (h *Handler) routes() {
 	// Everything else is the OpenID provider (discovery, JWKS, authorize,
 	// token, userinfo, introspection, revocation, end_session).
 	h.mux.Handle("/", h.prov.Handler())
+	h.mux.Handle("GET /authorize", h.authorizeErrors(h.prov.Handler()))
 }
+
+// authorizeErrors turns the authorize endpoint's non-redirect errors (an
+// unknown client or a redirect URI that is not registered: RFC 6749
+// §4.1.2.1 forbids redirecting then) from JSON into the friendly error page
+// in the user's language; the OAuth detail goes to the log.
+func (h *Handler) authorizeErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if rec.status < 400 {
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.status)
+			w.Write(rec.body.Bytes())
+			return
+		}
+		h.log.WarnContext(r.Context(), "authorize request refused", "status", rec.status,
+			"client_id", r.URL.Query().Get("client_id"), "detail", rec.body.String(), "request_id", requestID(r.Context()))
+		h.errorPage(w, r, rec.status, "err.bad_request")
+	})
+}
+
+// recorder buffers a response (the authorize endpoint's are small).
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
 
 // ServeHTTP adds the headers every response gets and a request ID.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
