@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/zitadel/oidc/v3/pkg/oidc"
-
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/templates"
 )
@@ -373,4 +371,3 @@ func (h *Handler) finishLogout(w http.ResponseWriter, r *http.Request, logoutID 
 	h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{LoginURL: "/login"})
 }
 
-var _ = oidc.ErrLoginRequired
