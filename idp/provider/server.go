@@ -159,4 +159,3 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	}
 	return s.LegacyServer.RefreshToken(ctx, r)
 }
-

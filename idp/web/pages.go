@@ -370,4 +370,3 @@ func (h *Handler) finishLogout(w http.ResponseWriter, r *http.Request, logoutID 
 	}
 	h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{LoginURL: "/login"})
 }
-
