@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -99,7 +100,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) error {
 		tok, tokHash := newToken()
 		link := s.cfg.BaseURL + "/activate?token=" + tok
 		if in.ReturnTo != "" {
-			link += "&authRequestID=" + in.ReturnTo
+			link += "&authRequestID=" + url.QueryEscape(in.ReturnTo)
 		}
 		out, err := s.mail(email, locale, MailActivate, map[string]string{
 			"Name": name, "KontoID": a.KontoID, "Link": link,

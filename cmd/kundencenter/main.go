@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 const usage = `usage: kundencenter <command> [flags]
@@ -37,6 +39,7 @@ func main() {
 	cfg := loadConfig()
 	log := newLogger(cfg.LogLevel)
 	slog.SetDefault(log) // zitadel/oidc logs through the default logger
+	goredis.SetLogger(redisLogger{log.With("component", "redis")})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -61,6 +64,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kundencenter:", err)
 		os.Exit(1)
 	}
+}
+
+// redisLogger sends go-redis's own messages (reconnects, pool errors) to slog.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
 
 func newLogger(level string) *slog.Logger {
