@@ -34,7 +34,8 @@ import (
 
 // Env is a running identity provider.
 type Env struct {
-	URL      string
+	URL      string // the issuer
+	Addr     string // this instance's own address (differs from URL behind a load balancer)
 	Service  *idp.Service
 	Provider *provider.Provider
 	Store    idp.Store
@@ -83,6 +84,10 @@ type Options struct {
 	Log       *slog.Logger
 	MaxHashes int  // concurrent Argon2id hashes; 0 = 8
 	Secure    bool // cookies with __Host- prefix and Secure, HSTS (as behind TLS)
+	// Ring and Issuer let several instances form one deployment (behind a
+	// load balancer at Issuer, sharing stores and keys).
+	Ring   *keyring.Ring
+	Issuer string
 }
 
 // Start starts an IdP on 127.0.0.1 with a random port; it stops at test end.
@@ -112,9 +117,13 @@ func Start(t testing.TB, o Options) *Env {
 // New starts an IdP on 127.0.0.1 with a random port over the given stores
 // (both required); Close stops it. For programs (bench) without a testing.TB.
 func New(ctx context.Context, o Options) (*Env, error) {
-	ring, err := keyring.Parse(keyring.Generate())
-	if err != nil {
-		return nil, err
+	ring := o.Ring
+	if ring == nil {
+		r, err := keyring.Parse(keyring.Generate())
+		if err != nil {
+			return nil, err
+		}
+		ring = r
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -128,7 +137,8 @@ func New(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 	mails := &mailLog{}
-	issuer := "http://" + ln.Addr().String()
+	addr := "http://" + ln.Addr().String()
+	issuer := cmp.Or(o.Issuer, addr)
 	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits,
 		SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, o.Store, o.Eph, ring,
 		idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), o.Log)
@@ -156,7 +166,7 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,
-		Clients: clients, Server: srv, Hasher: params, mails: mails}, nil
+		Clients: clients, Server: srv, Hasher: params, mails: mails, Addr: addr}, nil
 }
 
 // Close stops the server.

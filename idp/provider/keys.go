@@ -81,6 +81,16 @@ func (c *KeyCache) Load(ctx context.Context) error {
 		}
 		keys = []idp.SigningKey{active, next}
 	}
+	// Several instances starting at once on an empty database may each
+	// create an active key; every instance then signs with the same one: the
+	// most recently activated (ties broken by ID). All are published.
+	var chosen *idp.SigningKey
+	for i, k := range keys {
+		if k.State == idp.KeyActive && (chosen == nil || k.UpdatedAt.After(chosen.UpdatedAt) ||
+			(k.UpdatedAt.Equal(chosen.UpdatedAt) && k.ID < chosen.ID)) {
+			chosen = &keys[i]
+		}
+	}
 	var active *signingKey
 	set := make([]op.Key, 0, len(keys))
 	for _, k := range keys {
@@ -93,7 +103,7 @@ func (c *KeyCache) Load(ctx context.Context) error {
 			return fmt.Errorf("signing key %s: not an EC key", k.ID)
 		}
 		set = append(set, &publicKey{id: k.ID, key: pub})
-		if k.State == idp.KeyActive {
+		if chosen != nil && k.ID == chosen.ID {
 			raw, err := c.ring.Open(k.Sealed, []byte("signing-key:"+k.ID))
 			if err != nil {
 				return fmt.Errorf("open signing key %s (wrong KC_KEYRING?): %w", k.ID, err)
@@ -192,8 +202,8 @@ func Rotate(ctx context.Context, store idp.KeyStore, ring *keyring.Ring, now tim
 	var next *idp.SigningKey
 	var changed []idp.SigningKey
 	for i := range keys {
-		if keys[i].State == idp.KeyNext {
-			next = &keys[i]
+		if keys[i].State == idp.KeyNext && (next == nil || keys[i].CreatedAt.Before(next.CreatedAt)) {
+			next = &keys[i] // the longest-published next key
 		}
 	}
 	if next == nil {
@@ -208,8 +218,10 @@ func Rotate(ctx context.Context, store idp.KeyStore, ring *keyring.Ring, now tim
 			k.State, k.UpdatedAt = idp.KeyRetired, now
 			changed = append(changed, k)
 		case idp.KeyNext:
-			k.State, k.UpdatedAt = idp.KeyActive, now
-			changed = append(changed, k)
+			if k.ID == next.ID {
+				k.State, k.UpdatedAt = idp.KeyActive, now
+				changed = append(changed, k)
+			}
 		case idp.KeyRetired:
 			if now.Sub(k.UpdatedAt) > pol.RetireKeep {
 				if err := store.DeleteSigningKey(ctx, k.ID); err != nil {
