@@ -133,7 +133,6 @@ func TestEndToEnd(t *testing.T) {
 	const email = "anna.muster@example.ch"
 	const password = "Sonnenblume-Aare-42"
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	settle := chromedp.Steps(chromedp.Sleep(300*time.Millisecond), chromedp.WaitReady(css("body")))
 	audit := func(page string) {
 		t.Helper()
 		vs, err := idptest.Axe(ctx)
@@ -189,24 +188,26 @@ func TestEndToEnd(t *testing.T) {
 	p.Do(chromedp.Click(css(`main a[href^="/login"]`)), chromedp.WaitVisible(css(`#password`)),
 		chromedp.SendKeys(css(`#email`), email),
 		chromedp.SendKeys(css(`#password`), password),
-		chromedp.Submit(css(`#password`)), settle)
-	if loc, body := p.Location(), p.Text("body"); !strings.HasPrefix(loc, statusURL) || !strings.Contains(body, "Anna Muster") {
-		t.Fatalf("after login at %s:\n%.1500s", loc, body)
+		chromedp.Submit(css(`#password`)))
+	p.WaitURL(statusURL + "/")
+	p.Do(chromedp.WaitVisible(css(`main`)))
+	if body := p.Text("body"); !strings.Contains(body, "Anna Muster") {
+		t.Fatalf("status service does not greet by name:\n%.1500s", body)
 	}
 	audit("status service")
 
 	// SSO: the forms service logs in without a password.
-	p.Do(chromedp.Navigate(formsURL+"/"), settle)
-	if loc, body := p.Location(), p.Text("body"); !strings.HasPrefix(loc, formsURL) || !strings.Contains(body, "Anna Muster") {
-		t.Fatalf("no SSO into the forms service: at %s:\n%.1000s", loc, body)
+	p.Do(chromedp.Navigate(formsURL + "/"))
+	p.WaitURL(formsURL + "/")
+	p.Do(chromedp.WaitVisible(css(`main`)))
+	if body := p.Text("body"); !strings.Contains(body, "Anna Muster") {
+		t.Fatalf("no SSO into the forms service:\n%.1000s", body)
 	}
 
 	// Logout at the status service ends the IdP session too.
 	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`form[action="/logout"] button`)),
-		chromedp.Click(css(`form[action="/logout"] button`)), settle)
-	if loc := p.Location(); !strings.HasPrefix(loc, statusURL+"/logged-out") {
-		t.Fatalf("logout ended at %s", loc)
-	}
+		chromedp.Click(css(`form[action="/logout"] button`)))
+	p.WaitURL(statusURL + "/logged-out")
 	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`#password`)))
 	if loc := p.Location(); !strings.HasPrefix(loc, idpURL+"/login") {
 		t.Fatalf("IdP session survived logout: %s", loc)
@@ -236,16 +237,20 @@ func TestEndToEnd(t *testing.T) {
 		chromedp.SendKeys(css(`#password_repeat`), "Noch-ein-Passwort-Reuss-88"),
 		chromedp.Submit(css(`#password`)), chromedp.WaitVisible(css(`[role="alert"]`)))
 	// The old password no longer works; the new one does.
-	login := func(pw string) (string, string) {
+	login := func(pw string) {
 		p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`#password`)),
 			chromedp.SendKeys(css(`#email`), email), chromedp.SendKeys(css(`#password`), pw),
-			chromedp.Submit(css(`#password`)), settle)
-		return p.Location(), p.Text("body")
+			chromedp.Submit(css(`#password`)))
 	}
-	if l, _ := login(password); strings.HasPrefix(l, statusURL) {
-		t.Fatal("old password still works after reset")
+	login(password)
+	p.Do(chromedp.WaitVisible(css(`[role="alert"]`)))
+	if loc := p.Location(); !strings.HasPrefix(loc, idpURL) || !strings.Contains(p.Text("main"), "Passwort ist falsch") {
+		t.Fatalf("old password after reset: at %s", loc)
 	}
-	if l, b := login(newPassword); !strings.HasPrefix(l, statusURL) || !strings.Contains(b, "Anna Muster") {
-		t.Fatalf("new password: at %s:\n%.800s", l, b)
+	login(newPassword)
+	p.WaitURL(statusURL + "/")
+	p.Do(chromedp.WaitVisible(css(`main`)))
+	if b := p.Text("body"); !strings.Contains(b, "Anna Muster") {
+		t.Fatalf("new password:\n%.800s", b)
 	}
 }

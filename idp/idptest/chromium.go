@@ -2,8 +2,10 @@ package idptest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +116,23 @@ func (p *Page) Location() string {
 		p.fail(err)
 	}
 	return s
+}
+
+// WaitURL waits (up to 15 s) until the current URL starts with prefix and
+// returns it; it fails the test otherwise.
+func (p *Page) WaitURL(prefix string) string {
+	p.T.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		loc, err := chromedp.Run(p.Ctx, chromedp.Location())
+		if err == nil && strings.HasPrefix(loc, prefix) {
+			if _, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](`document.readyState === "complete"`)); err == nil {
+				return loc
+			}
+		}
+		if time.Now().After(deadline) {
+			p.fail(fmt.Errorf("waited 15 s for a URL starting with %s", prefix))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
