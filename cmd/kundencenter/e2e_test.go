@@ -254,3 +254,41 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("new password:\n%.800s", b)
 	}
 }
+
+// TestPhoneViewport renders the IdP's pages and a service page at phone
+// size: no horizontal scrolling, touch targets at least 44 px high, no
+// accessibility violations, in all four languages for the login page.
+func TestPhoneViewport(t *testing.T) {
+	idpURL, _, statusURL, _ := startServe(t)
+	ctx, cancel := idptest.Chromium(t)
+	defer cancel()
+	p := &idptest.Page{T: t, Ctx: ctx}
+	p.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(3)))
+	pages := []string{statusURL + "/", idpURL + "/register", idpURL + "/reset", idpURL + "/login?lang=fr",
+		idpURL + "/login?lang=it", idpURL + "/login?lang=en"}
+	for _, u := range pages {
+		p.Do(chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if overflow {
+			t.Errorf("%s scrolls sideways on a phone", u)
+		}
+		small, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main button, main input:not([type=hidden])')]
+			.filter(e => e.getBoundingClientRect().height < 44).map(e => e.outerHTML.slice(0, 80))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range small {
+			t.Errorf("%s: touch target lower than 44 px: %s", u, s)
+		}
+		vs, err := idptest.Axe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			t.Errorf("accessibility on %s: %s", u, v)
+		}
+	}
+}
