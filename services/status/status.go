@@ -19,21 +19,15 @@ type Config struct {
 // package rp, "/logged-out", "/healthz" and "/static/". It blocks until the
 // IdP's discovery document is found or ctx ends (see rp.New).
 func New(ctx context.Context, cfg Config) (http.Handler, error) {
-	pages, err := page.New(page.Site{Kind: page.Status, Links: cfg.Links}, cfg.RP.Logger)
+	site := page.Site{Kind: page.Status, Links: cfg.Links}
+	h, err := rp.NewSite(ctx, site, cfg.RP, func(pages *page.Renderer) http.Handler {
+		s := &service{pages: pages}
+		return http.HandlerFunc(s.home)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("status service: %w", err)
 	}
-	cfg.RP.Pages = pages
-	client, err := rp.New(ctx, cfg.RP)
-	if err != nil {
-		return nil, fmt.Errorf("status service: %w", err)
-	}
-	s := &service{pages: pages}
-	mux := http.NewServeMux()
-	client.Mount(mux)
-	pages.Mount(mux)
-	mux.Handle("GET /{$}", client.RequireLogin(http.HandlerFunc(s.home)))
-	return client.SecureHeaders(mux), nil
+	return h, nil
 }
 
 // service holds what the handlers need.
