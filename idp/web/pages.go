@@ -198,11 +198,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCookie(w, SessionCookieName(h.cfg.Secure), sess.ID, 0)
-	if id == "" {
+	h.completeLogin(w, r, id, sess)
+}
+
+// completeLogin is where every login path ends once the browser holds a
+// session strong enough for the request: it hands the auth request (if
+// any) back to the provider, or goes to the account page.
+func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, authRequestID string, sess idp.Session) {
+	if authRequestID == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	next, err := h.prov.Complete(r.Context(), id, sess)
+	next, err := h.prov.Complete(r.Context(), authRequestID, sess)
 	if err != nil {
 		h.requestExpired(w, r)
 		return
