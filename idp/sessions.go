@@ -21,13 +21,6 @@ type Session struct {
 	LastSeen  time.Time `json:"seen"`
 }
 
-// Authentication methods (RFC 8176) and levels.
-const (
-	AMRPassword = "pwd"
-	// LevelLow is the eCH-0170 "low" quality of authentication: one factor.
-	LevelLow = "urn:kundencenter:loa:low"
-)
-
 func sessionKey(id string) string        { return "sess:" + id }
 func accountSessionsKey(a string) string { return "acctsess:" + a }
 func accessTokenKey(id string) string    { return "at:" + id }

@@ -1,6 +1,10 @@
 package provider
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/kanton/kundencenter/idp"
+)
 
 // Levels is the ordered list of authentication levels (acr values), weakest
 // first, following eCH-0170's quality-of-authentication vocabulary. The
@@ -8,7 +12,7 @@ import "slices"
 type Levels []string
 
 // DefaultLevels are the acr values the provider advertises.
-var DefaultLevels = Levels{"urn:kundencenter:loa:low"}
+var DefaultLevels = Levels(idp.Levels)
 
 func (l Levels) rank(acr string) int { return slices.Index(l, acr) }
 
