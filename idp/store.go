@@ -14,6 +14,7 @@ type Store interface {
 	ClientStore
 	KeyStore
 	RefreshTokenStore
+	MFAStore
 	// EnqueueOutgoing enqueues messages that belong to no other write.
 	EnqueueOutgoing(ctx context.Context, out ...Outgoing) error
 	// AppendAudit appends to the audit log.

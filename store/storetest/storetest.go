@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) idp.Store, opts Options) {
 		{"EnqueueOutgoing", testEnqueueOutgoing},
 		{"Audit", testAudit},
 	}
+	tests = append(tests, mfaTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, open(t), opts)
