@@ -171,4 +171,9 @@ const (
 	MailReset             = "reset"
 	MailPasswordChanged   = "password_changed"
 	MailAlreadyRegistered = "already_registered"
+	// MailSecurityNotice tells the account holder that a security setting
+	// changed (Data["Event"]: phone_added, phone_changed, phone_removed,
+	// mfa_on, mfa_off, passkey_added, passkey_removed, recovery_new,
+	// recovery_used).
+	MailSecurityNotice = "security_notice"
 )

@@ -221,3 +221,36 @@ func (s *Service) audit(ctx context.Context, actor, action, subject, detail stri
 		s.log.ErrorContext(ctx, "audit append failed", "action", action, "err", err)
 	}
 }
+
+// Mail builds a sealed e-mail for the outbox (validated like every other
+// mail), for packages that add their own notices (mfa, delegation).
+func (s *Service) Mail(to, locale, template string, data map[string]string) (Outgoing, error) {
+	return s.mail(to, locale, template, data)
+}
+
+// Audit appends an event to the audit log; a failure is logged, not returned.
+func (s *Service) Audit(ctx context.Context, actor, action, subject, detail string) {
+	s.audit(ctx, actor, action, subject, detail)
+}
+
+// Allow counts a request against every rule (keys[i] for rules[i]) and
+// returns ErrRateLimited when one is exceeded; it fails closed with
+// ErrUnavailable when the counters cannot be reached.
+func (s *Service) Allow(ctx context.Context, rules []Rule, keys []string) error {
+	return s.allow(ctx, rules, keys)
+}
+
+// Hasher returns the password hasher (Argon2id), shared with other secrets
+// that are hashed like passwords (recovery codes).
+func (s *Service) Hasher() *Hasher { return s.hasher }
+
+// SealFor seals a small secret value (a phone number) bound to an account
+// and a purpose with the key ring; OpenFor reverses it.
+func (s *Service) SealFor(accountID, purpose string, value []byte) []byte {
+	return s.ring.Seal(value, []byte(purpose+":"+accountID))
+}
+
+// OpenFor opens what SealFor sealed for the same account and purpose.
+func (s *Service) OpenFor(accountID, purpose string, sealed []byte) ([]byte, error) {
+	return s.ring.Open(sealed, []byte(purpose+":"+accountID))
+}

@@ -41,8 +41,11 @@ func testMail(template, locale string) idp.Mail {
 			KeyValidMinutes: "30",
 			KeyResetLink:    "https://konto.example.ch/passwort-vergessen",
 			KeyLoginLink:    "https://konto.example.ch/anmelden",
+			KeyEvent:        "phone_changed",
+			KeySecurityLink: "https://konto.example.ch/security",
 		},
 	}
 }
 
-var allMails = []string{idp.MailActivate, idp.MailReset, idp.MailPasswordChanged, idp.MailAlreadyRegistered}
+var allMails = []string{idp.MailActivate, idp.MailReset, idp.MailPasswordChanged, idp.MailAlreadyRegistered,
+	idp.MailSecurityNotice}

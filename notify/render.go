@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,6 +27,8 @@ const (
 	KeyValidMinutes = "ValidMinutes"
 	KeyResetLink    = "ResetLink"
 	KeyLoginLink    = "LoginLink"
+	KeyEvent        = "Event"
+	KeySecurityLink = "SecurityLink"
 )
 
 // mailKeys lists the data keys each template requires. Name is optional
@@ -35,7 +38,12 @@ var mailKeys = map[string][]string{
 	idp.MailReset:             {KeyLink, KeyValidMinutes},
 	idp.MailPasswordChanged:   {KeyResetLink},
 	idp.MailAlreadyRegistered: {KeyLoginLink, KeyResetLink},
+	idp.MailSecurityNotice:    {KeyEvent, KeySecurityLink},
 }
+
+// securityEvents are the events a security_notice can announce.
+var securityEvents = []string{"phone_added", "phone_changed", "phone_removed", "mfa_on", "mfa_off",
+	"passkey_added", "passkey_removed", "recovery_new", "recovery_used"}
 
 // CheckMail reports why m cannot be rendered: an unknown template, a
 // recipient that is not an e-mail address, a missing value, a link that is
@@ -56,6 +64,8 @@ func CheckMail(m idp.Mail) error {
 			errs = append(errs, fmt.Errorf("%w: %s: %s is missing", ErrInvalidMail, m.Template, k))
 		case strings.HasSuffix(k, "Link") && !isWebURL(v):
 			errs = append(errs, fmt.Errorf("%w: %s: %s is not an absolute http(s) URL", ErrInvalidMail, m.Template, k))
+		case k == KeyEvent && !slices.Contains(securityEvents, v):
+			errs = append(errs, fmt.Errorf("%w: %s: %s is not a known event", ErrInvalidMail, m.Template, k))
 		case strings.HasPrefix(k, "Valid") && !isPositive(v):
 			errs = append(errs, fmt.Errorf("%w: %s: %s is not a positive integer", ErrInvalidMail, m.Template, k))
 		}
@@ -113,6 +123,8 @@ func (r *Renderer) Render(m idp.Mail) (Message, error) {
 		ValidMinutes: m.Data[KeyValidMinutes],
 		ResetLink:    m.Data[KeyResetLink],
 		LoginLink:    m.Data[KeyLoginLink],
+		Event:        m.Data[KeyEvent],
+		SecurityLink: m.Data[KeySecurityLink],
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("render mail: %w", err)

@@ -21,7 +21,7 @@ var MailFS embed.FS
 
 // MailNames lists every e-mail template; each one exists in every language
 // of MailLanguages.
-var MailNames = []string{"activate", "reset", "password_changed", "already_registered"}
+var MailNames = []string{"activate", "reset", "password_changed", "already_registered", "security_notice"}
 
 // MailLanguages lists the languages of the e-mail templates, the default
 // (German) first.
@@ -45,6 +45,8 @@ type MailData struct {
 	ValidMinutes string // reset: how long Link is valid, a positive integer
 	ResetLink    string // password_changed, already_registered: where to reset the password
 	LoginLink    string // already_registered: where to sign in
+	Event        string // security_notice: what changed (phone_added, mfa_on, recovery_used, …)
+	SecurityLink string // security_notice: the security page
 
 	// Lang and Subject are set by Render for the HTML layout.
 	Lang    string

@@ -19,6 +19,8 @@ func mailTestData() MailData {
 		ValidMinutes: "30",
 		ResetLink:    "https://konto.example.ch/passwort-vergessen",
 		LoginLink:    "https://konto.example.ch/anmelden",
+		Event:        "phone_changed",
+		SecurityLink: "https://konto.example.ch/security",
 	}
 }
 
@@ -35,6 +37,7 @@ func TestMailRenderEveryTemplate(t *testing.T) {
 		"reset":              {d.Name, d.Link, d.ValidMinutes},
 		"password_changed":   {d.Name, d.ResetLink},
 		"already_registered": {d.Name, d.LoginLink, d.ResetLink},
+		"security_notice":    {d.Name, d.SecurityLink},
 	}
 	if len(want) != len(MailNames) {
 		t.Fatalf("test covers %d templates, MailNames has %d", len(want), len(MailNames))
@@ -254,4 +257,38 @@ func mailFiles(t *testing.T) map[string][]byte {
 		t.Fatalf("walk MailFS: %v", err)
 	}
 	return files
+}
+
+// TestSecurityNoticeEvents checks that every event a security notice can
+// announce has its own sentence in every language.
+func TestSecurityNoticeEvents(t *testing.T) {
+	mails, err := ParseMail()
+	if err != nil {
+		t.Fatalf("ParseMail: %v", err)
+	}
+	events := []string{"phone_added", "phone_changed", "phone_removed", "mfa_on", "mfa_off",
+		"passkey_added", "passkey_removed", "recovery_new", "recovery_used"}
+	for _, lang := range MailLanguages {
+		d := mailTestData()
+		d.Event = "unknown"
+		base, err := mails.Render("security_notice", lang, d)
+		if err != nil {
+			t.Fatalf("Render: %v", err)
+		}
+		seen := map[string]string{}
+		for _, ev := range events {
+			d.Event = ev
+			c, err := mails.Render("security_notice", lang, d)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", lang, ev, err)
+			}
+			if len(c.Text) <= len(base.Text)+20 {
+				t.Errorf("%s/%s: no sentence for the event", lang, ev)
+			}
+			if other, dup := seen[c.Text]; dup {
+				t.Errorf("%s: %s and %s render the same text", lang, ev, other)
+			}
+			seen[c.Text] = ev
+		}
+	}
 }

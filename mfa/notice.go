@@ -1,0 +1,36 @@
+package mfa
+
+import (
+	"context"
+	"fmt"
+)
+
+// noticeTexts tell the holder of a number that it no longer receives the
+// account's codes (NIST SP 800-63B-4 §4.1.2: a change of the bound number
+// is announced over an independent channel). GSM 03.38 characters only.
+var noticeTexts = map[string]string{
+	"de": "Kundencenter: Diese Nummer erhält keine Codes mehr für Ihr Konto. Waren Sie das nicht? Setzen Sie sofort Ihr Passwort zurück.",
+	"fr": "Kundencenter: ce numéro n'obtient plus les codes de votre compte. Ce n'était pas vous? Réinitialisez tout de suite votre mot de passe.",
+	"it": "Kundencenter: questo numero non riceve più codici per il suo conto. Non è stato lei? Reimposti subito la password.",
+	"en": "Kundencenter: this number no longer receives codes for your account. Not you? Reset your password now.",
+}
+
+// NotifyUnbound tells the previous number of an account that it was
+// replaced or removed. It counts against the account's, the number's and
+// the global budget like a code, so that it cannot be turned into a pump,
+// and fails closed in the same way.
+func (s *Service) NotifyUnbound(ctx context.Context, accountID, e164, locale, ip string) error {
+	phone, err := s.ParsePhone(e164)
+	if err != nil {
+		return err
+	}
+	if err := s.spend(ctx, ip, accountID, phone); err != nil {
+		return err
+	}
+	if err := s.sender.SendSMS(ctx, phone.E164, noticeTexts[normLocale(locale)]); err != nil {
+		s.log.WarnContext(ctx, "sms notice not sent", "account_id", accountID, "phone", phone, "err", err)
+		return fmt.Errorf("%w: %w", ErrSend, err)
+	}
+	s.log.InfoContext(ctx, "sms notice sent", "account_id", accountID, "phone", phone)
+	return nil
+}
