@@ -15,6 +15,8 @@ type Store interface {
 	KeyStore
 	RefreshTokenStore
 	MFAStore
+	WebAuthnStore
+	LinkStore
 	// EnqueueOutgoing enqueues messages that belong to no other write.
 	EnqueueOutgoing(ctx context.Context, out ...Outgoing) error
 	// AppendAudit appends to the audit log.

@@ -300,10 +300,10 @@ a{color:#00508c}
 {{end}}
 {{define "list"}}{{template "head" "Übersicht"}}
 <h1>Dev-Postausgang</h1>
-<p class="note">Nur für die Entwicklung: Diese E-Mails wurden nicht versendet, sondern hier im Speicher behalten (die neuesten zuerst).</p>
+<p class="note">Nur für die Entwicklung: Diese E-Mails und SMS wurden nicht versendet, sondern hier im Speicher behalten (die neuesten zuerst).</p>
 {{if .Items}}
 <table>
-<caption>{{len .Items}} E-Mails</caption>
+<caption>{{len .Items}} Nachrichten</caption>
 <thead><tr><th scope="col">Gesendet</th><th scope="col">An</th><th scope="col">Betreff</th><th scope="col">Vorlage</th></tr></thead>
 <tbody>
 {{range .Items}}<tr><td>{{.SentAt}}</td><td>{{.To}}</td><td><a href="{{$.Path}}/{{.ID}}">{{.Subject}}</a></td><td>{{.Template}}</td></tr>
@@ -330,3 +330,14 @@ a{color:#00508c}
 {{end}}
 {{template "foot"}}{{end}}
 `))
+
+// SMSTemplate is the Template of the SMS a DevOutbox keeps.
+const SMSTemplate = "sms"
+
+// SendSMS keeps a text message like an e-mail (Template "sms", To the
+// E.164 number, Subject "SMS"), so that in embedded mode without Twilio the
+// codes appear on the outbox page next to the mails. It makes the
+// DevOutbox an mfa.SMSSender.
+func (o *DevOutbox) SendSMS(ctx context.Context, to, body string) error {
+	return o.Send(ctx, Message{To: to, Subject: "SMS", Text: body, Template: SMSTemplate})
+}

@@ -197,3 +197,26 @@ func TestDevOutboxConcurrent(t *testing.T) {
 		t.Errorf("newest ID = %s, want 400", msgs[0].ID)
 	}
 }
+
+// TestDevOutboxSMS checks that SMS land in the outbox and on its page.
+func TestDevOutboxSMS(t *testing.T) {
+	o := NewDevOutbox(0, nil)
+	if err := o.SendSMS(t.Context(), "+41791234567", "Ihr Code für das Kundencenter: 123456."); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := o.Last("+41791234567")
+	if !ok || s.Template != SMSTemplate || !strings.Contains(s.Text, "123456") {
+		t.Fatalf("Last = %+v, %v", s, ok)
+	}
+	srv := httptest.NewServer(o.Handler())
+	defer srv.Close()
+	res, err := http.Get(srv.URL + DevOutboxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "&#43;41791234567") || !strings.Contains(string(body), SMSTemplate) {
+		t.Fatalf("outbox page does not list the SMS:\n%s", body)
+	}
+}

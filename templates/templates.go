@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"text/template/parse"
+	"time"
+	_ "time/tzdata" // Swiss dates also where the system has no zone database
 )
 
 // pageFS holds the layout, the pages and the message catalogues.
@@ -26,6 +28,7 @@ var requiredPages = []string{
 	"login", "register", "register_done", "activate_done",
 	"reset_request", "reset_request_done", "reset", "reset_done",
 	"logout_confirm", "logged_out", "account", "error",
+	"login_mfa", "mfa_unmet", "security", "security_phone", "recovery_codes",
 }
 
 // Page is the base every page view model embeds. Handlers fill it; the
@@ -239,8 +242,24 @@ func (r *Renderer) funcs() template.FuncMap {
 			return template.HTML(`<input type="hidden" name="csrf" value="` + template.HTMLEscapeString(p.CSRFToken) + `">`), nil //nolint:gosec // escaped above
 		},
 		"asset": AssetURL,
+		// date formats a time as a Swiss date (31.12.2026) in Swiss time;
+		// the zero time gives "".
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(zurich).Format("02.01.2006")
+		},
 	}
 }
+
+// zurich is the time zone dates are shown in (UTC if the zone database is missing).
+var zurich = func() *time.Location {
+	if l, err := time.LoadLocation("Europe/Zurich"); err == nil {
+		return l
+	}
+	return time.UTC
+}()
 
 // pageOf returns the embedded Page of a view model.
 func pageOf(data any) (*Page, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/templates"
 )
@@ -29,7 +31,8 @@ type idpParts struct {
 	store     idp.Store
 	eph       idp.Ephemeral
 	ring      *keyring.Ring
-	devOutbox http.Handler // embedded mode without SMTP
+	devOutbox http.Handler  // embedded mode without SMTP or Twilio
+	sms       mfa.SMSSender // Twilio, or the dev outbox in embedded mode
 	services  []web.Service
 }
 
@@ -78,8 +81,26 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	smsCfg, err := cfg.smsConfig(deriveKey(tokenKey, "kundencenter sms code mac"))
+	if err != nil {
+		return nil, fmt.Errorf("SMS codes: %w", err)
+	}
+	sms, err := mfa.New(smsCfg, parts.eph, parts.sms, log)
+	if err != nil {
+		return nil, fmt.Errorf("SMS codes: %w", err)
+	}
+	factors := mfa.NewFactors(svc, sms, cfg.Issuer+"/security")
 	return web.New(web.Config{Issuer: cfg.Issuer, Secure: secure, CSRFKey: csrfKey, TrustedProxies: proxies,
-		DevOutbox: parts.devOutbox, Services: parts.services}, svc, prov, tpl, log), nil
+		DevOutbox: parts.devOutbox, Services: parts.services, Factors: factors}, svc, prov, tpl, log), nil
+}
+
+// deriveKey derives a purpose-bound 32-byte key from a master key (HKDF-SHA-256).
+func deriveKey(master []byte, purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, master, nil, purpose, 32)
+	if err != nil {
+		panic(err) // only for lengths HKDF cannot produce
+	}
+	return k
 }
 
 // clientFile is one client in KC_CLIENTS_FILE (JSON array). The secret is

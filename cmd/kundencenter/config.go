@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/mfa/twilio"
 )
 
 // config is everything the binaries read from the environment (KC_*);
@@ -29,6 +31,17 @@ type config struct {
 	ClientsFile string // KC_CLIENTS_FILE: JSON list of clients upserted at start
 	Proxies     string // KC_TRUSTED_PROXIES: comma-separated CIDRs whose X-Forwarded-For is trusted
 	LogLevel    string // KC_LOG_LEVEL: debug, info, warn, error
+
+	// SMS through Twilio Programmable Messaging (required by `idp`; `serve`
+	// without them keeps SMS in the dev outbox).
+	TwilioAccountSID string // KC_TWILIO_ACCOUNT_SID: AC…
+	TwilioAuthToken  string // KC_TWILIO_AUTH_TOKEN (or an API key pair below)
+	TwilioAPIKey     string // KC_TWILIO_API_KEY: SK…
+	TwilioAPISecret  string // KC_TWILIO_API_SECRET
+	TwilioFrom       string // KC_TWILIO_FROM: sender number or alphanumeric ID
+	TwilioService    string // KC_TWILIO_MESSAGING_SERVICE_SID: MG… (instead of KC_TWILIO_FROM)
+	TwilioBaseURL    string // KC_TWILIO_BASE_URL: only for tests against a Twilio stand-in
+	SMSCountries     string // KC_SMS_COUNTRIES: comma-separated regions, default CH,LI
 
 	// Relying-party services (production: one process each).
 	ClientID     string // KC_CLIENT_ID
@@ -51,7 +64,11 @@ func loadConfig() config {
 		SMTPURL: get("KC_SMTP_URL", ""), ClientsFile: get("KC_CLIENTS_FILE", ""), Proxies: get("KC_TRUSTED_PROXIES", ""),
 		LogLevel: get("KC_LOG_LEVEL", "info"),
 		ClientID: get("KC_CLIENT_ID", ""), ClientSecret: get("KC_CLIENT_SECRET", ""), BaseURL: get("KC_BASE_URL", ""),
-		CookieKey: get("KC_COOKIE_KEY", ""),
+		CookieKey:        get("KC_COOKIE_KEY", ""),
+		TwilioAccountSID: get("KC_TWILIO_ACCOUNT_SID", ""), TwilioAuthToken: get("KC_TWILIO_AUTH_TOKEN", ""),
+		TwilioAPIKey: get("KC_TWILIO_API_KEY", ""), TwilioAPISecret: get("KC_TWILIO_API_SECRET", ""),
+		TwilioFrom: get("KC_TWILIO_FROM", ""), TwilioService: get("KC_TWILIO_MESSAGING_SERVICE_SID", ""),
+		TwilioBaseURL: get("KC_TWILIO_BASE_URL", ""), SMSCountries: get("KC_SMS_COUNTRIES", ""),
 	}
 }
 
@@ -112,7 +129,38 @@ func (c config) validateProduction() error {
 	if _, err := c.trustedProxies(); err != nil {
 		p.add("KC_TRUSTED_PROXIES: %v", err)
 	}
+	if !c.twilioConfigured() {
+		p.add("KC_TWILIO_ACCOUNT_SID: missing (SMS codes are sent through Twilio; also set KC_TWILIO_AUTH_TOKEN and KC_TWILIO_FROM)")
+	} else if err := c.twilio().Validate(); err != nil {
+		p.add("KC_TWILIO_*: %v", err)
+	}
+	if _, err := c.smsConfig(make([]byte, 32)); err != nil {
+		p.add("KC_SMS_COUNTRIES: %v", err)
+	}
 	return p.err()
+}
+
+// twilioConfigured reports whether any Twilio setting is present.
+func (c config) twilioConfigured() bool { return c.TwilioAccountSID != "" }
+
+// twilio is the Twilio client configuration.
+func (c config) twilio() twilio.Config {
+	return twilio.Config{AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken, APIKey: c.TwilioAPIKey,
+		APISecret: c.TwilioAPISecret, From: c.TwilioFrom, MessagingServiceSID: c.TwilioService, BaseURL: c.TwilioBaseURL}
+}
+
+// smsConfig is the SMS code configuration over key (derived from KC_TOKEN_KEY).
+func (c config) smsConfig(key []byte) (mfa.Config, error) {
+	cfg := mfa.Config{Key: key}
+	if u, err := url.Parse(c.Issuer); err == nil && u.Scheme == "https" {
+		cfg.WebOTPHost = u.Hostname()
+	}
+	for _, r := range strings.Split(c.SMSCountries, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.Countries = append(cfg.Countries, r)
+		}
+	}
+	return cfg, cfg.Validate()
 }
 
 func (c config) trustedProxies() ([]netip.Prefix, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/mfa/twilio"
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/postgres"
 	"github.com/kanton/kundencenter/store/redis"
@@ -57,7 +58,11 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 			return err
 		}
 	}
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring}, log)
+	sms, err := twilio.New(cfg.twilio())
+	if err != nil {
+		return fmt.Errorf("KC_TWILIO_*: %w", err)
+	}
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, sms: sms}, log)
 	if err != nil {
 		return err
 	}

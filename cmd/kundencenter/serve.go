@@ -20,6 +20,8 @@ import (
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/mfa/twilio"
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/store/memory"
@@ -79,9 +81,20 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 		if sender, err = notify.NewSMTP(sc); err != nil {
 			return fmt.Errorf("KC_SMTP_URL: %w", err)
 		}
-	} else {
-		box := notify.NewDevOutbox(200, nil)
+	}
+	// Without SMTP the mails, and without Twilio the SMS, stay in the dev
+	// outbox (served at /dev/outbox, only in this embedded mode).
+	box := notify.NewDevOutbox(200, nil)
+	if sender == nil {
 		sender, devOutbox = box, box.Handler()
+	}
+	var sms mfa.SMSSender = box
+	if cfg.twilioConfigured() {
+		if sms, err = twilio.New(cfg.twilio()); err != nil {
+			return fmt.Errorf("KC_TWILIO_*: %w", err)
+		}
+	} else {
+		devOutbox = box.Handler()
 	}
 	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log)
 	if err != nil {
@@ -110,7 +123,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 			return err
 		}
 	}
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, services: links}, log)
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, sms: sms, services: links}, log)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ import (
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/mfa/twilio"
+	"github.com/kanton/kundencenter/mfa/twilio/twiliotest"
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/sqlite"
@@ -45,7 +48,12 @@ type Env struct {
 	Clients  *provider.ClientCache
 	Server   *http.Server
 	Hasher   idp.Argon2Params
-	mails    *mailLog
+	// Factors manages second factors; its SMS go to Twilio, a fake Twilio
+	// API on loopback reached by the real twilio-go client.
+	Factors *mfa.Factors
+	Twilio  *twiliotest.Server
+	mails   *mailLog
+	closers []func()
 }
 
 // mailLog records every mail the IdP sealed for the outbox (the job queue
@@ -88,6 +96,10 @@ type Options struct {
 	// load balancer at Issuer, sharing stores and keys).
 	Ring   *keyring.Ring
 	Issuer string
+	// SMS configures the SMS codes (Key and Now are filled in); Twilio is
+	// the fake Twilio to send through (default: a fresh one per Env).
+	SMS    mfa.Config
+	Twilio *twiliotest.Server
 }
 
 // Start starts an IdP on 127.0.0.1 with a random port; it stops at test end.
@@ -161,16 +173,40 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := web.New(web.Config{Issuer: issuer, Secure: o.Secure, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox},
-		svc, prov, tpl, o.Log)
+	tw, ownTwilio := o.Twilio, o.Twilio == nil
+	if ownTwilio {
+		tw = twiliotest.New()
+	}
+	sender, err := twilio.New(twilio.Config{AccountSID: tw.AccountSID, AuthToken: tw.AuthToken, From: "Kanton", BaseURL: tw.URL})
+	if err != nil {
+		return nil, err
+	}
+	smsCfg := o.SMS
+	smsCfg.Key, smsCfg.Now = []byte("sms-key-for-tests-32-bytes-long!"), o.Now
+	sms, err := mfa.New(smsCfg, o.Eph, sender, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	factors := mfa.NewFactors(svc, sms, issuer+"/security")
+	h := web.New(web.Config{Issuer: issuer, Secure: o.Secure, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox,
+		Factors: factors}, svc, prov, tpl, o.Log)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	return &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,
-		Clients: clients, Server: srv, Hasher: params, mails: mails, Addr: addr}, nil
+	e := &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,
+		Clients: clients, Server: srv, Hasher: params, mails: mails, Addr: addr, Factors: factors, Twilio: tw}
+	if ownTwilio {
+		e.closers = append(e.closers, tw.Close)
+	}
+	return e, nil
 }
 
 // Close stops the server.
-func (e *Env) Close() { e.Server.Close() }
+func (e *Env) Close() {
+	e.Server.Close()
+	for _, c := range e.closers {
+		c()
+	}
+}
 
 // AddClient registers a confidential client (or a public one when secret
 // is "") and returns it.

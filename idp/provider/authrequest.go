@@ -108,6 +108,26 @@ func (a *AuthRequest) Satisfied(s idp.Session, now time.Time, levels Levels) boo
 	return levels.Meets(s.ACR, a.ACRValues) && levels.Meets(s.ACR, []string{a.RequiredACR})
 }
 
+// RequiredLevel is the level a login must reach for this request: the
+// client's minimum, raised to the lowest of the requested acr_values that
+// the provider knows (unknown values are ignored, OIDC Core §5.5.1.1).
+func (a *AuthRequest) RequiredLevel(levels Levels) string {
+	need := a.RequiredACR
+	if levels.rank(need) < 0 {
+		need = levels[0]
+	}
+	low := -1
+	for _, v := range a.ACRValues {
+		if i := levels.rank(v); i >= 0 && (low < 0 || i < low) {
+			low = i
+		}
+	}
+	if low >= 0 {
+		need = levels.Max(need, levels[low])
+	}
+	return need
+}
+
 func authRequestKey(id string) string { return "ar:" + id }
 func codeKey(hash []byte) string      { return fmt.Sprintf("code:%x", hash) }
 

@@ -7,8 +7,8 @@ import (
 )
 
 // Levels is the ordered list of authentication levels (acr values), weakest
-// first, following eCH-0170's quality-of-authentication vocabulary. The
-// foundation knows one level; second factors add higher ones.
+// first, following eCH-0170's quality-of-authentication vocabulary (see
+// idp.Levels for what each level means).
 type Levels []string
 
 // DefaultLevels are the acr values the provider advertises.

@@ -189,6 +189,10 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 	if err != nil {
 		return "", err
 	}
+	if l := p.cfg.Levels; !l.Meets(sess.ACR, []string{a.RequiredLevel(l)}) {
+		// The login UI must step up first; never hand out a weaker login.
+		return "", fmt.Errorf("complete auth request: session level %q does not reach %q", sess.ACR, a.RequiredLevel(l))
+	}
 	a.Completed, a.Subject, a.AuthTime, a.AMR, a.ACR, a.SessionID = true, sess.AccountID, sess.AuthTime, sess.AMR, sess.ACR, sess.ID
 	if err := p.putAuthRequest(ctx, a); err != nil {
 		return "", err

@@ -124,12 +124,19 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 // loginForm shows the login page for an auth request (OIDC Core §3.1.2.3)
 // or, without one, for the IdP's own account page.
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset"}
+	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset", Next: localNext(r.URL.Query().Get("next"))}
 	var locales []string
 	if id := r.URL.Query().Get("authRequestID"); id != "" {
 		a, err := h.prov.AuthRequest(r.Context(), id)
 		if err != nil {
 			h.requestExpired(w, r)
+			return
+		}
+		// A session too weak for this service is stepped up with a second
+		// factor instead of asking for the password again, unless the
+		// service wants a fresh login (prompt=login, max_age) or another user.
+		if sess, ok := h.session(r); ok && h.canStepUp(r, a, sess) {
+			h.afterFirstFactor(w, r, sess.AccountID, sess.AMR, id, "", sess)
 			return
 		}
 		v.AuthRequestID = id
@@ -155,7 +162,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
 	id := r.PostFormValue("authRequestID")
 	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset", AuthRequestID: id,
-		Email: strings.TrimSpace(r.PostFormValue("email"))}
+		Email: strings.TrimSpace(r.PostFormValue("email")), Next: localNext(r.PostFormValue("next"))}
 	if id != "" {
 		a, err := h.prov.AuthRequest(r.Context(), id)
 		if err != nil {
@@ -187,18 +194,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "login", lang, v)
 		return
 	}
-	if old, ok := h.session(r); ok {
-		_ = h.svc.EndSession(r.Context(), old.ID)
+	h.afterFirstFactor(w, r, acct.ID, []string{idp.AMRPassword}, id, v.Next, idp.Session{})
+}
+
+// localNext returns the page a login without auth request continues to:
+// only known local pages, so the parameter cannot be an open redirect.
+func localNext(s string) string {
+	if s == "/security" {
+		return s
 	}
-	sess, err := h.svc.StartSession(r.Context(), acct.ID, []string{idp.AMRPassword}, idp.LevelLow)
-	if err != nil {
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
-		h.render(w, r, status, "login", lang, v)
-		return
-	}
-	h.setCookie(w, SessionCookieName(h.cfg.Secure), sess.ID, 0)
-	h.completeLogin(w, r, id, sess)
+	return ""
 }
 
 // completeLogin is where every login path ends once the browser holds a

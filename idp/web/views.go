@@ -1,6 +1,10 @@
 package web
 
-import "github.com/kanton/kundencenter/templates"
+import (
+	"time"
+
+	"github.com/kanton/kundencenter/templates"
+)
 
 // View models of the IdP's pages, one per page in templates/pages/. Each
 // embeds templates.Page; pass a pointer to templates.Renderer.Render with the
@@ -23,6 +27,7 @@ type loginView struct {
 	RegisterURL   string         // "Konto eröffnen"
 	ResetURL      string         // "Passwort vergessen?"
 	Upstreams     []upstreamLink // other ways to log in (SwissID, AGOV), optional
+	Next          string         // posted back as "next": the local page after the login (re-authentication)
 }
 
 // upstreamLink is a button to log in through an upstream identity provider.
@@ -131,4 +136,76 @@ type errorView struct {
 	templates.Page
 	MessageKey string // e.g. "err.link_invalid"; "" means err.internal
 	BackURL    string // "" links to the start page
+}
+
+// loginMFAView is page "login_mfa": the second factor of a login. The
+// SMS form sends a code (or, with CodeSent, takes it), the passkey form is
+// driven by /static/passkey.js, the recovery form takes a saved code.
+type loginMFAView struct {
+	templates.Page
+	AuthRequestID  string // posted back; also decides whether "Abbrechen" returns to the service
+	ClientName     string
+	SMS            bool   // the account has a bound number and SMS reaches the level
+	MaskedPhone    string // "+41 79 *** ** 67"
+	CodeSent       bool   // a code is pending: show the code field and "resend"
+	Passkey        bool   // the account has passkeys
+	PasskeyOptions string // JSON options of a pending passkey ceremony, for passkey.js
+	Recovery       bool   // unused recovery codes exist and reach the level
+	HighNeeded     bool   // only a passkey reaches the level: say so
+}
+
+// mfaUnmetView is page "mfa_unmet": the service needs a stronger factor
+// than the account has.
+type mfaUnmetView struct {
+	templates.Page
+	AuthRequestID string
+	CancelAction  string // POST: back to the service with unmet_authentication_requirements
+	SecurityURL   string
+}
+
+// securityView is page "security" ("Sicherheit"): the bound number, the
+// two-factor switch, passkeys and recovery codes. Changes need a fresh
+// login (Fresh); otherwise the page offers ReauthURL.
+type securityView struct {
+	templates.Page
+	Phone          string // masked bound number, "" when none
+	HasPhone       bool
+	PhoneInput     string // the number as typed, after a refused attempt
+	Required       bool   // two-factor login is on
+	CanRequire     bool   // a factor exists, so it can be switched on
+	Passkeys       []passkeyRow
+	PasskeyOptions string // JSON options of a pending registration, for passkey.js
+	RecoveryLeft   int
+	Fresh          bool
+	ReauthURL      string
+	Enrol          bool // arrived from a service that needs two factors
+	Recovered      bool // logged in with a recovery code: bind a new factor
+	AuthRequestID  string
+	ContinueURL    string // back to the pending service, when there is one
+	ContinueName   string
+	ContinueReady  bool // the session now reaches the service's level
+}
+
+// passkeyRow is one registered passkey.
+type passkeyRow struct {
+	ID       string // base64url credential ID, posted to remove it
+	Name     string
+	Created  time.Time
+	LastUsed time.Time
+}
+
+// phoneCodeView is page "security_phone": enter the code sent to a new number.
+type phoneCodeView struct {
+	templates.Page
+	Challenge     string // posted back
+	MaskedPhone   string
+	AuthRequestID string
+	Expired       bool // the challenge is gone: start again
+}
+
+// recoveryCodesView is page "recovery_codes": the new codes, shown once.
+type recoveryCodesView struct {
+	templates.Page
+	Codes   []string
+	BackURL string
 }

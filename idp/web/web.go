@@ -16,6 +16,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/provider"
+	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/templates"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	DevOutbox http.Handler
 	// Services are the bundled services linked from the account page.
 	Services []Service
+	// Factors manages second factors (SMS, recovery codes); nil disables
+	// the security page and every second-factor step.
+	Factors *mfa.Factors
 }
 
 // Service is a link to an integrated service.
@@ -97,6 +101,20 @@ func (h *Handler) routes() {
 	ui("POST /reset/confirm", h.reset)
 	ui("GET /logout", h.logoutForm)
 	ui("POST /logout", h.logout)
+	ui("GET /login/mfa", h.mfaForm)
+	ui("POST /login/mfa/sms", h.mfaSMSSend)
+	ui("POST /login/mfa/sms/verify", h.mfaSMSVerify)
+	ui("POST /login/mfa/recovery", h.mfaRecovery)
+	ui("POST /login/mfa/cancel", h.mfaCancel)
+	ui("GET /login/continue", h.continueLogin)
+	if h.cfg.Factors != nil {
+		ui("GET /security", h.security)
+		ui("POST /security/phone", h.phoneStart)
+		ui("POST /security/phone/confirm", h.phoneConfirm)
+		ui("POST /security/phone/remove", h.phoneRemove)
+		ui("POST /security/mfa", h.mfaSwitch)
+		ui("POST /security/recovery", h.recoveryNew)
+	}
 	h.mux.Handle("GET /static/", templates.Static())
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
 	if h.cfg.DevOutbox != nil {

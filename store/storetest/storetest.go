@@ -72,6 +72,8 @@ func Run(t *testing.T, open func(t *testing.T) idp.Store, opts Options) {
 			tc.run(t, open(t), opts)
 		})
 	}
+	runWebAuthn(t, open, opts)
+	runLinks(t, open, opts)
 }
 
 // base is a fixed instant with microsecond precision in a zone other than

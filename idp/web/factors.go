@@ -1,0 +1,277 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// freshFor is how recent the login must be for a change of the second
+// factors (ASVS 7.5.1: re-authentication before changing MFA data).
+const freshFor = 15 * time.Minute
+
+// securityNotices are the banners /security may show after a redirect.
+var securityNotices = map[string]string{
+	"phone_added":   "security.notice_phone_added",
+	"phone_removed": "security.notice_phone_removed",
+	"mfa_on":        "security.notice_mfa_on",
+	"mfa_off":       "security.notice_mfa_off",
+}
+
+// fresh reports whether the session may change second factors: the login
+// is recent and, when the account has a factor, was made with one.
+func (h *Handler) fresh(sess idp.Session, m methods) bool {
+	if h.svc.Now().Sub(sess.AuthTime) > freshFor {
+		return false
+	}
+	return !m.Any() || idp.LevelAtLeast(sess.ACR, idp.LevelSubstantial)
+}
+
+// securitySession returns the session of a security-page request, or
+// sends the browser to log in and returns false.
+func (h *Handler) securitySession(w http.ResponseWriter, r *http.Request) (idp.Session, bool) {
+	sess, ok := h.session(r)
+	if !ok {
+		http.Redirect(w, r, "/login?next=%2Fsecurity", http.StatusSeeOther)
+		return idp.Session{}, false
+	}
+	return sess, true
+}
+
+// securityView assembles the page.
+func (h *Handler) securityView(r *http.Request, sess idp.Session) (*securityView, methods, error) {
+	m, err := h.methods(r.Context(), sess.AccountID)
+	if err != nil {
+		return nil, m, err
+	}
+	v := &securityView{Phone: m.Phone.Masked(), HasPhone: !m.Phone.IsZero(), Required: m.Required, CanRequire: m.Any(),
+		RecoveryLeft: m.Recovery, Fresh: h.fresh(sess, m), ReauthURL: "/login?next=%2Fsecurity",
+		Enrol: r.URL.Query().Get("enrol") != "", Recovered: r.URL.Query().Get("recovered") != ""}
+	if m.Phone.IsZero() {
+		v.Phone = ""
+	}
+	creds, err := h.svc.Store().ListWebAuthnCredentials(r.Context(), sess.AccountID)
+	if err != nil {
+		return nil, m, err
+	}
+	for _, c := range creds {
+		v.Passkeys = append(v.Passkeys, passkeyRow{ID: encodeCredID(c.ID), Name: c.Name, Created: c.CreatedAt, LastUsed: c.LastUsedAt})
+	}
+	if id := r.URL.Query().Get("authRequestID"); id != "" {
+		if a, err := h.prov.AuthRequest(r.Context(), id); err == nil {
+			v.ContinueURL = "/login/continue?authRequestID=" + url.QueryEscape(id)
+			v.ContinueName = h.prov.ClientName(r.Context(), a.ClientID)
+			v.AuthRequestID = id
+			v.ContinueReady = idp.LevelAtLeast(sess.ACR, a.RequiredLevel(h.prov.Levels()))
+		}
+	}
+	return v, m, nil
+}
+
+func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status int, sess idp.Session, phoneInput string, errs ...templates.FieldError) {
+	v, _, err := h.securityView(r, sess)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	v.PhoneInput = phoneInput
+	v.Errors = errs
+	if status == http.StatusOK {
+		v.Notice = securityNotices[r.URL.Query().Get("done")]
+	}
+	h.render(w, r, status, "security", h.lang(w, r), v)
+}
+
+// security shows the second factors ("Sicherheit").
+func (h *Handler) security(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.securitySession(w, r)
+	if !ok {
+		return
+	}
+	h.renderSecurity(w, r, http.StatusOK, sess, "")
+}
+
+// securityPost checks CSRF, session and freshness for a change; without a
+// fresh login the user is sent to log in again (password and, if enrolled,
+// a second factor).
+func (h *Handler) securityPost(w http.ResponseWriter, r *http.Request) (idp.Session, methods, bool) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return idp.Session{}, methods{}, false
+	}
+	sess, ok := h.securitySession(w, r)
+	if !ok {
+		return idp.Session{}, methods{}, false
+	}
+	m, err := h.methods(r.Context(), sess.AccountID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return idp.Session{}, methods{}, false
+	}
+	if !h.fresh(sess, m) {
+		http.Redirect(w, r, "/login?next=%2Fsecurity", http.StatusSeeOther)
+		return idp.Session{}, methods{}, false
+	}
+	return sess, m, true
+}
+
+// keepQuery returns /security with the continuation of a pending auth request.
+func keepQuery(r *http.Request, extra url.Values) string {
+	q := url.Values{}
+	if id := r.PostFormValue("authRequestID"); id != "" {
+		q.Set("authRequestID", id)
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	if len(q) == 0 {
+		return "/security"
+	}
+	return "/security?" + q.Encode()
+}
+
+// phoneStart sends a code to the number to be bound.
+func (h *Handler) phoneStart(w http.ResponseWriter, r *http.Request) {
+	sess, _, ok := h.securityPost(w, r)
+	if !ok {
+		return
+	}
+	raw := r.PostFormValue("phone")
+	if raw == "" {
+		h.renderSecurity(w, r, http.StatusUnprocessableEntity, sess, raw, templates.FieldError{Field: "phone", Key: "err.required"})
+		return
+	}
+	ch, err := h.cfg.Factors.StartEnrol(r.Context(), sess.AccountID, raw, h.clientIP(r), h.lang(w, r))
+	if err != nil {
+		status, fe := h.smsError(r, err)
+		h.renderSecurity(w, r, status, sess, raw, fe)
+		return
+	}
+	h.render(w, r, http.StatusOK, "security_phone", h.lang(w, r), &phoneCodeView{
+		Challenge: ch.ID, MaskedPhone: ch.MaskedPhone, AuthRequestID: r.PostFormValue("authRequestID")})
+}
+
+// phoneConfirm binds the number once its code is right. A session that
+// enrolled its first factor this way has now shown two factors (password
+// and the phone), so it is raised to the SMS level.
+func (h *Handler) phoneConfirm(w http.ResponseWriter, r *http.Request) {
+	sess, m, ok := h.securityPost(w, r)
+	if !ok {
+		return
+	}
+	v := &phoneCodeView{Challenge: r.PostFormValue("challenge"), MaskedPhone: r.PostFormValue("masked"),
+		AuthRequestID: r.PostFormValue("authRequestID")}
+	if r.PostFormValue("resend") != "" {
+		ch, err := h.cfg.Factors.SMS().Resend(r.Context(), v.Challenge, h.clientIP(r))
+		if err != nil {
+			status, fe := h.smsError(r, err)
+			v.Errors = []templates.FieldError{fe}
+			h.render(w, r, status, "security_phone", h.lang(w, r), v)
+			return
+		}
+		v.Challenge, v.MaskedPhone, v.Notice = ch.ID, ch.MaskedPhone, "mfa.code_sent"
+		h.render(w, r, http.StatusOK, "security_phone", h.lang(w, r), v)
+		return
+	}
+	code := r.PostFormValue("code")
+	if code == "" {
+		v.Errors = []templates.FieldError{{Field: "code", Key: "err.required"}}
+		h.render(w, r, http.StatusUnprocessableEntity, "security_phone", h.lang(w, r), v)
+		return
+	}
+	_, err := h.cfg.Factors.ConfirmEnrol(r.Context(), sess.AccountID, v.Challenge, code, h.clientIP(r), h.lang(w, r))
+	if err != nil {
+		status, fe := h.smsError(r, err)
+		v.Errors = []templates.FieldError{fe}
+		if errors.Is(err, mfa.ErrLocked) || errors.Is(err, mfa.ErrCodeExpired) {
+			v.Expired = true
+		}
+		h.render(w, r, status, "security_phone", h.lang(w, r), v)
+		return
+	}
+	if !m.Any() && !idp.LevelAtLeast(sess.ACR, idp.LevelSubstantial) {
+		amr := slices.Clone(sess.AMR)
+		for _, x := range []string{idp.AMRSMS, idp.AMRMFA} {
+			if !slices.Contains(amr, x) {
+				amr = append(amr, x)
+			}
+		}
+		_ = h.svc.EndSession(r.Context(), sess.ID)
+		up, err := h.svc.StartSession(r.Context(), sess.AccountID, amr, idp.LevelSubstantial)
+		if err != nil {
+			status, key := h.serviceError(r, err)
+			h.errorPage(w, r, status, key)
+			return
+		}
+		h.setCookie(w, SessionCookieName(h.cfg.Secure), up.ID, 0)
+	}
+	http.Redirect(w, r, keepQuery(r, url.Values{"done": {"phone_added"}}), http.StatusSeeOther)
+}
+
+// phoneRemove unbinds the number.
+func (h *Handler) phoneRemove(w http.ResponseWriter, r *http.Request) {
+	sess, m, ok := h.securityPost(w, r)
+	if !ok {
+		return
+	}
+	err := h.cfg.Factors.RemovePhone(r.Context(), sess.AccountID, m.Passkeys > 0, h.clientIP(r), h.lang(w, r))
+	if err != nil && !errors.Is(err, mfa.ErrNoPhone) {
+		status, key := h.serviceError(r, err)
+		h.renderSecurity(w, r, status, sess, "", templates.FieldError{Key: key})
+		return
+	}
+	http.Redirect(w, r, keepQuery(r, url.Values{"done": {"phone_removed"}}), http.StatusSeeOther)
+}
+
+// mfaSwitch switches two-factor login on or off.
+func (h *Handler) mfaSwitch(w http.ResponseWriter, r *http.Request) {
+	sess, m, ok := h.securityPost(w, r)
+	if !ok {
+		return
+	}
+	on := r.PostFormValue("required") == "on"
+	if err := h.cfg.Factors.SetRequired(r.Context(), sess.AccountID, on, m.Any()); err != nil {
+		if errors.Is(err, mfa.ErrNoFactor) {
+			h.renderSecurity(w, r, http.StatusUnprocessableEntity, sess, "", templates.FieldError{Key: "err.no_factor"})
+			return
+		}
+		status, key := h.serviceError(r, err)
+		h.renderSecurity(w, r, status, sess, "", templates.FieldError{Key: key})
+		return
+	}
+	done := "mfa_off"
+	if on {
+		done = "mfa_on"
+	}
+	http.Redirect(w, r, keepQuery(r, url.Values{"done": {done}}), http.StatusSeeOther)
+}
+
+// recoveryNew replaces the recovery codes and shows the new ones, once.
+func (h *Handler) recoveryNew(w http.ResponseWriter, r *http.Request) {
+	sess, m, ok := h.securityPost(w, r)
+	if !ok {
+		return
+	}
+	if !m.Any() {
+		h.renderSecurity(w, r, http.StatusUnprocessableEntity, sess, "", templates.FieldError{Key: "err.no_factor"})
+		return
+	}
+	codes, err := h.cfg.Factors.NewRecoveryCodes(r.Context(), sess.AccountID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.renderSecurity(w, r, status, sess, "", templates.FieldError{Key: key})
+		return
+	}
+	h.render(w, r, http.StatusOK, "recovery_codes", h.lang(w, r), &recoveryCodesView{Codes: codes, BackURL: keepQuery(r, nil)})
+}
+
+func encodeCredID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }

@@ -1,0 +1,488 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/provider"
+	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// A login transaction is the state between the first factor and the
+// session: which account passed which factor, for which auth request, and
+// the pending SMS challenge. It lives in the ephemeral store under a
+// 128-bit ID that only this browser's cookie carries, for loginTxTTL.
+type loginTx struct {
+	ID            string    `json:"id"`
+	AccountID     string    `json:"acct"`
+	AuthRequestID string    `json:"ar,omitempty"`
+	AMR           []string  `json:"amr"`
+	Need          string    `json:"need"`           // level the login must reach
+	Next          string    `json:"next,omitempty"` // local page after a login without auth request
+	FromSession   string    `json:"from,omitempty"` // the session being stepped up, ended on success
+	Challenge     string    `json:"ch,omitempty"`   // pending SMS challenge
+	Masked        string    `json:"masked,omitempty"`
+	Created       time.Time `json:"created"`
+}
+
+const loginTxTTL = 10 * time.Minute
+
+func loginTxKey(id string) string { return "ltx:" + id }
+
+func (h *Handler) saveTx(ctx context.Context, tx loginTx) error {
+	raw, err := json.Marshal(tx)
+	if err != nil {
+		return err
+	}
+	ttl := tx.Created.Add(loginTxTTL).Sub(h.svc.Now())
+	if ttl <= 0 {
+		return idp.ErrNotFound
+	}
+	return h.svc.Ephemeral().Set(ctx, loginTxKey(tx.ID), raw, ttl)
+}
+
+// loadTx returns the browser's login transaction; ok is false when there
+// is none (expired, lost, or another browser's).
+func (h *Handler) loadTx(r *http.Request) (loginTx, bool) {
+	c, err := r.Cookie(h.cookieName("kc_ltx"))
+	if err != nil || c.Value == "" {
+		return loginTx{}, false
+	}
+	raw, err := h.svc.Ephemeral().Get(r.Context(), loginTxKey(c.Value))
+	if err != nil {
+		if !errors.Is(err, idp.ErrNotFound) {
+			h.log.ErrorContext(r.Context(), "login transaction lookup failed", "err", err, "request_id", requestID(r.Context()))
+		}
+		return loginTx{}, false
+	}
+	var tx loginTx
+	if json.Unmarshal(raw, &tx) != nil || tx.ID != c.Value {
+		return loginTx{}, false
+	}
+	return tx, true
+}
+
+func (h *Handler) dropTx(w http.ResponseWriter, r *http.Request, tx loginTx) {
+	_ = h.svc.Ephemeral().Delete(r.Context(), loginTxKey(tx.ID))
+	h.setCookie(w, h.cookieName("kc_ltx"), "", -1)
+}
+
+// methods are the second factors an account can use now.
+type methods struct {
+	Phone     mfa.PhoneNumber
+	Passkeys  int
+	Recovery  int // unused recovery codes
+	Required  bool
+	Reachable string // the highest level they reach
+}
+
+func (h *Handler) methods(ctx context.Context, accountID string) (methods, error) {
+	var m methods
+	if h.cfg.Factors == nil {
+		m.Reachable = idp.LevelLow
+		return m, nil
+	}
+	st, err := h.cfg.Factors.Status(ctx, accountID)
+	if err != nil {
+		return m, err
+	}
+	m.Phone, m.Recovery, m.Required = st.Phone, st.RecoveryLeft, st.Required
+	creds, err := h.svc.Store().ListWebAuthnCredentials(ctx, accountID)
+	if err != nil {
+		return m, err
+	}
+	m.Passkeys = len(creds)
+	switch {
+	case m.Passkeys > 0:
+		m.Reachable = idp.LevelHigh
+	case !m.Phone.IsZero() || m.Recovery > 0:
+		m.Reachable = idp.LevelSubstantial
+	default:
+		m.Reachable = idp.LevelLow
+	}
+	return m, nil
+}
+
+// Any reports whether the account has a second factor of its own (a
+// recovery code alone is a fallback, not a factor to enrol with).
+func (m methods) Any() bool { return !m.Phone.IsZero() || m.Passkeys > 0 }
+
+// requiredLevel is the level a login of this account must reach: the auth
+// request's (client minimum and acr_values), at least substantial when the
+// account switched on two-factor login or when the user re-authenticates
+// for a security change.
+func (h *Handler) requiredLevel(ctx context.Context, authRequestID string, m methods, reauth bool) (string, error) {
+	need := idp.LevelLow
+	if authRequestID != "" {
+		a, err := h.prov.AuthRequest(ctx, authRequestID)
+		if err != nil {
+			return "", err
+		}
+		need = a.RequiredLevel(h.prov.Levels())
+	}
+	if (m.Required || reauth) && m.Any() && !idp.LevelAtLeast(need, idp.LevelSubstantial) {
+		need = idp.LevelSubstantial
+	}
+	return need, nil
+}
+
+// afterFirstFactor continues a login whose first factor (amr) passed: it
+// either opens the session at once, or asks for a second factor, or guides
+// a user without one to enrol. from is the session being stepped up ("" for
+// a fresh login).
+func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accountID string, amr []string, authRequestID, next string, from idp.Session) {
+	ctx := r.Context()
+	m, err := h.methods(ctx, accountID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	need, err := h.requiredLevel(ctx, authRequestID, m, next == "/security")
+	if err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	if idp.LevelAtLeast(idp.LevelLow, need) {
+		h.openSession(w, r, accountID, amr, idp.LevelLow, authRequestID, next, from.ID)
+		return
+	}
+	if !m.Any() && m.Recovery == 0 {
+		// The service needs two factors and the account has none: open a
+		// one-factor session and guide the user to enrol one; the security
+		// page offers to continue to the service afterwards.
+		h.openSession(w, r, accountID, amr, idp.LevelLow, "", "", from.ID)
+		target := "/security?enrol=1"
+		if authRequestID != "" {
+			target += "&authRequestID=" + url.QueryEscape(authRequestID)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	if !idp.LevelAtLeast(m.Reachable, need) {
+		h.render(w, r, http.StatusForbidden, "mfa_unmet", h.lang(w, r), &mfaUnmetView{
+			AuthRequestID: authRequestID, CancelAction: "/login/mfa/cancel", SecurityURL: "/security"})
+		return
+	}
+	tx := loginTx{ID: idp.NewID(), AccountID: accountID, AuthRequestID: authRequestID, AMR: amr, Need: need,
+		Next: next, FromSession: from.ID, Created: h.svc.Now()}
+	if err := h.saveTx(ctx, tx); err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	h.setCookie(w, h.cookieName("kc_ltx"), tx.ID, 0)
+	http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
+}
+
+// openSession starts a fresh session (a new ID: no fixation), ending the
+// one it replaces, and completes the login.
+func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, authRequestID, next, replaces string) {
+	ctx := r.Context()
+	if replaces != "" {
+		_ = h.svc.EndSession(ctx, replaces)
+	} else if old, ok := h.session(r); ok {
+		_ = h.svc.EndSession(ctx, old.ID)
+	}
+	sess, err := h.svc.StartSession(ctx, accountID, amr, acr)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	h.setCookie(w, SessionCookieName(h.cfg.Secure), sess.ID, 0)
+	if authRequestID == "" && next != "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	h.completeLogin(w, r, authRequestID, sess)
+}
+
+// mfaView builds the second-factor page for a transaction.
+func (h *Handler) mfaView(r *http.Request, tx loginTx) (*loginMFAView, error) {
+	m, err := h.methods(r.Context(), tx.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	v := &loginMFAView{AuthRequestID: tx.AuthRequestID, CodeSent: tx.Challenge != "", MaskedPhone: tx.Masked,
+		Recovery: m.Recovery > 0 && idp.LevelAtLeast(idp.LevelSubstantial, tx.Need)}
+	v.SMS = !m.Phone.IsZero() && idp.LevelAtLeast(idp.LevelSubstantial, tx.Need)
+	if v.SMS && v.MaskedPhone == "" {
+		v.MaskedPhone = m.Phone.Masked()
+	}
+	v.Passkey = m.Passkeys > 0
+	v.HighNeeded = !idp.LevelAtLeast(idp.LevelSubstantial, tx.Need)
+	if tx.AuthRequestID != "" {
+		if a, err := h.prov.AuthRequest(r.Context(), tx.AuthRequestID); err == nil {
+			v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+		}
+	}
+	return v, nil
+}
+
+func (h *Handler) renderMFA(w http.ResponseWriter, r *http.Request, status int, tx loginTx, errs ...templates.FieldError) {
+	v, err := h.mfaView(r, tx)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	v.Errors = errs
+	h.render(w, r, status, "login_mfa", h.lang(w, r), v)
+}
+
+// mfaForm shows the second-factor choices of the browser's transaction.
+func (h *Handler) mfaForm(w http.ResponseWriter, r *http.Request) {
+	tx, ok := h.loadTx(r)
+	if !ok {
+		h.requestExpired(w, r)
+		return
+	}
+	h.renderMFA(w, r, http.StatusOK, tx)
+}
+
+// mfaPost loads the transaction of a second-factor POST after the CSRF check.
+func (h *Handler) mfaPost(w http.ResponseWriter, r *http.Request) (loginTx, bool) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return loginTx{}, false
+	}
+	tx, ok := h.loadTx(r)
+	if !ok {
+		h.requestExpired(w, r)
+		return loginTx{}, false
+	}
+	return tx, true
+}
+
+// smsError maps an SMS error to a message key and status.
+func (h *Handler) smsError(r *http.Request, err error) (int, templates.FieldError) {
+	var wrong *mfa.WrongCodeError
+	switch {
+	case errors.As(err, &wrong):
+		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.code_wrong", Args: []any{wrong.Left}}
+	case errors.Is(err, mfa.ErrCodeWrong):
+		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.code_format"}
+	case errors.Is(err, mfa.ErrLocked):
+		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.code_locked"}
+	case errors.Is(err, mfa.ErrCodeExpired):
+		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.code_expired"}
+	case errors.Is(err, mfa.ErrResendTooSoon):
+		return http.StatusTooManyRequests, templates.FieldError{Key: "err.resend_too_soon"}
+	case errors.Is(err, mfa.ErrBudget):
+		return http.StatusTooManyRequests, templates.FieldError{Key: "err.sms_budget"}
+	case errors.Is(err, mfa.ErrPhoneInvalid):
+		return http.StatusUnprocessableEntity, templates.FieldError{Field: "phone", Key: "err.phone_invalid"}
+	case errors.Is(err, mfa.ErrPhoneCountry):
+		return http.StatusUnprocessableEntity, templates.FieldError{Field: "phone", Key: "err.phone_country"}
+	case errors.Is(err, mfa.ErrPhoneNotMobile):
+		return http.StatusUnprocessableEntity, templates.FieldError{Field: "phone", Key: "err.phone_not_mobile"}
+	case errors.Is(err, mfa.ErrSend):
+		h.log.WarnContext(r.Context(), "sms not delivered", "err", err, "request_id", requestID(r.Context()))
+		return http.StatusBadGateway, templates.FieldError{Key: "err.sms_send"}
+	case errors.Is(err, mfa.ErrUnavailable):
+		h.log.ErrorContext(r.Context(), "sms unavailable", "err", err, "request_id", requestID(r.Context()))
+		return http.StatusServiceUnavailable, templates.FieldError{Key: "err.sms_unavailable"}
+	}
+	status, key := h.serviceError(r, err)
+	return status, templates.FieldError{Key: key}
+}
+
+// mfaSMSSend sends (or resends) the login code.
+func (h *Handler) mfaSMSSend(w http.ResponseWriter, r *http.Request) {
+	tx, ok := h.mfaPost(w, r)
+	if !ok {
+		return
+	}
+	if !idp.LevelAtLeast(idp.LevelSubstantial, tx.Need) {
+		h.renderMFA(w, r, http.StatusForbidden, tx, templates.FieldError{Key: "err.method_too_weak"})
+		return
+	}
+	var (
+		ch  mfa.Challenge
+		err error
+	)
+	if tx.Challenge != "" && r.PostFormValue("resend") != "" {
+		ch, err = h.cfg.Factors.SMS().Resend(r.Context(), tx.Challenge, h.clientIP(r))
+	} else {
+		ch, err = h.cfg.Factors.StartLogin(r.Context(), tx.AccountID, h.clientIP(r), h.lang(w, r))
+	}
+	if err != nil {
+		status, fe := h.smsError(r, err)
+		if errors.Is(err, mfa.ErrCodeExpired) {
+			tx.Challenge = ""
+			_ = h.saveTx(r.Context(), tx)
+		}
+		h.renderMFA(w, r, status, tx, fe)
+		return
+	}
+	tx.Challenge, tx.Masked = ch.ID, ch.MaskedPhone
+	if err := h.saveTx(r.Context(), tx); err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	v, err := h.mfaView(r, tx)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	v.Notice = "mfa.code_sent"
+	h.render(w, r, http.StatusOK, "login_mfa", h.lang(w, r), v)
+}
+
+// mfaSMSVerify checks the login code.
+func (h *Handler) mfaSMSVerify(w http.ResponseWriter, r *http.Request) {
+	tx, ok := h.mfaPost(w, r)
+	if !ok {
+		return
+	}
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	if code == "" {
+		h.renderMFA(w, r, http.StatusUnprocessableEntity, tx, templates.FieldError{Field: "code", Key: "err.required"})
+		return
+	}
+	if tx.Challenge == "" {
+		h.renderMFA(w, r, http.StatusUnprocessableEntity, tx, templates.FieldError{Key: "err.code_expired"})
+		return
+	}
+	if err := h.cfg.Factors.VerifyLogin(r.Context(), tx.AccountID, tx.Challenge, code); err != nil {
+		status, fe := h.smsError(r, err)
+		if errors.Is(err, mfa.ErrLocked) || errors.Is(err, mfa.ErrCodeExpired) {
+			tx.Challenge = ""
+			_ = h.saveTx(r.Context(), tx)
+		}
+		h.svc.Audit(r.Context(), tx.AccountID, "login.sms_failed", tx.AccountID, "")
+		h.renderMFA(w, r, status, tx, fe)
+		return
+	}
+	h.finishMFA(w, r, tx, idp.AMRSMS, idp.LevelSubstantial)
+}
+
+// mfaRecovery accepts a saved recovery code as the second factor.
+func (h *Handler) mfaRecovery(w http.ResponseWriter, r *http.Request) {
+	tx, ok := h.mfaPost(w, r)
+	if !ok {
+		return
+	}
+	if !idp.LevelAtLeast(idp.LevelSubstantial, tx.Need) {
+		h.renderMFA(w, r, http.StatusForbidden, tx, templates.FieldError{Key: "err.method_too_weak"})
+		return
+	}
+	typed := r.PostFormValue("recovery_code")
+	if typed == "" {
+		h.renderMFA(w, r, http.StatusUnprocessableEntity, tx, templates.FieldError{Field: "recovery_code", Key: "err.required"})
+		return
+	}
+	err := h.cfg.Factors.UseRecoveryCode(r.Context(), tx.AccountID, typed)
+	switch {
+	case errors.Is(err, mfa.ErrRecoveryWrong):
+		h.svc.Audit(r.Context(), tx.AccountID, "login.recovery_failed", tx.AccountID, "")
+		h.renderMFA(w, r, http.StatusUnprocessableEntity, tx, templates.FieldError{Field: "recovery_code", Key: "err.recovery_wrong"})
+		return
+	case err != nil:
+		status, key := h.serviceError(r, err)
+		h.renderMFA(w, r, status, tx, templates.FieldError{Key: key})
+		return
+	}
+	// After a recovery code the user should bind a new factor: without an
+	// auth request, go to the security page.
+	if tx.AuthRequestID == "" && tx.Next == "" {
+		tx.Next = "/security?recovered=1"
+	}
+	h.finishMFA(w, r, tx, idp.AMROTP, idp.LevelSubstantial)
+}
+
+// mfaCancel ends the transaction; an auth request goes back to its client
+// with access_denied (or unmet_authentication_requirements when the account
+// cannot reach the level).
+func (h *Handler) mfaCancel(w http.ResponseWriter, r *http.Request) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	id := r.PostFormValue("authRequestID")
+	if tx, ok := h.loadTx(r); ok {
+		id = tx.AuthRequestID
+		h.dropTx(w, r, tx)
+	}
+	if id == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	e := oidc.ErrAccessDenied().WithDescription("the user cancelled the second factor")
+	if r.PostFormValue("reason") == "unmet" {
+		e = &oidc.Error{ErrorType: "unmet_authentication_requirements",
+			Description: "the account has no second factor that reaches the required level"}
+	}
+	next, err := h.prov.ErrorRedirect(r.Context(), id, e)
+	if err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// finishMFA opens the session at the level the second factor reached.
+func (h *Handler) finishMFA(w http.ResponseWriter, r *http.Request, tx loginTx, method, level string) {
+	if !idp.LevelAtLeast(level, tx.Need) {
+		h.renderMFA(w, r, http.StatusForbidden, tx, templates.FieldError{Key: "err.method_too_weak"})
+		return
+	}
+	h.dropTx(w, r, tx)
+	amr := slices.Clone(tx.AMR)
+	for _, m := range []string{method, idp.AMRMFA} {
+		if !slices.Contains(amr, m) {
+			amr = append(amr, m)
+		}
+	}
+	h.svc.Audit(r.Context(), tx.AccountID, "login.second_factor", tx.AccountID, "method="+method)
+	h.openSession(w, r, tx.AccountID, amr, level, tx.AuthRequestID, tx.Next, tx.FromSession)
+}
+
+// continueLogin hands an auth request to the provider once the browser's
+// session reaches its level (after enrolling a factor on the security page).
+func (h *Handler) continueLogin(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	sess, ok := h.session(r)
+	if !ok || id == "" {
+		http.Redirect(w, r, "/login?authRequestID="+url.QueryEscape(id), http.StatusSeeOther)
+		return
+	}
+	a, err := h.prov.AuthRequest(r.Context(), id)
+	if err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	if !idp.LevelAtLeast(sess.ACR, a.RequiredLevel(h.prov.Levels())) {
+		h.afterFirstFactor(w, r, sess.AccountID, sess.AMR, id, "", sess)
+		return
+	}
+	h.completeLogin(w, r, id, sess)
+}
+
+// canStepUp reports whether the browser's session may skip the password
+// for this auth request and go straight to the second factor.
+func (h *Handler) canStepUp(r *http.Request, a *provider.AuthRequest, sess idp.Session) bool {
+	if a.HasPrompt(oidc.PromptLogin) || (a.HintSubject != "" && a.HintSubject != sess.AccountID) {
+		return false
+	}
+	if a.MaxAge != nil && h.svc.Now().Sub(sess.AuthTime) > time.Duration(*a.MaxAge)*time.Second {
+		return false
+	}
+	if !slices.Contains(sess.AMR, idp.AMRPassword) && !slices.Contains(sess.AMR, idp.AMRFed) {
+		return false
+	}
+	acct, err := h.svc.Account(r.Context(), sess.AccountID)
+	return err == nil && acct.Status == idp.StatusActive
+}
