@@ -149,7 +149,7 @@ func (f *Factors) ConfirmEnrol(ctx context.Context, accountID, challengeID, code
 	}
 	f.svc.Audit(ctx, accountID, "mfa."+event, accountID, "")
 	if !old.IsZero() && old.E164 != v.Phone.E164 {
-		if err := f.sms.NotifyUnbound(ctx, accountID, old.E164, locale, ip); err != nil {
+		if err := f.sms.NotifyUnbound(ctx, accountID, old.E164, locale); err != nil {
 			f.log.WarnContext(ctx, "old number not notified", "account_id", accountID, "err", err)
 		}
 	}
@@ -182,7 +182,7 @@ func (f *Factors) RemovePhone(ctx context.Context, accountID string, otherFactor
 		return err
 	}
 	f.svc.Audit(ctx, accountID, "mfa.phone_removed", accountID, "")
-	if err := f.sms.NotifyUnbound(ctx, accountID, old.E164, locale, ip); err != nil {
+	if err := f.sms.NotifyUnbound(ctx, accountID, old.E164, locale); err != nil {
 		f.log.WarnContext(ctx, "removed number not notified", "account_id", accountID, "err", err)
 	}
 	return nil

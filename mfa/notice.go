@@ -3,6 +3,8 @@ package mfa
 import (
 	"context"
 	"fmt"
+
+	"github.com/kanton/kundencenter/idp"
 )
 
 // noticeTexts tell the holder of a number that it no longer receives the
@@ -16,16 +18,29 @@ var noticeTexts = map[string]string{
 }
 
 // NotifyUnbound tells the previous number of an account that it was
-// replaced or removed. It counts against the account's, the number's and
-// the global budget like a code, so that it cannot be turned into a pump,
-// and fails closed in the same way.
-func (s *Service) NotifyUnbound(ctx context.Context, accountID, e164, locale, ip string) error {
+// replaced or removed. It counts against the number's and the global
+// budget, so that it cannot be turned into a pump, and fails closed like a
+// code.
+func (s *Service) NotifyUnbound(ctx context.Context, accountID, e164, locale string) error {
 	phone, err := s.ParsePhone(e164)
 	if err != nil {
 		return err
 	}
-	if err := s.spend(ctx, ip, accountID, phone); err != nil {
-		return err
+	// Only the number's and the global budget: a notice follows a bound
+	// number's change (itself budgeted) and must not use up the account's
+	// codes for the next login.
+	b := s.cfg.Budgets
+	for _, c := range []struct {
+		rule idp.Rule
+		key  string
+	}{{b.Number, s.opaque("number", phone.E164)}, {b.Global, "all"}} {
+		ok, err := s.limiter.Allow(ctx, c.rule.Name+":"+c.key, c.rule.Limit, c.rule.Window)
+		if err != nil {
+			return s.unavailable(ctx, "budget "+c.rule.Name, err)
+		}
+		if !ok {
+			return &BudgetError{Budget: c.rule.Name}
+		}
 	}
 	if err := s.sender.SendSMS(ctx, phone.E164, noticeTexts[normLocale(locale)]); err != nil {
 		s.log.WarnContext(ctx, "sms notice not sent", "account_id", accountID, "phone", phone, "err", err)

@@ -161,7 +161,9 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 		// The service needs two factors and the account has none: open a
 		// one-factor session and guide the user to enrol one; the security
 		// page offers to continue to the service afterwards.
-		h.openSession(w, r, accountID, amr, idp.LevelLow, "", "", from.ID)
+		if _, ok := h.newSession(w, r, accountID, amr, idp.LevelLow, from.ID); !ok {
+			return
+		}
 		target := "/security?enrol=1"
 		if authRequestID != "" {
 			target += "&authRequestID=" + url.QueryEscape(authRequestID)
@@ -185,9 +187,10 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 	http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
 }
 
-// openSession starts a fresh session (a new ID: no fixation), ending the
-// one it replaces, and completes the login.
-func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, authRequestID, next, replaces string) {
+// newSession starts a fresh session (a new ID: no fixation), ending the
+// one it replaces, and sets its cookie; on failure it answers with an
+// error page and returns false.
+func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, replaces string) (idp.Session, bool) {
 	ctx := r.Context()
 	if replaces != "" {
 		_ = h.svc.EndSession(ctx, replaces)
@@ -198,9 +201,18 @@ func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, accountID 
 	if err != nil {
 		status, key := h.serviceError(r, err)
 		h.errorPage(w, r, status, key)
-		return
+		return idp.Session{}, false
 	}
 	h.setCookie(w, SessionCookieName(h.cfg.Secure), sess.ID, 0)
+	return sess, true
+}
+
+// openSession starts a fresh session and completes the login.
+func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, authRequestID, next, replaces string) {
+	sess, ok := h.newSession(w, r, accountID, amr, acr, replaces)
+	if !ok {
+		return
+	}
 	if authRequestID == "" && next != "" {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return

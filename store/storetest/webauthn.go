@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -111,7 +112,7 @@ func testWebAuthnAddListGet(t *testing.T, s idp.Store, o Options) {
 		t.Fatalf("ListWebAuthnCredentials: %d credentials, want %d", len(list), len(want))
 	}
 	for i := range want {
-		checkWebAuthn(t, "ListWebAuthnCredentials #"+string(rune('0'+i)), list[i], want[i])
+		checkWebAuthn(t, fmt.Sprintf("ListWebAuthnCredentials #%d", i), list[i], want[i])
 	}
 
 	got, err := s.GetWebAuthnCredential(ctx, second.ID)
