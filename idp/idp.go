@@ -45,10 +45,25 @@ type Account struct {
 }
 
 // Personal holds an account's personal data; it is stored sealed in Account.Sealed.
+// The fields after Email are optional ("Meine Daten", see mydata.go); rows
+// sealed before they existed decode with them empty.
 type Personal struct {
 	GivenName  string `json:"given_name"`
 	FamilyName string `json:"family_name"`
 	Email      string `json:"email"`
+
+	Street      string `json:"street,omitempty"`
+	HouseNumber string `json:"house_number,omitempty"`
+	PostalCode  string `json:"postal_code,omitempty"`
+	Locality    string `json:"locality,omitempty"`
+	Country     string `json:"country,omitempty"`   // "CH", "LI" or the name of another country
+	BirthDate   string `json:"birthdate,omitempty"` // YYYY-MM-DD
+
+	// PendingEmail is a new address waiting for its confirmation link;
+	// PendingEmailToken is the hex SHA-256 of that link's token, so that
+	// only the newest link confirms the newest address.
+	PendingEmail      string `json:"pending_email,omitempty"`
+	PendingEmailToken string `json:"pending_email_token,omitempty"`
 }
 
 // Client is a relying party (an integrated cantonal service).
@@ -110,6 +125,7 @@ type RefreshToken struct {
 	AuthTime  time.Time
 	AMR       []string
 	ACR       string
+	Acting    Acting // whom the grant acts for (zero: the person themself)
 	CreatedAt time.Time
 	ExpiresAt time.Time // absolute expiry of the family, carried over on rotation
 	UsedAt    time.Time // zero until rotated

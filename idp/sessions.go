@@ -146,6 +146,7 @@ type AccessToken struct {
 	AMR       []string  `json:"amr,omitempty"`
 	ACR       string    `json:"acr,omitempty"`
 	FamilyID  string    `json:"fam,omitempty"` // refresh family it was issued with
+	Acting    Acting    `json:"acting,omitzero"`
 }
 
 // PutAccessToken records an issued access token until it expires.

@@ -17,6 +17,7 @@ type Store interface {
 	MFAStore
 	WebAuthnStore
 	LinkStore
+	LifecycleStore
 	// EnqueueOutgoing enqueues messages that belong to no other write.
 	EnqueueOutgoing(ctx context.Context, out ...Outgoing) error
 	// AppendAudit appends to the audit log.

@@ -130,7 +130,7 @@ func (f *Factors) ConfirmEnrol(ctx context.Context, accountID, challengeID, code
 		event = "phone_changed"
 	}
 	now := f.svc.Now()
-	out, err := f.notice(ctx, accountID, event)
+	out, err := f.Notice(ctx, accountID, event)
 	if err != nil {
 		return PhoneNumber{}, err
 	}
@@ -159,7 +159,7 @@ func (f *Factors) ConfirmEnrol(ctx context.Context, accountID, challengeID, code
 // RemovePhone unbinds the number. Without another factor, two-factor login
 // is switched off with it (the e-mail says so).
 func (f *Factors) RemovePhone(ctx context.Context, accountID string, otherFactor bool, ip, locale string) error {
-	out, err := f.notice(ctx, accountID, "phone_removed")
+	out, err := f.Notice(ctx, accountID, "phone_removed")
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (f *Factors) SetRequired(ctx context.Context, accountID string, on, hasFact
 	if on {
 		event = "mfa_on"
 	}
-	out, err := f.notice(ctx, accountID, event)
+	out, err := f.Notice(ctx, accountID, event)
 	if err != nil {
 		return err
 	}
@@ -279,7 +279,7 @@ func (f *Factors) NewRecoveryCodes(ctx context.Context, accountID string) ([]str
 		codes = append(codes, id+"-"+secret[0:4]+"-"+secret[4:8]+"-"+secret[8:12]+"-"+secret[12:16])
 		rows = append(rows, idp.RecoveryCode{AccountID: accountID, ID: id, Hash: hash, CreatedAt: now})
 	}
-	out, err := f.notice(ctx, accountID, "recovery_new")
+	out, err := f.Notice(ctx, accountID, "recovery_new")
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func (f *Factors) UseRecoveryCode(ctx context.Context, accountID, typed string) 
 	if !ok {
 		return ErrRecoveryWrong
 	}
-	out, err := f.notice(ctx, accountID, "recovery_used")
+	out, err := f.Notice(ctx, accountID, "recovery_used")
 	if err != nil {
 		return err
 	}
@@ -356,8 +356,10 @@ func (f *Factors) UseRecoveryCode(ctx context.Context, accountID, typed string) 
 	return nil
 }
 
-// notice builds the security e-mail for event to the account's address.
-func (f *Factors) notice(ctx context.Context, accountID, event string) ([]idp.Outgoing, error) {
+// Notice builds the security e-mail announcing event (see
+// idp.MailSecurityNotice) to the account's address, for the caller to
+// enqueue with the change it announces.
+func (f *Factors) Notice(ctx context.Context, accountID, event string) ([]idp.Outgoing, error) {
 	a, err := f.svc.Store().GetAccount(ctx, accountID)
 	if err != nil {
 		return nil, err

@@ -43,9 +43,18 @@ func testMail(template, locale string) idp.Mail {
 			KeyLoginLink:    "https://konto.example.ch/anmelden",
 			KeyEvent:        "phone_changed",
 			KeySecurityLink: "https://konto.example.ch/security",
+			KeyOrgName:      "Muster Treuhand AG",
+			KeyInviterName:  "Anna Muster",
+			KeyPartyName:    "Paul Vertreten",
+			KeyCode:         "7K3M-Q9TX-2HZP-4WNA",
+			KeyValidDays:    "14",
+			KeyRegisterLink: "https://konto.example.ch/registrieren",
+			KeyDate:         "31.10.2027",
 		},
 	}
 }
 
 var allMails = []string{idp.MailActivate, idp.MailReset, idp.MailPasswordChanged, idp.MailAlreadyRegistered,
-	idp.MailSecurityNotice}
+	idp.MailSecurityNotice, "org_invitation", "org_invitation_register", "org_removed",
+	"rep_code", "rep_accepted", "rep_confirmed", "rep_rejected", "rep_ended",
+	idp.MailEmailChange, idp.MailEmailChanged, idp.MailAccountDeleted, idp.MailLifecycleReminder, idp.MailLifecycleDeleted}

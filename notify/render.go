@@ -29,6 +29,13 @@ const (
 	KeyLoginLink    = "LoginLink"
 	KeyEvent        = "Event"
 	KeySecurityLink = "SecurityLink"
+	KeyOrgName      = "OrgName"
+	KeyInviterName  = "InviterName"
+	KeyPartyName    = "PartyName"
+	KeyCode         = "Code"
+	KeyValidDays    = "ValidDays"
+	KeyRegisterLink = "RegisterLink"
+	KeyDate         = "Date"
 )
 
 // mailKeys lists the data keys each template requires. Name is optional
@@ -39,6 +46,22 @@ var mailKeys = map[string][]string{
 	idp.MailPasswordChanged:   {KeyResetLink},
 	idp.MailAlreadyRegistered: {KeyLoginLink, KeyResetLink},
 	idp.MailSecurityNotice:    {KeyEvent, KeySecurityLink},
+	// Organisation mails (delegation.Mail*).
+	"org_invitation":          {KeyOrgName, KeyInviterName, KeyLink, KeyValidHours},
+	"org_invitation_register": {KeyOrgName, KeyInviterName, KeyLink, KeyValidHours},
+	"org_removed":             {KeyOrgName, KeyLoginLink},
+	// Representation mails (delegation.MailRep*).
+	"rep_code":      {KeyPartyName, KeyCode, KeyValidDays, KeyLink},
+	"rep_accepted":  {KeyPartyName, KeyLink},
+	"rep_confirmed": {KeyPartyName, KeyLink},
+	"rep_rejected":  {KeyPartyName, KeyLink},
+	"rep_ended":     {KeyPartyName, KeyLink},
+	// Account console and lifecycle mails (idp.MailEmailChange, …).
+	idp.MailEmailChange:       {KeyLink, KeyValidHours},
+	idp.MailEmailChanged:      {KeyResetLink},
+	idp.MailAccountDeleted:    {KeyRegisterLink},
+	idp.MailLifecycleReminder: {KeyLoginLink, KeyDate},
+	idp.MailLifecycleDeleted:  {KeyRegisterLink},
 }
 
 // securityEvents are the events a security_notice can announce.
@@ -125,6 +148,13 @@ func (r *Renderer) Render(m idp.Mail) (Message, error) {
 		LoginLink:    m.Data[KeyLoginLink],
 		Event:        m.Data[KeyEvent],
 		SecurityLink: m.Data[KeySecurityLink],
+		RegisterLink: m.Data[KeyRegisterLink],
+		Date:         m.Data[KeyDate],
+		OrgName:      m.Data[KeyOrgName],
+		InviterName:  m.Data[KeyInviterName],
+		PartyName:    m.Data[KeyPartyName],
+		Code:         m.Data[KeyCode],
+		ValidDays:    m.Data[KeyValidDays],
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("render mail: %w", err)

@@ -21,7 +21,10 @@ var MailFS embed.FS
 
 // MailNames lists every e-mail template; each one exists in every language
 // of MailLanguages.
-var MailNames = []string{"activate", "reset", "password_changed", "already_registered", "security_notice"}
+var MailNames = []string{"activate", "reset", "password_changed", "already_registered", "security_notice",
+	"org_invitation", "org_invitation_register", "org_removed",
+	"rep_code", "rep_accepted", "rep_confirmed", "rep_rejected", "rep_ended",
+	"email_change", "email_changed", "account_deleted", "lifecycle_reminder", "lifecycle_deleted"}
 
 // MailLanguages lists the languages of the e-mail templates, the default
 // (German) first.
@@ -47,6 +50,14 @@ type MailData struct {
 	LoginLink    string // already_registered: where to sign in
 	Event        string // security_notice: what changed (phone_added, mfa_on, recovery_used, …)
 	SecurityLink string // security_notice: the security page
+	OrgName      string // org_*: the organisation's name
+	InviterName  string // org_invitation*: who invites
+	PartyName    string // rep_*: the other party of the representation
+	Code         string // rep_code: the access code, grouped
+	ValidDays    string // rep_code: how long Code is valid, a positive integer
+
+	RegisterLink string // account_deleted, lifecycle_deleted: where to open a new account
+	Date         string // lifecycle_reminder: the day the account will be deleted (31.12.2026)
 
 	// Lang and Subject are set by Render for the HTML layout.
 	Lang    string

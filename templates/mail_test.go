@@ -21,6 +21,13 @@ func mailTestData() MailData {
 		LoginLink:    "https://konto.example.ch/anmelden",
 		Event:        "phone_changed",
 		SecurityLink: "https://konto.example.ch/security",
+		OrgName:      "Muster Treuhand AG",
+		InviterName:  "Anna Muster",
+		PartyName:    "Paul Vertreten",
+		Code:         "7K3M-Q9TX-2HZP-4WNA",
+		ValidDays:    "14",
+		RegisterLink: "https://konto.example.ch/registrieren",
+		Date:         "31.10.2027",
 	}
 }
 
@@ -33,11 +40,24 @@ func TestMailRenderEveryTemplate(t *testing.T) {
 	}
 	d := mailTestData()
 	want := map[string][]string{
-		"activate":           {d.Name, d.KontoID, d.Link, d.ValidHours},
-		"reset":              {d.Name, d.Link, d.ValidMinutes},
-		"password_changed":   {d.Name, d.ResetLink},
-		"already_registered": {d.Name, d.LoginLink, d.ResetLink},
-		"security_notice":    {d.Name, d.SecurityLink},
+		"activate":                {d.Name, d.KontoID, d.Link, d.ValidHours},
+		"reset":                   {d.Name, d.Link, d.ValidMinutes},
+		"password_changed":        {d.Name, d.ResetLink},
+		"already_registered":      {d.Name, d.LoginLink, d.ResetLink},
+		"security_notice":         {d.Name, d.SecurityLink},
+		"org_invitation":          {d.Name, d.OrgName, d.InviterName, d.Link, d.ValidHours},
+		"org_invitation_register": {d.OrgName, d.InviterName, d.Link, d.ValidHours},
+		"org_removed":             {d.Name, d.OrgName, d.LoginLink},
+		"rep_code":                {d.Name, d.PartyName, d.Code, d.ValidDays, d.Link},
+		"rep_accepted":            {d.Name, d.PartyName, d.Link},
+		"rep_confirmed":           {d.Name, d.PartyName, d.Link},
+		"rep_rejected":            {d.Name, d.PartyName, d.Link},
+		"rep_ended":               {d.Name, d.PartyName, d.Link},
+		"email_change":            {d.Name, d.Link, d.ValidHours},
+		"email_changed":           {d.Name, d.ResetLink},
+		"account_deleted":         {d.Name, d.RegisterLink},
+		"lifecycle_reminder":      {d.Name, d.LoginLink, d.Date},
+		"lifecycle_deleted":       {d.Name, d.RegisterLink},
 	}
 	if len(want) != len(MailNames) {
 		t.Fatalf("test covers %d templates, MailNames has %d", len(want), len(MailNames))

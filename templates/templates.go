@@ -28,7 +28,8 @@ var requiredPages = []string{
 	"login", "register", "register_done", "activate_done",
 	"reset_request", "reset_request_done", "reset", "reset_done",
 	"logout_confirm", "logged_out", "account", "error",
-	"login_mfa", "mfa_unmet", "security", "security_phone", "recovery_codes",
+	"login_mfa", "mfa_unmet", "security", "security_phone", "recovery_codes", "login_passkey",
+	"login_context",
 }
 
 // Page is the base every page view model embeds. Handlers fill it; the

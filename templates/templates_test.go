@@ -203,9 +203,16 @@ func TestCatalogueSpelling(t *testing.T) {
 }
 
 // TestNoInlineCode makes sure the pages keep to the CSP (script-src 'self';
-// style-src 'self'): no inline scripts, styles or event handlers.
+// style-src 'self'): no inline scripts, styles or event handlers; a script
+// element only loads a file of our own (src="{{asset …}}").
 func TestNoInlineCode(t *testing.T) {
-	inline := regexp.MustCompile(`(?i)<script|<style|\sstyle=|\son[a-z]+=|javascript:`)
+	inline := regexp.MustCompile(`(?i)<script(?:[^>]*[^>a-z])?>|<style|\sstyle=|\son[a-z]+=|javascript:`)
+	external := regexp.MustCompile(`^<script src="\{\{asset "[a-z.]+"\}\}" defer></script>$`)
+	for _, tag := range []string{`<script>alert(1)</script>`, `<script type="text/javascript">`} {
+		if !inline.MatchString(tag) {
+			t.Fatalf("the inline-code check misses %s", tag)
+		}
+	}
 	err := fs.WalkDir(pageFS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") {
 			return err
@@ -216,6 +223,11 @@ func TestNoInlineCode(t *testing.T) {
 		}
 		if m := inline.Find(data); m != nil {
 			t.Errorf("%s: inline code %q", p, m)
+		}
+		for _, m := range regexp.MustCompile(`<script[^>]*>(?:</script>)?`).FindAll(data, -1) {
+			if !external.Match(m) {
+				t.Errorf("%s: script element %q is not an external file of our own", p, m)
+			}
 		}
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/keyring"
@@ -30,6 +31,7 @@ const adminUsage = `usage: kundencenter admin <command>
   keys rotate [-force]     promote the next signing key, retire the active one, publish a new next key
   keyring generate         print a new KC_KEYRING value and random KC_TOKEN_KEY / KC_CSRF_KEY / KC_COOKIE_KEY values
   keyring add-key -id ID   print KC_KEYRING with a new current key (old keys stay for reading)
+  orgs import FILE         import legacy organisation accounts (CSV: legacy_id,org_name,uid,owner_email; see package delegation)
 
 Uses KC_DATABASE_URL when set, else the embedded SQLite file in KC_DATA_DIR.
 `
@@ -134,6 +136,8 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		}
 		fmt.Printf("key %s is now active; running instances pick it up within a minute\n", k.ID)
 		return nil
+	case "orgs import":
+		return adminOrgsImport(ctx, store, ring, rest)
 	}
 	fmt.Print(adminUsage)
 	return fmt.Errorf("unknown admin command %q", what+" "+verb)
@@ -193,4 +197,31 @@ func openAdminStore(ctx context.Context, cfg *config) (adminStore, *keyring.Ring
 		return nil, nil, nil, err
 	}
 	return s, ring, func() { s.Close() }, nil
+}
+
+// adminOrgsImport reads legacy organisation accounts from a CSV file (the
+// format is documented in package delegation) into the store.
+func adminOrgsImport(ctx context.Context, store adminStore, ring *keyring.Ring, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: kundencenter admin orgs import FILE")
+	}
+	st, ok := store.(interface {
+		idp.Store
+		delegation.Store
+	})
+	if !ok {
+		return fmt.Errorf("store %T keeps no organisations", store)
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	accounts := idp.NewService(idp.Config{}, st, nil, ring, nil, nil)
+	res, err := delegation.NewService(delegation.Config{}, st, accounts, nil).ImportLegacy(ctx, f)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("legacy organisation accounts: %d new, %d updated\n", res.Inserted, res.Updated)
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,11 +18,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/templates"
 )
@@ -31,8 +34,9 @@ type idpParts struct {
 	store     idp.Store
 	eph       idp.Ephemeral
 	ring      *keyring.Ring
-	devOutbox http.Handler  // embedded mode without SMTP or Twilio
-	sms       mfa.SMSSender // Twilio, or the dev outbox in embedded mode
+	devOutbox http.Handler     // embedded mode without SMTP or Twilio
+	sms       mfa.SMSSender    // Twilio, or the dev outbox in embedded mode
+	orgs      delegation.Store // the same database as store
 	services  []web.Service
 }
 
@@ -72,7 +76,11 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	}
 	var tk [32]byte
 	copy(tk[:], tokenKey)
-	prov, err := provider.New(provider.Config{Issuer: cfg.Issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(secure)},
+	orgs := delegation.NewService(delegation.Config{BaseURL: cfg.Issuer,
+		SealMail: func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(parts.ring, m) }},
+		parts.orgs, svc, log)
+	prov, err := provider.New(provider.Config{Issuer: cfg.Issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(secure),
+		Acting: orgs},
 		svc, keys, clients, log)
 	if err != nil {
 		return nil, err
@@ -90,8 +98,35 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 		return nil, fmt.Errorf("SMS codes: %w", err)
 	}
 	factors := mfa.NewFactors(svc, sms, cfg.Issuer+"/security")
+	// WebAuthn binds passkeys to a host name: an issuer on a bare IP address
+	// (a test set-up) runs without them.
+	passkeys, err := passkey.New(passkeyConfig(cfg.Issuer, cfg.PasskeyRPID, parts.ring), parts.eph, parts.store, log)
+	if err != nil {
+		if u, _ := url.Parse(cfg.Issuer); net.ParseIP(u.Hostname()) == nil {
+			return nil, fmt.Errorf("passkeys: %w", err)
+		}
+		log.Warn("passkeys disabled: the issuer is an IP address, WebAuthn needs a host name", "issuer", cfg.Issuer)
+		passkeys = nil
+	}
+	fed, err := buildFederation(cfg, parts.eph)
+	if err != nil {
+		return nil, err
+	}
 	return web.New(web.Config{Issuer: cfg.Issuer, Secure: secure, CSRFKey: csrfKey, TrustedProxies: proxies,
-		DevOutbox: parts.devOutbox, Services: parts.services, Factors: factors}, svc, prov, tpl, log), nil
+		DevOutbox: parts.devOutbox, Services: parts.services, Factors: factors,
+		Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: orgs}, svc, prov, tpl, log), nil
+}
+
+// passkeyConfig binds passkeys to rpID (the WebAuthn RP ID, which must
+// never change; default the issuer's host name, or a registrable parent
+// domain of it) and to the issuer's origin.
+func passkeyConfig(issuer, rpID string, ring *keyring.Ring) passkey.Config {
+	u, _ := url.Parse(issuer)
+	if rpID == "" {
+		rpID = u.Hostname()
+	}
+	return passkey.Config{RPID: rpID, RPDisplayName: "Kundencenter", Origins: []string{u.Scheme + "://" + u.Host},
+		UserHandles: ring}
 }
 
 // deriveKey derives a purpose-bound 32-byte key from a master key (HKDF-SHA-256).
@@ -183,6 +218,9 @@ func validateClient(c idp.Client) error {
 		default:
 			errs = append(errs, fmt.Sprintf("grant type %q not supported", g))
 		}
+	}
+	if c.Level != "" && idp.LevelRank(c.Level) < 0 {
+		errs = append(errs, fmt.Sprintf("level %q unknown (use one of %s)", c.Level, strings.Join(idp.Levels, ", ")))
 	}
 	if c.Public && len(c.SecretHash) > 0 {
 		errs = append(errs, "a public client has no secret")

@@ -32,6 +32,10 @@ type config struct {
 	Proxies     string // KC_TRUSTED_PROXIES: comma-separated CIDRs whose X-Forwarded-For is trusted
 	LogLevel    string // KC_LOG_LEVEL: debug, info, warn, error
 
+	// ConnectorsFile is KC_CONNECTORS_FILE: JSON list of upstream identity
+	// providers (SwissID, AGOV); secrets from KC_CONNECTOR_<ID>_SECRET (connectors.go).
+	ConnectorsFile string
+
 	// SMS through Twilio Programmable Messaging (required by `idp`; `serve`
 	// without them keeps SMS in the dev outbox).
 	TwilioAccountSID string // KC_TWILIO_ACCOUNT_SID: AC…
@@ -42,6 +46,7 @@ type config struct {
 	TwilioService    string // KC_TWILIO_MESSAGING_SERVICE_SID: MG… (instead of KC_TWILIO_FROM)
 	TwilioBaseURL    string // KC_TWILIO_BASE_URL: only for tests against a Twilio stand-in
 	SMSCountries     string // KC_SMS_COUNTRIES: comma-separated regions, default CH,LI
+	PasskeyRPID      string // KC_PASSKEY_RP_ID: WebAuthn RP ID, default the issuer's host (must never change)
 
 	// Relying-party services (production: one process each).
 	ClientID     string // KC_CLIENT_ID
@@ -61,7 +66,7 @@ func loadConfig() config {
 		Issuer: strings.TrimRight(get("KC_ISSUER", "http://localhost:8080"), "/"), Listen: get("KC_LISTEN", ""),
 		DataDir: get("KC_DATA_DIR", "data"), DatabaseURL: get("KC_DATABASE_URL", ""), RedisURL: get("KC_REDIS_URL", ""),
 		Keyring: get("KC_KEYRING", ""), TokenKey: get("KC_TOKEN_KEY", ""), CSRFKey: get("KC_CSRF_KEY", ""),
-		SMTPURL: get("KC_SMTP_URL", ""), ClientsFile: get("KC_CLIENTS_FILE", ""), Proxies: get("KC_TRUSTED_PROXIES", ""),
+		SMTPURL: get("KC_SMTP_URL", ""), ClientsFile: get("KC_CLIENTS_FILE", ""), ConnectorsFile: get("KC_CONNECTORS_FILE", ""), Proxies: get("KC_TRUSTED_PROXIES", ""),
 		LogLevel: get("KC_LOG_LEVEL", "info"),
 		ClientID: get("KC_CLIENT_ID", ""), ClientSecret: get("KC_CLIENT_SECRET", ""), BaseURL: get("KC_BASE_URL", ""),
 		CookieKey:        get("KC_COOKIE_KEY", ""),
@@ -69,6 +74,7 @@ func loadConfig() config {
 		TwilioAPIKey: get("KC_TWILIO_API_KEY", ""), TwilioAPISecret: get("KC_TWILIO_API_SECRET", ""),
 		TwilioFrom: get("KC_TWILIO_FROM", ""), TwilioService: get("KC_TWILIO_MESSAGING_SERVICE_SID", ""),
 		TwilioBaseURL: get("KC_TWILIO_BASE_URL", ""), SMSCountries: get("KC_SMS_COUNTRIES", ""),
+		PasskeyRPID: get("KC_PASSKEY_RP_ID", ""),
 	}
 }
 
@@ -136,6 +142,14 @@ func (c config) validateProduction() error {
 	}
 	if _, err := c.smsConfig(make([]byte, 32)); err != nil {
 		p.add("KC_SMS_COUNTRIES: %v", err)
+	}
+	if ring, err := keyring.Parse(keyring.Generate()); err == nil {
+		if err := passkeyConfig(c.Issuer, c.PasskeyRPID, ring).Validate(); err != nil {
+			p.add("KC_PASSKEY_RP_ID / KC_ISSUER: %v", err)
+		}
+	}
+	if _, _, err := c.connectorConfigs(); err != nil {
+		p.add("KC_CONNECTORS_FILE: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return p.err()
 }

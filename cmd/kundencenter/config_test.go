@@ -18,10 +18,22 @@ func TestValidateProductionReportsEverything(t *testing.T) {
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{"KC_ISSUER", "KC_DATABASE_URL", "KC_REDIS_URL", "KC_KEYRING", "KC_TOKEN_KEY", "KC_CSRF_KEY",
-		"KC_SMTP_URL", "KC_TRUSTED_PROXIES"} {
+		"KC_SMTP_URL", "KC_TRUSTED_PROXIES", "KC_TWILIO_ACCOUNT_SID"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("problem with %s not reported:\n%v", want, err)
 		}
+	}
+	// A Twilio account without a sender, and an unknown SMS country.
+	cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.SMSCountries = "AC0123456789abcdef0123456789abcdef", "s3cr3t-twilio-token", "CH,XX"
+	cfg.Issuer, cfg.PasskeyRPID = "https://konto.kanton.example", "other.example"
+	err = cfg.validateProduction()
+	for _, want := range []string{"KC_TWILIO_*", "KC_SMS_COUNTRIES", "KC_PASSKEY_RP_ID"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("problem with %s not reported:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "s3cr3t-twilio-token") {
+		t.Error("the Twilio auth token is echoed in the error")
 	}
 }
 
@@ -30,6 +42,13 @@ func TestValidateClient(t *testing.T) {
 	if err := validateClient(good); err != nil {
 		t.Fatal(err)
 	}
+	for _, l := range idp.Levels {
+		good.Level = l
+		if err := validateClient(good); err != nil {
+			t.Fatalf("level %s: %v", l, err)
+		}
+	}
+	good.Level = ""
 	for name, mutate := range map[string]func(*idp.Client){
 		"http off localhost": func(c *idp.Client) { c.RedirectURIs = []string{"http://svc.example.ch/cb"} },
 		"fragment":           func(c *idp.Client) { c.RedirectURIs = []string{"https://svc.example.ch/cb#x"} },
@@ -40,6 +59,7 @@ func TestValidateClient(t *testing.T) {
 		"implicit grant":     func(c *idp.Client) { c.GrantTypes = []string{"implicit"} },
 		"colon in id":        func(c *idp.Client) { c.ID = "a:b" },
 		"public with secret": func(c *idp.Client) { c.Public, c.SecretHash = true, []byte{1} },
+		"unknown level":      func(c *idp.Client) { c.Level = "substantial" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good

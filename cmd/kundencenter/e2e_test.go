@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -253,6 +254,48 @@ func TestEndToEnd(t *testing.T) {
 	if b := p.Text("body"); !strings.Contains(b, "Anna Muster") {
 		t.Fatalf("new password:\n%.800s", b)
 	}
+
+	// 6. Second factor in embedded mode: the SMS codes land in the dev
+	// outbox next to the e-mails (read in a second tab). Enrol a number,
+	// switch on two-factor login, and log in again with the code.
+	p.Do(chromedp.Navigate(idpURL+"/security"), chromedp.WaitVisible(css(`#phone`)))
+	audit("security")
+	p.Do(chromedp.SendKeys(css(`#phone`), "079 123 45 67"), chromedp.Submit(css(`#phone`)),
+		chromedp.WaitVisible(css(`#code`)))
+	audit("confirm number")
+	p.Do(chromedp.SendKeys(css(`#code`), latestSMSCode(t, p, idpURL)), chromedp.Submit(css(`#code`)))
+	p.WaitURL(idpURL + "/security?done=phone_added")
+	p.Do(chromedp.Click(css(`form[action="/security/mfa"] button`)))
+	p.WaitURL(idpURL + "/security?done=mfa_on")
+	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`form[action="/logout"] button`)),
+		chromedp.Click(css(`form[action="/logout"] button`)))
+	p.WaitURL(statusURL + "/logged-out")
+	login(newPassword)
+	p.WaitURL(idpURL + "/login/mfa")
+	audit("second factor")
+	p.Do(chromedp.Click(css(`form[action="/login/mfa/sms"] button`)), chromedp.WaitVisible(css(`#code`)))
+	p.Do(chromedp.SendKeys(css(`#code`), latestSMSCode(t, p, idpURL)), chromedp.Submit(css(`#code`)))
+	p.WaitURL(statusURL + "/")
+	p.Do(chromedp.WaitVisible(css(`main`)))
+	if b := p.Text("body"); !strings.Contains(b, "Anna Muster") {
+		t.Fatalf("login with SMS code:\n%.800s", b)
+	}
+}
+
+// latestSMSCode reads the code of the newest SMS in the dev outbox, in a
+// second tab so that the page in the first keeps its state.
+func latestSMSCode(t *testing.T, p *idptest.Page, idpURL string) string {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(p.Ctx)
+	defer cancel()
+	q := &idptest.Page{T: t, Ctx: tab}
+	q.Do(chromedp.Navigate(idpURL+"/dev/outbox"), chromedp.WaitVisible(chromedp.CSS(`table`)),
+		chromedp.Click(chromedp.CSS(`table tbody tr:first-child a`)), chromedp.WaitVisible(chromedp.CSS(`pre`)))
+	m := regexp.MustCompile(`\b(\d{6})\b`).FindStringSubmatch(q.Text("pre"))
+	if m == nil {
+		t.Fatalf("newest dev-outbox message has no code: %q", q.Text("pre"))
+	}
+	return m[1]
 }
 
 // TestPhoneViewport renders the IdP's pages and a service page at phone

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/mfa/twilio"
 	"github.com/kanton/kundencenter/notify"
@@ -48,7 +49,7 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err != nil {
 		return fmt.Errorf("KC_SMTP_URL: %w", err)
 	}
-	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log)
+	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log))
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err != nil {
 		return fmt.Errorf("KC_TWILIO_*: %w", err)
 	}
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, sms: sms}, log)
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, sms: sms, orgs: store}, log)
 	if err != nil {
 		return err
 	}
@@ -71,11 +72,14 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 
 // startWorkersPostgres runs the River workers; River elects a leader for
 // maintenance, and each job is worked by exactly one instance.
-func startWorkersPostgres(ctx context.Context, pool *pgxpool.Pool, ring *keyring.Ring, sender notify.Sender, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+// life runs the account lifecycle job (lifecycle.go).
+func startWorkersPostgres(ctx context.Context, pool *pgxpool.Pool, ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service) (*river.Client[pgx.Tx], error) {
+	workers, periodic := jobWorkers(ring, sender, log, life)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
-		Workers: notify.Workers(ring, sender, log),
-		Logger:  log.With("component", "river"),
+		PeriodicJobs: periodic,
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		Workers:      workers,
+		Logger:       log.With("component", "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)

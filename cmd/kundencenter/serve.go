@@ -96,7 +96,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	} else {
 		devOutbox = box.Handler()
 	}
-	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log)
+	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log))
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 			return err
 		}
 	}
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, sms: sms, services: links}, log)
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, sms: sms, orgs: store, services: links}, log)
 	if err != nil {
 		return err
 	}
@@ -164,10 +164,13 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 }
 
 // startWorkersSQLite runs the River workers that deliver the outbox.
-func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sender notify.Sender, log *slog.Logger) (*river.Client[*sql.Tx], error) {
+// life runs the account lifecycle job (lifecycle.go).
+func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service) (*river.Client[*sql.Tx], error) {
+	workers, periodic := jobWorkers(ring, sender, log, life)
 	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+		PeriodicJobs:      periodic,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
-		Workers:           notify.Workers(ring, sender, log),
+		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     50 * time.Millisecond,
 		Logger:            log.With("component", "river"),

@@ -22,11 +22,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kanton/kundencenter/connectors"
+	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/mfa/twilio"
 	"github.com/kanton/kundencenter/mfa/twilio/twiliotest"
 	"github.com/kanton/kundencenter/notify"
@@ -52,6 +55,9 @@ type Env struct {
 	// API on loopback reached by the real twilio-go client.
 	Factors *mfa.Factors
 	Twilio  *twiliotest.Server
+	// Orgs is the delegation service (organisations, representations);
+	// nil when the store does not hold them.
+	Orgs    *delegation.Service
 	mails   *mailLog
 	closers []func()
 }
@@ -100,6 +106,14 @@ type Options struct {
 	// the fake Twilio to send through (default: a fresh one per Env).
 	SMS    mfa.Config
 	Twilio *twiliotest.Server
+	// Localhost names the issuer http://localhost:PORT instead of
+	// 127.0.0.1, as WebAuthn needs a host name for the passkeys' RP ID.
+	Localhost bool
+	// Connectors are upstream identity providers offered on the login
+	// page (e.g. connectortest.Provider.Config); an empty RedirectURL
+	// becomes the IdP's callback. ConnectorOptions are their page settings.
+	Connectors       []connectors.Config
+	ConnectorOptions map[string]web.ConnectorOptions
 }
 
 // Start starts an IdP on 127.0.0.1 with a random port; it stops at test end.
@@ -150,6 +164,9 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	}
 	mails := &mailLog{}
 	addr := "http://" + ln.Addr().String()
+	if o.Localhost {
+		addr = strings.Replace(addr, "127.0.0.1", "localhost", 1)
+	}
 	issuer := cmp.Or(o.Issuer, addr)
 	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits,
 		SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, o.Store, o.Eph, ring,
@@ -164,7 +181,17 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	}
 	var tk [32]byte
 	copy(tk[:], []byte("0123456789abcdef0123456789abcdef"))
-	prov, err := provider.New(provider.Config{Issuer: issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(o.Secure), Now: o.Now},
+	var orgs *delegation.Service
+	if ostore, ok := o.Store.(delegation.Store); ok {
+		orgs = delegation.NewService(delegation.Config{BaseURL: issuer, Now: o.Now,
+			SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, ostore, svc, o.Log)
+	}
+	var acting idp.ActingResolver
+	if orgs != nil {
+		acting = orgs
+	}
+	prov, err := provider.New(provider.Config{Issuer: issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(o.Secure), Now: o.Now,
+		Acting: acting},
 		svc, keys, clients, o.Log)
 	if err != nil {
 		return nil, err
@@ -188,12 +215,26 @@ func New(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 	factors := mfa.NewFactors(svc, sms, issuer+"/security")
+	// WebAuthn needs a host name as RP ID: passkeys only with Localhost
+	// (or an Issuer with a host name).
+	var passkeys *passkey.Service
+	if u, _ := url.Parse(issuer); net.ParseIP(u.Hostname()) == nil {
+		passkeys, err = passkey.New(passkey.Config{RPID: u.Hostname(), RPDisplayName: "Kundencenter",
+			Origins: []string{u.Scheme + "://" + u.Host}, UserHandles: ring, Now: o.Now}, o.Eph, o.Store, o.Log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	fed, err := federation(o, issuer)
+	if err != nil {
+		return nil, err
+	}
 	h := web.New(web.Config{Issuer: issuer, Secure: o.Secure, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox,
-		Factors: factors}, svc, prov, tpl, o.Log)
+		Factors: factors, Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: acting}, svc, prov, tpl, o.Log)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	e := &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,
-		Clients: clients, Server: srv, Hasher: params, mails: mails, Addr: addr, Factors: factors, Twilio: tw}
+		Clients: clients, Server: srv, Hasher: params, mails: mails, Addr: addr, Factors: factors, Twilio: tw, Orgs: orgs}
 	if ownTwilio {
 		e.closers = append(e.closers, tw.Close)
 	}

@@ -42,6 +42,9 @@ type AuthRequest struct {
 	AMR       []string  `json:"amr,omitempty"`
 	ACR       string    `json:"acr,omitempty"`
 	SessionID string    `json:"sid,omitempty"` // binds the callback to the browser that logged in
+	// Acting is whom the login acts for at this client, chosen on the
+	// login's "Für wen handeln Sie?" page (zero: the person themself).
+	Acting idp.Acting `json:"acting,omitzero"`
 }
 
 var _ op.AuthRequest = (*AuthRequest)(nil)
@@ -109,12 +112,17 @@ func (a *AuthRequest) Satisfied(s idp.Session, now time.Time, levels Levels) boo
 }
 
 // RequiredLevel is the level a login must reach for this request: the
-// client's minimum, raised to the lowest of the requested acr_values that
+// client's minimum (the highest level if it is not one the provider knows), raised to the lowest of the requested acr_values that
 // the provider knows (unknown values are ignored, OIDC Core §5.5.1.1).
 func (a *AuthRequest) RequiredLevel(levels Levels) string {
 	need := a.RequiredACR
-	if levels.rank(need) < 0 {
+	switch {
+	case need == "":
 		need = levels[0]
+	case levels.rank(need) < 0:
+		// A client level the provider does not know (a configuration
+		// mistake that validation should have caught) fails safe.
+		need = levels[len(levels)-1]
 	}
 	low := -1
 	for _, v := range a.ACRValues {

@@ -60,7 +60,7 @@ func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
-func (c *client) IsScopeAllowed(string) bool           { return false }
+func (c *client) IsScopeAllowed(s string) bool         { return s == ScopeProofing }
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (c *client) ClockSkew() time.Duration             { return 0 }
 func (c *client) allows(grant string) bool             { return slices.Contains(c.c.GrantTypes, grant) }

@@ -15,6 +15,7 @@ import (
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/mfa/twilio/twiliotest"
 )
 
 // TestMultiInstance runs three IdP instances on one PostgreSQL and one
@@ -34,8 +35,10 @@ func TestMultiInstance(t *testing.T) {
 	issuer := "http://" + ln.Addr().String()
 	var backends []*url.URL
 	var envs []*idptest.Env
+	tw := twiliotest.New()
+	t.Cleanup(tw.Close)
 	for range 3 {
-		e := idptest.Start(t, idptest.Options{Store: store, Eph: eph, Ring: ring, Issuer: issuer})
+		e := idptest.Start(t, idptest.Options{Store: store, Eph: eph, Ring: ring, Issuer: issuer, Twilio: tw})
 		u, _ := url.Parse(e.Addr)
 		backends = append(backends, u)
 		envs = append(envs, e)
@@ -53,6 +56,7 @@ func TestMultiInstance(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 
 	envs[0].AddClient(t, idp.Client{ID: "rp", RedirectURIs: []string{redirect}}, secret)
+	envs[0].AddClient(t, idp.Client{ID: "strong", RedirectURIs: []string{redirect}, Level: idp.LevelSubstantial}, secret)
 	for _, e := range envs[1:] {
 		if err := e.Clients.Load(t.Context()); err != nil {
 			t.Fatal(err)
@@ -122,6 +126,43 @@ func TestMultiInstance(t *testing.T) {
 		if _, err := f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token(); err != nil {
 			t.Fatalf("round %d: refresh: %v", round, err)
 		}
+	}
+
+	// Second factor across instances: enrol a number (the login
+	// transaction, SMS challenge and session all live in Redis), then a
+	// fresh browser logs in to a two-factor service with the SMS code.
+	r := b.Submit(t, issuer+"/security", "/security/phone", url.Values{"phone": {"079 123 45 67"}})
+	code, _ := tw.LastCode("+41791234567")
+	r = b.Post(t, "/security/phone/confirm", r.Field("csrf"), url.Values{"challenge": {r.Field("challenge")}, "code": {code}})
+	if r.URL().Query().Get("done") != "phone_added" {
+		t.Fatalf("enrolment across instances ended at %s", r.URL())
+	}
+	b2 := envs[0].NewBrowser(t)
+	b2.CheckRedirect = b.CheckRedirect
+	strong := *f.oauth
+	strong.ClientID = "strong"
+	v := oauth2.GenerateVerifier()
+	r = b2.Open(t, strong.AuthCodeURL("s", oauth2.S256ChallengeOption(v), oidc.Nonce("n")))
+	id := r.URL().Query().Get("authRequestID")
+	r = b2.Post(t, "/login", b2.CSRF(t, r.URL().String()), url.Values{"authRequestID": {id}, "email": {email}, "password": {password}})
+	if r.URL().Path != "/login/mfa" {
+		t.Fatalf("two-factor service: ended at %s", r.URL())
+	}
+	r = b2.Post(t, "/login/mfa/sms", r.Field("csrf"), nil)
+	code, _ = tw.LastCode("+41791234567")
+	r = b2.Post(t, "/login/mfa/sms/verify", r.Field("csrf"), url.Values{"code": {code}})
+	tok, err := strong.Exchange(ctx, r.URL().Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatalf("exchange after SMS across instances (ended at %s): %v", r.URL(), err)
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: "strong"}).Verify(ctx, tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct{ ACR string }
+	idt.Claims(&claims)
+	if claims.ACR != idp.LevelSubstantial {
+		t.Fatalf("acr after SMS across instances: %q", claims.ACR)
 	}
 	for i := range hits {
 		if hits[i].Load() == 0 {

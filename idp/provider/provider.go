@@ -32,6 +32,9 @@ type Config struct {
 	AccessTokenTTL, IDTokenTTL, RefreshTokenTTL, CodeTTL, AuthRequestTTL time.Duration
 	// Levels are the acr values, weakest first.
 	Levels Levels
+	// Acting decides whom a login may act for (organisations,
+	// representations); nil: everyone acts for themself only.
+	Acting idp.ActingResolver
 	// LoginPath and LogoutPath are the login UI's pages.
 	LoginPath, LogoutPath string
 	// SessionCookie is the name of the SSO session cookie set by the login UI.
@@ -94,9 +97,9 @@ func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
 		SupportedUILocales:    []language.Tag{language.German, language.French, language.Italian, language.English},
-		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
+		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeProofing},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
-			"at_hash", "c_hash", "name", "given_name", "family_name", "locale", "email", "email_verified"},
+			"at_hash", "c_hash", "name", "given_name", "family_name", "locale", "email", "email_verified", "birthdate", ClaimProofing},
 	}
 	var opts []op.Option
 	if strings.HasPrefix(cfg.Issuer, "http://") {
@@ -145,6 +148,9 @@ func newRefreshValue() (string, []byte) {
 // fillUserinfo sets the standard claims the scopes allow (OIDC Core §5.4).
 func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject string, scopes []string) error {
 	u.Subject = subject
+	if err := p.fillProofing(ctx, u, subject, scopes); err != nil { // proofing.go
+		return err
+	}
 	if !slices.Contains(scopes, oidc.ScopeProfile) && !slices.Contains(scopes, oidc.ScopeEmail) {
 		return nil
 	}
@@ -197,11 +203,55 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 	if err := p.putAuthRequest(ctx, a); err != nil {
 		return "", err
 	}
+	p.idp.NoteClientUse(ctx, sess.AccountID, a.ClientID) // told when the account is deleted
 	return p.callbackURL(id), nil
 }
 
 func (p *Provider) callbackURL(id string) string {
 	return p.cfg.Issuer + "/authorize/callback?id=" + id
+}
+
+// SetActing records whom the login of a pending auth request acts for,
+// after the login UI checked it with the ActingResolver (token issuance
+// checks it again).
+func (p *Provider) SetActing(ctx context.Context, id string, acting idp.Acting) error {
+	a, err := p.getAuthRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	a.Acting = acting
+	return p.putAuthRequest(ctx, a)
+}
+
+// HasActingChoices reports whether the account may act for someone else
+// at the client, so that the login asks "Für wen handeln Sie?".
+func (p *Provider) HasActingChoices(ctx context.Context, accountID, clientID string) bool {
+	if p.cfg.Acting == nil {
+		return false
+	}
+	cs, err := p.cfg.Acting.ActingChoices(ctx, accountID, clientID)
+	if err != nil {
+		p.log.WarnContext(ctx, "acting choices unavailable", "err", err)
+		return false
+	}
+	return len(cs) > 0
+}
+
+// represents checks an acting context again and returns its claim; nil
+// for the person themself.
+func (p *Provider) represents(ctx context.Context, accountID, clientID string, a idp.Acting) (map[string]any, error) {
+	if a.IsZero() {
+		return nil, nil
+	}
+	if p.cfg.Acting == nil {
+		return nil, oidc.ErrInvalidGrant().WithDescription("acting for someone else is not enabled")
+	}
+	claim, err := p.cfg.Acting.Represents(ctx, accountID, clientID, a)
+	if err != nil {
+		p.log.InfoContext(ctx, "acting context refused", "kind", a.Kind, "client_id", clientID, "err", err)
+		return nil, oidc.ErrInvalidGrant().WithDescription("the organisation or representation no longer allows acting for it at this service")
+	}
+	return claim, nil
 }
 
 // ErrorRedirect ends an auth request with an OAuth error sent to the

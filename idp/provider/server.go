@@ -96,7 +96,12 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 			usable = false
 		}
 	}
+	// A person who may act for an organisation or someone they represent
+	// at this client chooses on the login UI, even with a valid session.
+	choose := usable && !a.HasPrompt(oidc.PromptNone) && s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID)
 	switch {
+	case choose:
+		return redirect, nil
 	case usable:
 		next, err := s.p.Complete(ctx, id, sess)
 		if err != nil {

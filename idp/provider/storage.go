@@ -118,17 +118,18 @@ type tokenInfo struct {
 	scopes, audience, amr          []string
 	acr                            string
 	authTime                       time.Time
+	acting                         idp.Acting
 }
 
 func infoOf(req op.TokenRequest) (tokenInfo, error) {
 	switch r := req.(type) {
 	case *AuthRequest:
 		return tokenInfo{accountID: r.Subject, clientID: r.ClientID, sessionID: r.SessionID, scopes: r.Scopes,
-			audience: r.GetAudience(), amr: r.AMR, acr: r.ACR, authTime: r.AuthTime}, nil
+			audience: r.GetAudience(), amr: r.AMR, acr: r.ACR, authTime: r.AuthTime, acting: r.Acting}, nil
 	case *refreshRequest:
 		t := r.t
 		return tokenInfo{accountID: t.AccountID, clientID: t.ClientID, sessionID: t.SessionID, scopes: r.scopes,
-			audience: t.Audience, amr: t.AMR, acr: t.ACR, authTime: t.AuthTime}, nil
+			audience: t.Audience, amr: t.AMR, acr: t.ACR, authTime: t.AuthTime, acting: t.Acting}, nil
 	case *clientCredentialsRequest:
 		return tokenInfo{clientID: r.clientID, scopes: r.scopes, audience: []string{r.clientID}}, nil
 	}
@@ -142,6 +143,9 @@ func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (st
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	if _, err := s.p.represents(ctx, info.accountID, info.clientID, info.acting); err != nil {
+		return "", time.Time{}, err
+	}
 	id, exp, err := s.p.issueAccessToken(ctx, req.GetSubject(), info, "")
 	if err == nil {
 		s.p.recordIssued(ctx, req, id, "")
@@ -153,7 +157,7 @@ func (p *Provider) issueAccessToken(ctx context.Context, subject string, info to
 	now := p.now()
 	t := idp.AccessToken{ID: idp.NewID(), ClientID: info.clientID, Subject: subject, AccountID: info.accountID,
 		Scopes: info.scopes, Audience: info.audience, IssuedAt: now, Expiry: now.Add(p.cfg.AccessTokenTTL),
-		AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, FamilyID: family}
+		AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, FamilyID: family, Acting: info.acting}
 	if err := p.idp.PutAccessToken(ctx, t); err != nil {
 		return "", time.Time{}, err
 	}
@@ -169,13 +173,17 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
+	if _, err := s.p.represents(ctx, info.accountID, info.clientID, info.acting); err != nil {
+		return "", "", time.Time{}, err
+	}
 	now := s.p.now()
 	value, hash := newRefreshValue()
 	var rt idp.RefreshToken
 	if current == "" {
 		rt = idp.RefreshToken{ID: idp.NewID(), Hash: hash, FamilyID: idp.NewID(), ClientID: info.clientID,
 			AccountID: info.accountID, SessionID: info.sessionID, Scopes: info.scopes, Audience: info.audience,
-			AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, CreatedAt: now, ExpiresAt: now.Add(s.p.cfg.RefreshTokenTTL)}
+			AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, Acting: info.acting, CreatedAt: now,
+			ExpiresAt: now.Add(s.p.cfg.RefreshTokenTTL)}
 		if err := s.p.store.CreateRefreshToken(ctx, rt); err != nil {
 			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
 		}
@@ -229,6 +237,11 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 	a, err := s.p.store.GetAccount(ctx, t.AccountID)
 	if err != nil || a.Status != idp.StatusActive {
 		return nil, oidc.ErrInvalidGrant().WithDescription("account is not active")
+	}
+	// A grant acting for an organisation or a represented person ends with
+	// the membership, service assignment or representation.
+	if _, err := s.p.represents(ctx, t.AccountID, t.ClientID, t.Acting); err != nil {
+		return nil, err
 	}
 	return &refreshRequest{t: t, scopes: t.Scopes}, nil
 }
@@ -355,6 +368,20 @@ func (s storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, r
 	if r, ok := req.(*refreshRequest); ok && r.t.ACR != "" {
 		u.AppendClaims("acr", r.t.ACR)
 	}
+	var acting idp.Acting
+	switch r := req.(type) {
+	case *AuthRequest:
+		acting = r.Acting
+	case *refreshRequest:
+		acting = r.t.Acting
+	}
+	claim, err := s.p.represents(ctx, req.GetSubject(), req.GetClientID(), acting)
+	if err != nil {
+		return err
+	}
+	if claim != nil {
+		u.AppendClaims("represents", claim)
+	}
 	return nil
 }
 
@@ -365,7 +392,17 @@ func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tok
 	if err != nil || t.Subject != subject || t.AccountID == "" {
 		return oidc.ErrAccessDenied().WithDescription("access token is invalid or expired")
 	}
-	return s.p.fillUserinfo(ctx, u, subject, t.Scopes)
+	claim, err := s.p.represents(ctx, t.AccountID, t.ClientID, t.Acting)
+	if err != nil {
+		return oidc.ErrAccessDenied().WithDescription("the organisation or representation has ended")
+	}
+	if err := s.p.fillUserinfo(ctx, u, subject, t.Scopes); err != nil {
+		return err
+	}
+	if claim != nil {
+		u.AppendClaims("represents", claim)
+	}
+	return nil
 }
 
 // SetIntrospectionFromToken answers introspection (RFC 7662 §2.2) for a
@@ -373,6 +410,12 @@ func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tok
 func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	t, err := s.p.idp.AccessToken(ctx, tokenID)
 	if err != nil || t.Subject != subject {
+		return oidc.ErrAccessDenied().WithDescription("token is not active")
+	}
+	// Acting for someone else is checked at every introspection: the token
+	// goes inactive as soon as the membership or representation ends.
+	claim, err := s.p.represents(ctx, t.AccountID, t.ClientID, t.Acting)
+	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("token is not active")
 	}
 	r.Active = true
@@ -389,8 +432,12 @@ func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.Introspe
 	if t.AccountID != "" {
 		r.AuthTime = oidc.FromTime(t.AuthTime)
 		r.AuthenticationMethodsReferences = t.AMR
+		r.Claims = map[string]any{}
 		if t.ACR != "" {
-			r.Claims = map[string]any{"acr": t.ACR}
+			r.Claims["acr"] = t.ACR
+		}
+		if claim != nil {
+			r.Claims["represents"] = claim
 		}
 	}
 	return nil
@@ -414,6 +461,13 @@ func (s storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRe
 		claims["acr"] = info.acr
 		claims["amr"] = info.amr
 		claims["auth_time"] = info.authTime.Unix()
+		claim, err := s.p.represents(ctx, info.accountID, info.clientID, info.acting)
+		if err != nil {
+			return nil, err
+		}
+		if claim != nil {
+			claims["represents"] = claim
+		}
 	}
 	return claims, nil
 }

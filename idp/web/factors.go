@@ -10,6 +10,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/templates"
 )
 
@@ -19,10 +20,12 @@ const freshFor = 15 * time.Minute
 
 // securityNotices are the banners /security may show after a redirect.
 var securityNotices = map[string]string{
-	"phone_added":   "security.notice_phone_added",
-	"phone_removed": "security.notice_phone_removed",
-	"mfa_on":        "security.notice_mfa_on",
-	"mfa_off":       "security.notice_mfa_off",
+	"phone_added":     "security.notice_phone_added",
+	"phone_removed":   "security.notice_phone_removed",
+	"passkey_added":   "security.notice_passkey_added",
+	"passkey_removed": "security.notice_passkey_removed",
+	"mfa_on":          "security.notice_mfa_on",
+	"mfa_off":         "security.notice_mfa_off",
 }
 
 // fresh reports whether the session may change second factors: the login
@@ -63,6 +66,11 @@ func (h *Handler) securityView(r *http.Request, sess idp.Session) (*securityView
 	}
 	for _, c := range creds {
 		v.Passkeys = append(v.Passkeys, passkeyRow{ID: encodeCredID(c.ID), Name: c.Name, Created: c.CreatedAt, LastUsed: c.LastUsedAt})
+	}
+	if v.Fresh && h.cfg.Passkeys != nil {
+		if err := h.beginRegistration(r, sess, v); err != nil {
+			h.log.WarnContext(r.Context(), "passkey registration not started", "err", err, "request_id", requestID(r.Context()))
+		}
 	}
 	if id := r.URL.Query().Get("authRequestID"); id != "" {
 		if a, err := h.prov.AuthRequest(r.Context(), id); err == nil {
@@ -275,3 +283,26 @@ func (h *Handler) recoveryNew(w http.ResponseWriter, r *http.Request) {
 }
 
 func encodeCredID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
+
+// beginRegistration starts a passkey registration for the security page's form.
+func (h *Handler) beginRegistration(r *http.Request, sess idp.Session, v *securityView) error {
+	a, err := h.svc.Account(r.Context(), sess.AccountID)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.Personal(a)
+	if err != nil {
+		return err
+	}
+	creds, err := h.svc.Store().ListWebAuthnCredentials(r.Context(), sess.AccountID)
+	if err != nil {
+		return err
+	}
+	c, err := h.cfg.Passkeys.BeginRegistration(r.Context(), passkey.User{AccountID: a.ID, Name: a.KontoID,
+		DisplayName: p.GivenName + " " + p.FamilyName}, creds)
+	if err != nil {
+		return err
+	}
+	v.PasskeyCeremony, v.PasskeyOptions = c.ID, string(c.Options)
+	return nil
+}

@@ -148,7 +148,7 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 		h.errorPage(w, r, status, key)
 		return
 	}
-	need, err := h.requiredLevel(ctx, authRequestID, m, next == "/security")
+	need, err := h.requiredLevel(ctx, authRequestID, m, next == "/security" || next == pathDelete)
 	if err != nil {
 		h.requestExpired(w, r)
 		return
@@ -203,6 +203,14 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID s
 		h.errorPage(w, r, status, key)
 		return idp.Session{}, false
 	}
+	// A password login records itself (idp.Service.Login); a passkey or
+	// SwissID login without password must too, or the inactivity rules
+	// would count the account as unused.
+	if !slices.Contains(amr, idp.AMRPassword) {
+		if err := h.svc.RecordLogin(ctx, accountID); err != nil {
+			h.log.ErrorContext(ctx, "last login not recorded", "err", err, "request_id", requestID(ctx))
+		}
+	}
 	h.setCookie(w, SessionCookieName(h.cfg.Secure), sess.ID, 0)
 	return sess, true
 }
@@ -232,7 +240,14 @@ func (h *Handler) mfaView(r *http.Request, tx loginTx) (*loginMFAView, error) {
 	if v.SMS && v.MaskedPhone == "" {
 		v.MaskedPhone = m.Phone.Masked()
 	}
-	v.Passkey = m.Passkeys > 0
+	if m.Passkeys > 0 && h.cfg.Passkeys != nil {
+		c, err := h.cfg.Passkeys.BeginLogin(r.Context(), tx.AccountID)
+		if err != nil {
+			h.log.WarnContext(r.Context(), "passkey ceremony not started", "err", err, "request_id", requestID(r.Context()))
+		} else {
+			v.Passkey, v.PasskeyCeremony, v.PasskeyOptions = true, c.ID, string(c.Options)
+		}
+	}
 	v.HighNeeded = !idp.LevelAtLeast(idp.LevelSubstantial, tx.Need)
 	if tx.AuthRequestID != "" {
 		if a, err := h.prov.AuthRequest(r.Context(), tx.AuthRequestID); err == nil {
@@ -452,6 +467,9 @@ func (h *Handler) finishMFA(w http.ResponseWriter, r *http.Request, tx loginTx, 
 		return
 	}
 	h.dropTx(w, r, tx)
+	if !h.linkAfterSecondFactor(w, r, tx) { // a pending SwissID/AGOV link (federation.go)
+		return
+	}
 	amr := slices.Clone(tx.AMR)
 	for _, m := range []string{method, idp.AMRMFA} {
 		if !slices.Contains(amr, m) {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/templates"
 )
@@ -118,13 +120,15 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	for _, s := range h.cfg.Services {
 		v.Services = append(v.Services, serviceLink{Name: s.Name, URL: s.URL})
 	}
+	h.accountLinks(r, a.ID, v)
 	h.render(w, r, http.StatusOK, "account", h.lang(w, r), v)
 }
 
 // loginForm shows the login page for an auth request (OIDC Core §3.1.2.3)
 // or, without one, for the IdP's own account page.
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset", Next: localNext(r.URL.Query().Get("next"))}
+	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset", Next: localNext(r.URL.Query().Get("next")),
+		Passkey: h.cfg.Passkeys != nil && h.cfg.Factors != nil}
 	var locales []string
 	if id := r.URL.Query().Get("authRequestID"); id != "" {
 		a, err := h.prov.AuthRequest(r.Context(), id)
@@ -136,6 +140,10 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 		// factor instead of asking for the password again, unless the
 		// service wants a fresh login (prompt=login, max_age) or another user.
 		if sess, ok := h.session(r); ok && h.canStepUp(r, a, sess) {
+			if idp.LevelAtLeast(sess.ACR, a.RequiredLevel(h.prov.Levels())) {
+				h.completeLogin(w, r, id, sess) // strong enough: only the acting choice is left
+				return
+			}
 			h.afterFirstFactor(w, r, sess.AccountID, sess.AMR, id, "", sess)
 			return
 		}
@@ -145,6 +153,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 		v.RegisterURL = "/register?authRequestID=" + url.QueryEscape(id)
 		locales = a.UILocales
 	}
+	v.Upstreams = h.upstreams(v.AuthRequestID)
 	h.render(w, r, http.StatusOK, "login", h.lang(w, r, locales...), v)
 }
 
@@ -162,7 +171,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
 	id := r.PostFormValue("authRequestID")
 	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset", AuthRequestID: id,
-		Email: strings.TrimSpace(r.PostFormValue("email")), Next: localNext(r.PostFormValue("next"))}
+		Email: strings.TrimSpace(r.PostFormValue("email")), Next: localNext(r.PostFormValue("next")),
+		Passkey: h.cfg.Passkeys != nil && h.cfg.Factors != nil, Upstreams: h.upstreams(id)}
 	if id != "" {
 		a, err := h.prov.AuthRequest(r.Context(), id)
 		if err != nil {
@@ -200,7 +210,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // localNext returns the page a login without auth request continues to:
 // only known local pages, so the parameter cannot be an open redirect.
 func localNext(s string) string {
-	if s == "/security" {
+	switch s {
+	case "/security", pathData, pathEmail, pathDelete:
 		return s
 	}
 	return ""
@@ -212,6 +223,11 @@ func localNext(s string) string {
 func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, authRequestID string, sess idp.Session) {
 	if authRequestID == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if a, err := h.prov.AuthRequest(r.Context(), authRequestID); err == nil && !a.HasPrompt(oidc.PromptNone) &&
+		h.prov.HasActingChoices(r.Context(), sess.AccountID, a.ClientID) {
+		http.Redirect(w, r, "/login/context?authRequestID="+url.QueryEscape(authRequestID), http.StatusSeeOther)
 		return
 	}
 	next, err := h.prov.Complete(r.Context(), authRequestID, sess)

@@ -28,12 +28,14 @@ type loginView struct {
 	ResetURL      string         // "Passwort vergessen?"
 	Upstreams     []upstreamLink // other ways to log in (SwissID, AGOV), optional
 	Next          string         // posted back as "next": the local page after the login (re-authentication)
+	Passkey       bool           // offer "log in with a passkey" (passwordless)
 }
 
 // upstreamLink is a button to log in through an upstream identity provider.
 type upstreamLink struct {
 	Name string // shown as "Anmelden mit <Name>"
 	URL  string // GET starts the upstream login
+	Kind string // connector type: "swissid" gets SwissID's own button
 }
 
 // registerView is page "register": name, e-mail and password twice.
@@ -122,6 +124,10 @@ type accountView struct {
 	Email    string
 	KontoID  string
 	Services []serviceLink
+	// Federation shows the linked logins (SwissID, AGOV) with Links;
+	// each can be removed by a POST to /account/links/remove.
+	Federation bool
+	Links      []linkRow
 }
 
 // serviceLink is one service on the account page.
@@ -143,15 +149,16 @@ type errorView struct {
 // driven by /static/passkey.js, the recovery form takes a saved code.
 type loginMFAView struct {
 	templates.Page
-	AuthRequestID  string // posted back; also decides whether "Abbrechen" returns to the service
-	ClientName     string
-	SMS            bool   // the account has a bound number and SMS reaches the level
-	MaskedPhone    string // "+41 79 *** ** 67"
-	CodeSent       bool   // a code is pending: show the code field and "resend"
-	Passkey        bool   // the account has passkeys
-	PasskeyOptions string // JSON options of a pending passkey ceremony, for passkey.js
-	Recovery       bool   // unused recovery codes exist and reach the level
-	HighNeeded     bool   // only a passkey reaches the level: say so
+	AuthRequestID   string // posted back; also decides whether "Abbrechen" returns to the service
+	ClientName      string
+	SMS             bool   // the account has a bound number and SMS reaches the level
+	MaskedPhone     string // "+41 79 *** ** 67"
+	CodeSent        bool   // a code is pending: show the code field and "resend"
+	Passkey         bool   // the account has passkeys
+	PasskeyOptions  string // JSON options of a pending passkey ceremony, for passkey.js
+	PasskeyCeremony string // its ID, posted back
+	Recovery        bool   // unused recovery codes exist and reach the level
+	HighNeeded      bool   // only a passkey reaches the level: say so
 }
 
 // mfaUnmetView is page "mfa_unmet": the service needs a stronger factor
@@ -168,22 +175,24 @@ type mfaUnmetView struct {
 // login (Fresh); otherwise the page offers ReauthURL.
 type securityView struct {
 	templates.Page
-	Phone          string // masked bound number, "" when none
-	HasPhone       bool
-	PhoneInput     string // the number as typed, after a refused attempt
-	Required       bool   // two-factor login is on
-	CanRequire     bool   // a factor exists, so it can be switched on
-	Passkeys       []passkeyRow
-	PasskeyOptions string // JSON options of a pending registration, for passkey.js
-	RecoveryLeft   int
-	Fresh          bool
-	ReauthURL      string
-	Enrol          bool // arrived from a service that needs two factors
-	Recovered      bool // logged in with a recovery code: bind a new factor
-	AuthRequestID  string
-	ContinueURL    string // back to the pending service, when there is one
-	ContinueName   string
-	ContinueReady  bool // the session now reaches the service's level
+	Phone           string // masked bound number, "" when none
+	HasPhone        bool
+	PhoneInput      string // the number as typed, after a refused attempt
+	Required        bool   // two-factor login is on
+	CanRequire      bool   // a factor exists, so it can be switched on
+	Passkeys        []passkeyRow
+	PasskeyOptions  string // JSON options of a pending registration, for passkey.js
+	PasskeyCeremony string // its ID, posted back
+	PasskeyName     string // the name as typed, after a refused registration
+	RecoveryLeft    int
+	Fresh           bool
+	ReauthURL       string
+	Enrol           bool // arrived from a service that needs two factors
+	Recovered       bool // logged in with a recovery code: bind a new factor
+	AuthRequestID   string
+	ContinueURL     string // back to the pending service, when there is one
+	ContinueName    string
+	ContinueReady   bool // the session now reaches the service's level
 }
 
 // passkeyRow is one registered passkey.
@@ -208,4 +217,26 @@ type recoveryCodesView struct {
 	templates.Page
 	Codes   []string
 	BackURL string
+}
+
+// loginPasskeyView is page "login_passkey": a passwordless login with a
+// discoverable passkey, started at once by passkey.js.
+type loginPasskeyView struct {
+	templates.Page
+	AuthRequestID string
+	Ceremony      string // "" after a refusal: offer to start again
+	Options       string // the ceremony's JSON options
+	BackURL       string
+}
+
+// loginContextView is page "login_context": "Für wen handeln Sie?" — the
+// person themself, an organisation or a represented person, for one login
+// to one service.
+type loginContextView struct {
+	templates.Page
+	AuthRequestID string
+	ClientName    string
+	SelfName      string
+	Options       []actingOption // the first is the person themself
+	Selected      string
 }

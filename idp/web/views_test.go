@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kanton/kundencenter/templates"
 )
@@ -129,8 +130,71 @@ func viewCases() []viewCase {
 		{name: "error_default", page: "error", view: func() any {
 			return &errorView{Page: templates.Page{}}
 		}},
+		{name: "login_mfa", page: "login_mfa", view: func() any {
+			return &loginMFAView{Page: samplePage("/login/mfa"), AuthRequestID: "ar-1", ClientName: "Steuern", SMS: true,
+				MaskedPhone: "+41 79 *** ** 67", Passkey: true, PasskeyCeremony: "cer-1", PasskeyOptions: `{"challenge":"abc"}`, Recovery: true}
+		}},
+		{name: "login_mfa_code", page: "login_mfa", view: func() any {
+			p := samplePage("/login/mfa/sms/verify")
+			p.Errors = []templates.FieldError{{Field: "code", Key: "err.code_wrong", Args: []any{3}}}
+			return &loginMFAView{Page: p, SMS: true, MaskedPhone: "+41 79 *** ** 67", CodeSent: true}
+		}},
+		{name: "login_mfa_high", page: "login_mfa", view: func() any {
+			return &loginMFAView{Page: samplePage("/login/mfa"), AuthRequestID: "ar-1", ClientName: "Steuern", HighNeeded: true,
+				Passkey: true, PasskeyCeremony: "cer-1", PasskeyOptions: `{"challenge":"abc"}`}
+		}},
+		{name: "mfa_unmet", page: "mfa_unmet", view: func() any {
+			return &mfaUnmetView{Page: samplePage("/login"), AuthRequestID: "ar-1", CancelAction: "/login/mfa/cancel", SecurityURL: "/security"}
+		}},
+		{name: "security", page: "security", view: func() any {
+			p := samplePage("/security")
+			p.User = "Anna Muster"
+			p.Notice = "security.notice_phone_added"
+			created := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+			return &securityView{Page: p, Phone: "+41 79 *** ** 67", HasPhone: true, Required: true, CanRequire: true,
+				Passkeys:        []passkeyRow{{ID: "cred-1", Name: "Laptop", Created: created, LastUsed: created.AddDate(0, 0, 3)}},
+				PasskeyCeremony: "cer-2", PasskeyOptions: `{"challenge":"def"}`, RecoveryLeft: 7, Fresh: true, ReauthURL: "/login?next=%2Fsecurity"}
+		}},
+		{name: "security_enrol", page: "security", view: func() any {
+			p := samplePage("/security?enrol=1&authRequestID=ar-1")
+			p.User = "Anna Muster"
+			p.Errors = []templates.FieldError{{Field: "phone", Key: "err.phone_country"}}
+			return &securityView{Page: p, PhoneInput: "+44 7700 900123", Fresh: true, Enrol: true, AuthRequestID: "ar-1",
+				ContinueURL: "/login/continue?authRequestID=ar-1", ContinueName: "Steuern", ReauthURL: "/login?next=%2Fsecurity"}
+		}},
+		{name: "security_stale", page: "security", view: func() any {
+			p := samplePage("/security")
+			p.User = "Anna Muster"
+			return &securityView{Page: p, Phone: "+41 79 *** ** 67", HasPhone: true, CanRequire: true, RecoveryLeft: 10, ReauthURL: "/login?next=%2Fsecurity"}
+		}},
+		{name: "security_phone", page: "security_phone", view: func() any {
+			return &phoneCodeView{Page: samplePage("/security/phone"), Challenge: "ch-1", MaskedPhone: "+41 79 *** ** 67"}
+		}},
+		{name: "security_phone_expired", page: "security_phone", view: func() any {
+			p := samplePage("/security/phone/confirm")
+			p.Errors = []templates.FieldError{{Key: "err.code_locked"}}
+			return &phoneCodeView{Page: p, Expired: true, AuthRequestID: "ar-1"}
+		}},
+		{name: "recovery_codes", page: "recovery_codes", view: func() any {
+			return &recoveryCodesView{Page: samplePage("/security/recovery"), BackURL: "/security",
+				Codes: []string{"ABCD-EFGH-JKMN-PQRS-TVWX", "0123-4567-89AB-CDEF-GHJK"}}
+		}},
+		{name: "login_passkey", page: "login_passkey", view: func() any {
+			return &loginPasskeyView{Page: samplePage("/login/passkey/start"), AuthRequestID: "ar-1", Ceremony: "cer-3",
+				Options: `{"challenge":"ghi"}`, BackURL: "/login?authRequestID=ar-1"}
+		}},
+		{name: "login_passkey_failed", page: "login_passkey", view: func() any {
+			p := samplePage("/login/passkey")
+			p.Errors = []templates.FieldError{{Key: "err.passkey_failed"}}
+			return &loginPasskeyView{Page: p, BackURL: "/login"}
+		}},
 	}
 }
+
+var (
+	scriptRE    = regexp.MustCompile(`<script[^>]*>[^<]*(?:</script>)?`)
+	ownScriptRE = regexp.MustCompile(`^<script src="/static/[a-z]+\.[0-9a-f]+\.js" defer></script>$`)
+)
 
 func newRenderer(t *testing.T) *templates.Renderer {
 	t.Helper()
@@ -222,9 +286,14 @@ func TestViewsAllLanguages(t *testing.T) {
 						t.Errorf("view uses unknown message key %q", key)
 					}
 				}
-				for _, bad := range []string{"<script", "<style", " style=", "javascript:"} {
+				for _, bad := range []string{"<style", " style=", "javascript:"} {
 					if strings.Contains(out, bad) {
 						t.Errorf("output contains %q, which the CSP forbids", bad)
+					}
+				}
+				for _, tag := range scriptRE.FindAllString(out, -1) {
+					if !ownScriptRE.MatchString(tag) {
+						t.Errorf("output contains %s: only our own script files are allowed (CSP script-src 'self')", tag)
 					}
 				}
 				if strings.Contains(out, "%!") {

@@ -14,9 +14,11 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/mfa"
+	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/templates"
 )
 
@@ -39,6 +41,17 @@ type Config struct {
 	// Factors manages second factors (SMS, recovery codes); nil disables
 	// the security page and every second-factor step.
 	Factors *mfa.Factors
+	// Passkeys runs WebAuthn ceremonies; nil hides passkeys.
+	Passkeys *passkey.Service
+	// Acting decides whom a login may act for (organisations,
+	// representations): "Für wen handeln Sie?". nil: nobody else.
+	Acting idp.ActingResolver
+	// Orgs runs the organisation pages ("Organisationen", /orgs); nil
+	// disables them.
+	Orgs *delegation.Service
+	// Federation runs logins through upstream identity providers (SwissID,
+	// AGOV; see federation.go); nil hides them.
+	Federation *Federation
 }
 
 // Service is a link to an integrated service.
@@ -107,6 +120,8 @@ func (h *Handler) routes() {
 	ui("POST /login/mfa/recovery", h.mfaRecovery)
 	ui("POST /login/mfa/cancel", h.mfaCancel)
 	ui("GET /login/continue", h.continueLogin)
+	ui("GET /login/context", h.contextForm)
+	ui("POST /login/context", h.context)
 	if h.cfg.Factors != nil {
 		ui("GET /security", h.security)
 		ui("POST /security/phone", h.phoneStart)
@@ -115,6 +130,17 @@ func (h *Handler) routes() {
 		ui("POST /security/mfa", h.mfaSwitch)
 		ui("POST /security/recovery", h.recoveryNew)
 	}
+	if h.cfg.Factors != nil && h.cfg.Passkeys != nil {
+		ui("POST /login/mfa/passkey", h.passkeyMFA)
+		ui("POST /login/passkey/start", h.passkeyStart)
+		ui("POST /login/passkey", h.passkeyFinish)
+		ui("POST /security/passkeys", h.passkeyAdd)
+		ui("POST /security/passkeys/remove", h.passkeyRemove)
+	}
+	h.orgRoutes(ui)
+	h.repRoutes(ui)
+	h.federationRoutes(ui)
+	h.mydataRoutes(ui)
 	h.mux.Handle("GET /static/", templates.Static())
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
 	if h.cfg.DevOutbox != nil {

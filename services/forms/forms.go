@@ -56,6 +56,6 @@ func (s *service) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l := s.pages.Layout(r, "site.forms")
-	l.User, l.CSRF = sess.DisplayName(), sess.CSRF
+	l.User, l.For, l.CSRF = sess.DisplayName(), sess.For, sess.CSRF
 	s.pages.Render(w, r, http.StatusOK, "forms", homePage{Layout: l})
 }

@@ -51,6 +51,7 @@ type Layout struct {
 	Lang     string // de, fr, it or en
 	TitleKey string // message key of the page title
 	User     string // display name of the logged-in person; "" hides the greeting and logout button
+	For      string // whom the person acts for at this service ("R für P"); "" for themself
 	CSRF     string // token of the logout form
 	Nav      []NavLink
 }

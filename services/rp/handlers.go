@@ -124,6 +124,7 @@ func (c *Client) Callback(w http.ResponseWriter, r *http.Request) {
 		GivenName:  first(info.GivenName, claims.GivenName),
 		FamilyName: first(info.FamilyName, claims.FamilyName),
 		Email:      first(info.Email, claims.Email),
+		For:        representsName(claims.Claims),
 		IDToken:    tokens.IDToken,
 		ACR:        claims.AuthenticationContextClassReference,
 		AMR:        claims.AuthenticationMethodsReferences,
@@ -288,4 +289,12 @@ func first(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// representsName is the name in the ID token's "represents" claim (the
+// organisation or person the login acts for), "" without one.
+func representsName(claims map[string]any) string {
+	rep, _ := claims["represents"].(map[string]any)
+	name, _ := rep["name"].(string)
+	return name
 }

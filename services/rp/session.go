@@ -18,12 +18,16 @@ type Session struct {
 	GivenName  string
 	FamilyName string
 	Email      string
-	IDToken    string // the raw ID token, sent as id_token_hint on logout
-	ACR        string
-	AMR        []string
-	AuthTime   time.Time // when the person authenticated at the IdP
-	Expires    time.Time // end of the service session
-	CSRF       string    // token of the logout form
+	// For is whom the person acts for at this service, from the ID token's
+	// "represents" claim (an organisation's or a represented person's
+	// name); "" when they act for themself.
+	For      string
+	IDToken  string // the raw ID token, sent as id_token_hint on logout
+	ACR      string
+	AMR      []string
+	AuthTime time.Time // when the person authenticated at the IdP
+	Expires  time.Time // end of the service session
+	CSRF     string    // token of the logout form
 }
 
 // DisplayName returns the name to greet the person with: the full name, else
@@ -46,6 +50,7 @@ type sessionWire struct {
 	GN   string   `json:"g,omitempty"`
 	FN   string   `json:"f,omitempty"`
 	Mail string   `json:"m,omitempty"`
+	For  string   `json:"o,omitempty"`
 	IDT  string   `json:"t"`
 	ACR  string   `json:"a,omitempty"`
 	AMR  []string `json:"r,omitempty"`
@@ -79,7 +84,7 @@ func (c *Client) Session(r *http.Request) (*Session, bool) {
 		return nil, false
 	}
 	s := &Session{
-		Subject: w.Sub, Name: w.Name, GivenName: w.GN, FamilyName: w.FN, Email: w.Mail,
+		Subject: w.Sub, Name: w.Name, GivenName: w.GN, FamilyName: w.FN, Email: w.Mail, For: w.For,
 		IDToken: w.IDT, ACR: w.ACR, AMR: w.AMR, Expires: time.Unix(w.Exp, 0), CSRF: w.CSRF,
 	}
 	if w.Auth != 0 {
@@ -94,7 +99,7 @@ func (c *Client) Session(r *http.Request) (*Session, bool) {
 // setSession writes s as the session cookie.
 func (c *Client) setSession(w http.ResponseWriter, s *Session) error {
 	wire := sessionWire{
-		Sub: s.Subject, Name: s.Name, GN: s.GivenName, FN: s.FamilyName, Mail: s.Email,
+		Sub: s.Subject, Name: s.Name, GN: s.GivenName, FN: s.FamilyName, Mail: s.Email, For: s.For,
 		IDT: s.IDToken, ACR: s.ACR, AMR: s.AMR, Exp: s.Expires.Unix(), CSRF: s.CSRF,
 	}
 	if !s.AuthTime.IsZero() {

@@ -97,6 +97,14 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) idp.Store { return openTest(t) }, storetest.Options{MailJobs: mailJobs})
 }
 
+func TestOrgsConformance(t *testing.T) {
+	storetest.RunOrgs(t, func(t *testing.T) storetest.OrgStore { return openTest(t) }, storetest.Options{MailJobs: mailJobs})
+}
+
+func TestRepresentationsConformance(t *testing.T) {
+	storetest.RunRepresentations(t, func(t *testing.T) storetest.OrgStore { return openTest(t) }, storetest.Options{MailJobs: mailJobs})
+}
+
 func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		name      string

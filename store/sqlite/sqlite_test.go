@@ -66,6 +66,16 @@ func TestConformance(t *testing.T) {
 		storetest.Options{MailJobs: mailJobs})
 }
 
+func TestOrgsConformance(t *testing.T) {
+	storetest.RunOrgs(t, func(t *testing.T) storetest.OrgStore { return openTemp(t, defaultMaxConns) },
+		storetest.Options{MailJobs: mailJobs})
+}
+
+func TestRepresentationsConformance(t *testing.T) {
+	storetest.RunRepresentations(t, func(t *testing.T) storetest.OrgStore { return openTemp(t, defaultMaxConns) },
+		storetest.Options{MailJobs: mailJobs})
+}
+
 func TestConformanceSingleConnection(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) idp.Store { return openTemp(t, 1) },
 		storetest.Options{MailJobs: mailJobs})

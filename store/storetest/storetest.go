@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) idp.Store, opts Options) {
 		{"Audit", testAudit},
 	}
 	tests = append(tests, mfaTests...)
+	tests = append(tests, lifecycleTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, open(t), opts)
@@ -142,6 +143,7 @@ func newRefreshToken(t *testing.T, accountID, familyID string) idp.RefreshToken 
 		AuthTime:  base.Add(-time.Minute),
 		AMR:       []string{"pwd", "otp"},
 		ACR:       "urn:kanton:loa:2",
+		Acting:    idp.Acting{Kind: idp.ActingOrganisation, ID: unique("org")},
 		CreatedAt: base,
 		ExpiresAt: base.Add(540 * 24 * time.Hour),
 	}

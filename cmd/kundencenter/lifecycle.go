@@ -1,0 +1,35 @@
+package main
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/notify"
+)
+
+// lifecycleInterval is how often the account lifecycle job runs (the rules
+// count calendar days; an hourly run keeps every deadline within an hour).
+const lifecycleInterval = time.Hour
+
+// lifecycleService is the account service the lifecycle job runs on: the
+// same stores and key ring as the IdP's, no password hashing.
+func lifecycleService(issuer string, store idp.Store, eph idp.Ephemeral, ring *keyring.Ring, log *slog.Logger) *idp.Service {
+	return idp.NewService(idp.Config{BaseURL: issuer,
+		SealMail: func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(ring, m) }},
+		store, eph, ring, nil, log.With("component", "lifecycle"))
+}
+
+// jobWorkers are River's workers: mail delivery and, when life is set, the
+// account lifecycle; jobs are the periodic jobs that go with them.
+func jobWorkers(ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service) (ws *river.Workers, jobs []*river.PeriodicJob) {
+	ws = notify.Workers(ring, sender, log)
+	if life != nil {
+		idp.AddLifecycleWorker(ws, life)
+		jobs = append(jobs, idp.LifecyclePeriodicJob(lifecycleInterval))
+	}
+	return ws, jobs
+}

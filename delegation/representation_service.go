@@ -1,0 +1,550 @@
+package delegation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kanton/kundencenter/idp"
+)
+
+// Representation access-code lifetimes.
+const (
+	DefaultCodeTTL = 14 * 24 * time.Hour
+	MaxCodeTTL     = 30 * 24 * time.Hour // NIST SP 800-63B's bound for codes sent by post
+)
+
+// Mail templates of the representation use cases (idp.Mail.Template).
+const (
+	MailRepCode      = "rep_code"      // the access code, to an address the principal typed
+	MailRepAccepted  = "rep_accepted"  // to the principal: someone accepted, please confirm
+	MailRepConfirmed = "rep_confirmed" // to the representative: the representation is active
+	MailRepRejected  = "rep_rejected"  // to the representative: the principal refused
+	MailRepEnded     = "rep_ended"     // to both: the representation ended
+)
+
+// RepLimits bound the representation use cases.
+type RepLimits struct {
+	CreatePerActor idp.Rule // access codes one account creates
+	SendPerActor   idp.Rule // access-code mails one account sends
+	CodePerActor   idp.Rule // access codes one account enters (right or wrong)
+	CodePerIP      idp.Rule // access codes entered from one IP address
+}
+
+// DefaultRepLimits: a 60-bit secret behind 10 guesses per account and 30
+// per IP address in 15 minutes (and an Argon2id hash per guess) is out of
+// reach of guessing; the entering person gets a few typos.
+var DefaultRepLimits = RepLimits{
+	CreatePerActor: idp.Rule{Name: "rep_create", Limit: 20, Window: 24 * time.Hour},
+	SendPerActor:   idp.Rule{Name: "rep_send", Limit: 10, Window: time.Hour},
+	CodePerActor:   idp.Rule{Name: "rep_code_acct", Limit: 10, Window: 15 * time.Minute},
+	CodePerIP:      idp.Rule{Name: "rep_code_ip", Limit: 30, Window: 15 * time.Minute},
+}
+
+func orRule(r, def idp.Rule) idp.Rule {
+	if r.Name == "" || r.Limit <= 0 || r.Window <= 0 {
+		return def
+	}
+	return r
+}
+
+func (s *Service) repLimits() RepLimits {
+	l, d := s.cfg.RepLimits, DefaultRepLimits
+	return RepLimits{CreatePerActor: orRule(l.CreatePerActor, d.CreatePerActor), SendPerActor: orRule(l.SendPerActor, d.SendPerActor),
+		CodePerActor: orRule(l.CodePerActor, d.CodePerActor), CodePerIP: orRule(l.CodePerIP, d.CodePerIP)}
+}
+
+// CodeTTL is how long an access code (and then the confirmation) stays open.
+func (s *Service) CodeTTL() time.Duration {
+	if t := s.cfg.CodeTTL; t > 0 && t <= MaxCodeTTL {
+		return t
+	}
+	return DefaultCodeTTL
+}
+
+// zurich is the time zone of the end dates people choose.
+var zurich = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Zurich")
+	if err != nil {
+		return time.FixedZone("CET", 3600)
+	}
+	return l
+}()
+
+// maxRepYears bounds an end date.
+const maxRepYears = 10
+
+// RepInput is what the principal submits to create an access code.
+type RepInput struct {
+	Services   []string // client IDs of the catalogue; at least one
+	ValidUntil string   // optional last day "2006-01-02" (the HTML date input)
+}
+
+// validate checks the input. Field names: services, valid_until. The
+// representation ends at the start of the day after ValidUntil (Zurich).
+func (s *Service) validateRep(ctx context.Context, in RepInput) ([]string, time.Time, error) {
+	f := map[string][]string{}
+	services := slices.Clone(in.Services)
+	slices.Sort(services)
+	services = slices.Compact(services)
+	if len(services) == 0 {
+		f["services"] = []string{"err.rep_services_required"}
+	}
+	for _, id := range services {
+		if _, err := s.idp.Store().GetClient(ctx, id); errors.Is(err, idp.ErrNotFound) {
+			f["services"] = []string{"err.service_unknown"}
+			break
+		} else if err != nil {
+			return nil, time.Time{}, fmt.Errorf("look up client: %w", err)
+		}
+	}
+	var until time.Time
+	if d := strings.TrimSpace(in.ValidUntil); d != "" {
+		day, err := time.ParseInLocation("2006-01-02", d, zurich)
+		now := s.Now().In(zurich)
+		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, zurich)
+		switch {
+		case err != nil:
+			f["valid_until"] = []string{"err.date_invalid"}
+		case day.Before(today):
+			f["valid_until"] = []string{"err.rep_date_past"}
+		case day.After(today.AddDate(maxRepYears, 0, 0)):
+			f["valid_until"] = []string{"err.rep_date_far"}
+		default:
+			until = day.AddDate(0, 0, 1).UTC()
+		}
+	}
+	return services, until, verr(f)
+}
+
+// CreateRepresentation creates an access code for the principal (the
+// actor) and returns the representation and the code, formatted for
+// display. The code is shown this once; only its hash is kept.
+func (s *Service) CreateRepresentation(ctx context.Context, actor string, in RepInput) (Representation, string, error) {
+	services, until, err := s.validateRep(ctx, in)
+	if err != nil {
+		return Representation{}, "", err
+	}
+	if err := s.allow(ctx, []idp.Rule{s.repLimits().CreatePerActor}, []string{actor}); err != nil {
+		return Representation{}, "", err
+	}
+	selector, secret := randomCode(codeSelectorLen), randomCode(codeSecretLen)
+	hash, err := s.idp.Hasher().Hash(ctx, secret)
+	if err != nil {
+		return Representation{}, "", fmt.Errorf("hash access code: %w", err)
+	}
+	now := s.Now()
+	r := Representation{ID: idp.NewID(), PrincipalID: actor, Status: RepCreated, Services: services, ValidUntil: until,
+		CodeSelector: selector, CodeHash: hash, PendingUntil: now.Add(s.CodeTTL()), CreatedAt: now, UpdatedAt: now}
+	ev := []RepEvent{{RepresentationID: r.ID, At: now, Actor: actor, Action: RepEventCreated, Detail: strings.Join(services, " ")}}
+	if err := s.store.CreateRepresentation(ctx, r, ev); err != nil {
+		return Representation{}, "", fmt.Errorf("create representation: %w", err)
+	}
+	return r, FormatCode(selector + secret), nil
+}
+
+// matches reports whether the normalised code c is r's open code.
+func (s *Service) matches(ctx context.Context, r Representation, c string) (bool, error) {
+	if r.State(s.Now()) != RepCreated || r.CodeHash == "" || r.CodeSelector != c[:codeSelectorLen] {
+		return false, nil
+	}
+	ok, _, err := s.idp.Hasher().Verify(ctx, c[codeSelectorLen:], r.CodeHash)
+	return ok, err
+}
+
+// SendCode e-mails the access code of an open representation to an
+// address the principal (the actor) typed, in the principal's language
+// and naming the principal. The code must be the one created for it.
+// Field "email" for a bad address; ErrCodeInvalid for anything else.
+func (s *Service) SendCode(ctx context.Context, actor, id, code, email string) error {
+	email = idp.NormalizeEmail(email)
+	switch {
+	case email == "":
+		return verr(map[string][]string{"email": {"err.required"}})
+	case !idp.ValidEmail(email):
+		return verr(map[string][]string{"email": {"err.email_invalid"}})
+	}
+	if err := s.allow(ctx, []idp.Rule{s.repLimits().SendPerActor}, []string{actor}); err != nil {
+		return err
+	}
+	c := NormalizeCode(code)
+	r, err := s.store.GetRepresentation(ctx, id)
+	if err != nil && !errors.Is(err, idp.ErrNotFound) {
+		return err
+	}
+	if err != nil || c == "" || r.PrincipalID != actor {
+		return ErrCodeInvalid
+	}
+	if ok, err := s.matches(ctx, r, c); err != nil {
+		return err
+	} else if !ok {
+		return ErrCodeInvalid
+	}
+	p, err := s.person(ctx, actor)
+	if err != nil {
+		return err
+	}
+	left := r.PendingUntil.Sub(s.Now())
+	days := strconv.Itoa(max(1, int((left+24*time.Hour-1)/(24*time.Hour)))) // whole days, rounded up
+	_, err = s.store.UpdateRepresentation(ctx, id, func(cur Representation) (Representation, []RepEvent, []idp.Outgoing, error) {
+		if cur.State(s.Now()) != RepCreated || cur.CodeSelector != c[:codeSelectorLen] {
+			return cur, nil, nil, ErrCodeInvalid
+		}
+		out, err := s.mail(email, p.acct.Locale, MailRepCode, map[string]string{"PartyName": p.name,
+			"Code": FormatCode(c), "ValidDays": days, "Link": s.cfg.BaseURL + "/representations/enter"})
+		if err != nil {
+			return cur, nil, nil, err
+		}
+		return cur, []RepEvent{{RepresentationID: id, At: s.Now(), Actor: actor, Action: RepEventCodeSent}}, []idp.Outgoing{out}, nil
+	})
+	return err
+}
+
+// findByCode returns the open representation of a typed code after the
+// throttle; every failure is ErrCodeInvalid and costs one Argon2id
+// computation, so neither answer nor timing tells whether a code exists.
+func (s *Service) findByCode(ctx context.Context, actor, code, ip string) (Representation, string, error) {
+	l := s.repLimits()
+	if err := s.allow(ctx, []idp.Rule{l.CodePerActor, l.CodePerIP}, []string{actor, ip}); err != nil {
+		return Representation{}, "", err
+	}
+	c := NormalizeCode(code)
+	if c == "" {
+		_ = s.idp.Hasher().Dummy(ctx, code)
+		return Representation{}, "", ErrCodeInvalid
+	}
+	cands, err := s.store.ListRepresentationsBySelector(ctx, c[:codeSelectorLen])
+	if err != nil {
+		return Representation{}, "", fmt.Errorf("look up access code: %w", err)
+	}
+	checked := false
+	for _, r := range cands {
+		if r.State(s.Now()) != RepCreated {
+			continue
+		}
+		checked = true
+		ok, err := s.matches(ctx, r, c)
+		if err != nil {
+			return Representation{}, "", err
+		}
+		if ok {
+			return r, c, nil
+		}
+	}
+	if !checked {
+		_ = s.idp.Hasher().Dummy(ctx, c)
+	}
+	return Representation{}, "", ErrCodeInvalid
+}
+
+// CodePreview is what a representative sees before accepting: whom they
+// would represent and for which services.
+type CodePreview struct {
+	Representation Representation
+	PrincipalName  string
+}
+
+// PreviewCode checks a code the representative (the actor) typed and
+// returns what accepting it means. Throttled per account and IP address;
+// ErrCodeInvalid for any wrong code, ErrOwnCode for the principal's own.
+func (s *Service) PreviewCode(ctx context.Context, actor, code, ip string) (CodePreview, error) {
+	r, _, err := s.findByCode(ctx, actor, code, ip)
+	if err != nil {
+		return CodePreview{}, err
+	}
+	if r.PrincipalID == actor {
+		return CodePreview{}, ErrOwnCode
+	}
+	p, err := s.person(ctx, r.PrincipalID)
+	if err != nil {
+		return CodePreview{}, ErrCodeInvalid
+	}
+	return CodePreview{Representation: r, PrincipalName: p.name}, nil
+}
+
+// Accept spends the code: the actor becomes the representative and the
+// principal is asked by e-mail to confirm. Of two accepting the same code
+// at once exactly one succeeds; the other gets ErrCodeInvalid.
+func (s *Service) Accept(ctx context.Context, actor, code, ip string) (Representation, error) {
+	r, c, err := s.findByCode(ctx, actor, code, ip)
+	if err != nil {
+		return Representation{}, err
+	}
+	if r.PrincipalID == actor {
+		return Representation{}, ErrOwnCode
+	}
+	rep, err := s.person(ctx, actor)
+	if err != nil {
+		return Representation{}, err
+	}
+	principal, err := s.person(ctx, r.PrincipalID)
+	if err != nil {
+		return Representation{}, ErrCodeInvalid
+	}
+	next, err := s.store.UpdateRepresentation(ctx, r.ID, func(cur Representation) (Representation, []RepEvent, []idp.Outgoing, error) {
+		now := s.Now()
+		if cur.State(now) != RepCreated || cur.CodeSelector != c[:codeSelectorLen] || cur.CodeHash != r.CodeHash {
+			return cur, nil, nil, ErrCodeInvalid
+		}
+		cur.RepresentativeID, cur.Status, cur.AcceptedAt, cur.UpdatedAt = actor, RepAccepted, now, now
+		cur.PendingUntil = now.Add(s.CodeTTL())
+		cur.CodeSelector, cur.CodeHash = "", ""
+		out, err := s.mail(principal.email, principal.acct.Locale, MailRepAccepted, map[string]string{
+			"Name": principal.name, "PartyName": rep.name, "Link": s.cfg.BaseURL + "/representations/" + cur.ID})
+		if err != nil {
+			return cur, nil, nil, err
+		}
+		return cur, []RepEvent{{RepresentationID: cur.ID, At: now, Actor: actor, Action: RepEventAccepted}}, []idp.Outgoing{out}, nil
+	})
+	if errors.Is(err, idp.ErrNotFound) {
+		return Representation{}, ErrCodeInvalid
+	}
+	return next, err
+}
+
+// answer is Confirm or Reject by the principal of an accepted representation.
+func (s *Service) answer(ctx context.Context, actor, id string, confirm bool) (Representation, error) {
+	r, err := s.store.GetRepresentation(ctx, id)
+	if err != nil && !errors.Is(err, idp.ErrNotFound) {
+		return Representation{}, err
+	}
+	if err != nil || r.PrincipalID != actor {
+		return Representation{}, ErrForbidden
+	}
+	rep, err := s.person(ctx, r.RepresentativeID)
+	if err != nil {
+		return Representation{}, ErrRepState
+	}
+	principal, err := s.person(ctx, actor)
+	if err != nil {
+		return Representation{}, err
+	}
+	return s.store.UpdateRepresentation(ctx, id, func(cur Representation) (Representation, []RepEvent, []idp.Outgoing, error) {
+		now := s.Now()
+		if cur.State(now) != RepAccepted || cur.RepresentativeID != r.RepresentativeID {
+			return cur, nil, nil, ErrRepState
+		}
+		action, template := RepEventConfirmed, MailRepConfirmed
+		if confirm {
+			cur.Status, cur.ConfirmedAt = RepConfirmed, now
+		} else {
+			cur.Status, cur.EndedAt, cur.EndedBy = RepRejected, now, actor
+			action, template = RepEventRejected, MailRepRejected
+		}
+		cur.UpdatedAt = now
+		out, err := s.mail(rep.email, rep.acct.Locale, template, map[string]string{
+			"Name": rep.name, "PartyName": principal.name, "Link": s.cfg.BaseURL + "/representations/" + cur.ID})
+		if err != nil {
+			return cur, nil, nil, err
+		}
+		return cur, []RepEvent{{RepresentationID: id, At: now, Actor: actor, Action: action}}, []idp.Outgoing{out}, nil
+	})
+}
+
+// Confirm makes an accepted representation active. Only its principal
+// may, after the representative accepted (ErrRepState before, or after
+// the confirmation deadline); the representative is told by e-mail.
+func (s *Service) Confirm(ctx context.Context, actor, id string) (Representation, error) {
+	return s.answer(ctx, actor, id, true)
+}
+
+// Reject refuses the representative who accepted; the code is spent and
+// the representative is told by e-mail.
+func (s *Service) Reject(ctx context.Context, actor, id string) (Representation, error) {
+	return s.answer(ctx, actor, id, false)
+}
+
+// EndRepresentation ends a representation for good: the principal or the
+// representative (the actor) may, in any open state (an unused code is
+// withdrawn). Both parties are told by e-mail once there are two.
+func (s *Service) EndRepresentation(ctx context.Context, actor, id string) error {
+	r, err := s.store.GetRepresentation(ctx, id)
+	if err != nil && !errors.Is(err, idp.ErrNotFound) {
+		return err
+	}
+	if err != nil || (r.PrincipalID != actor && r.RepresentativeID != actor) {
+		return ErrForbidden
+	}
+	var parties []person
+	for _, pid := range []string{r.PrincipalID, r.RepresentativeID} {
+		if pid == "" {
+			continue
+		}
+		p, err := s.person(ctx, pid)
+		if err != nil {
+			return err
+		}
+		parties = append(parties, p)
+	}
+	_, err = s.store.UpdateRepresentation(ctx, id, func(cur Representation) (Representation, []RepEvent, []idp.Outgoing, error) {
+		if !cur.Open() || cur.RepresentativeID != r.RepresentativeID {
+			return cur, nil, nil, ErrRepState
+		}
+		now := s.Now()
+		cur.Status, cur.EndedAt, cur.EndedBy, cur.UpdatedAt = RepRevoked, now, actor, now
+		cur.CodeSelector, cur.CodeHash = "", ""
+		var out []idp.Outgoing
+		if len(parties) == 2 {
+			for i, p := range parties {
+				o, err := s.mail(p.email, p.acct.Locale, MailRepEnded, map[string]string{"Name": p.name,
+					"PartyName": parties[1-i].name, "Link": s.cfg.BaseURL + "/representations"})
+				if err != nil {
+					return cur, nil, nil, err
+				}
+				out = append(out, o)
+			}
+		}
+		return cur, []RepEvent{{RepresentationID: id, At: now, Actor: actor, Action: RepEventEnded}}, out, nil
+	})
+	return err
+}
+
+// NarrowServices lets the principal take services away from an open
+// representation; adding needs a new code. Field "services": none left, or
+// one that was not granted.
+func (s *Service) NarrowServices(ctx context.Context, actor, id string, clientIDs []string) error {
+	want := slices.Clone(clientIDs)
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if len(want) == 0 {
+		return verr(map[string][]string{"services": {"err.rep_services_required"}})
+	}
+	_, err := s.store.UpdateRepresentation(ctx, id, func(cur Representation) (Representation, []RepEvent, []idp.Outgoing, error) {
+		if cur.PrincipalID != actor {
+			return cur, nil, nil, ErrForbidden
+		}
+		if !cur.Open() {
+			return cur, nil, nil, ErrRepState
+		}
+		for _, c := range want {
+			if !cur.Covers(c) {
+				return cur, nil, nil, verr(map[string][]string{"services": {"err.rep_services_narrow"}})
+			}
+		}
+		if slices.Equal(want, cur.Services) {
+			return cur, nil, nil, nil
+		}
+		now := s.Now()
+		cur.Services, cur.UpdatedAt = want, now
+		return cur, []RepEvent{{RepresentationID: id, At: now, Actor: actor, Action: RepEventServicesChanged,
+			Detail: strings.Join(want, " ")}}, nil, nil
+	})
+	if errors.Is(err, idp.ErrNotFound) {
+		return ErrForbidden
+	}
+	return err
+}
+
+// RecordUse appends "used at clientID" to the principal's timeline; the
+// login step calls it after MayRepresent allowed the choice. ErrRepState
+// if the representation is not active or does not cover the service.
+func (s *Service) RecordUse(ctx context.Context, representationID, clientID string) error {
+	r, err := s.store.GetRepresentation(ctx, representationID)
+	if err != nil {
+		return fmt.Errorf("record use: %w", err)
+	}
+	if !r.Active(s.Now()) || !r.Covers(clientID) {
+		return ErrRepState
+	}
+	return s.store.AppendRepEvents(ctx, RepEvent{RepresentationID: r.ID, At: s.Now(), Actor: r.RepresentativeID,
+		Action: RepEventUsed, ClientID: clientID})
+}
+
+// maxActionLen bounds a reported action's text.
+const maxActionLen = 200
+
+// RecordAction appends an action a service reports it carried out for the
+// principal (the action-receipt API): a short plain text, at most 200
+// characters, field "action" otherwise. The representation must cover the
+// service and have been active at some time (a receipt may arrive after
+// the end); ErrRepState otherwise.
+func (s *Service) RecordAction(ctx context.Context, representationID, clientID, action string) error {
+	action = strings.TrimSpace(action)
+	if action == "" || utf8.RuneCountInString(action) > maxActionLen || !utf8.ValidString(action) ||
+		strings.ContainsFunc(action, func(r rune) bool { return unicode.IsControl(r) || r == '<' || r == '>' }) {
+		return verr(map[string][]string{"action": {"err.rep_action_invalid"}})
+	}
+	r, err := s.store.GetRepresentation(ctx, representationID)
+	if err != nil {
+		return fmt.Errorf("record action: %w", err)
+	}
+	if r.ConfirmedAt.IsZero() || !r.Covers(clientID) {
+		return ErrRepState
+	}
+	return s.store.AppendRepEvents(ctx, RepEvent{RepresentationID: r.ID, At: s.Now(), Actor: r.RepresentativeID,
+		Action: RepEventAction, ClientID: clientID, Detail: action})
+}
+
+// RepView is a representation as one of its parties sees it.
+type RepView struct {
+	Representation Representation
+	State          RepStatus // effective state now
+	AsPrincipal    bool      // the viewer is the principal
+	// The other party: the principal's name for the representative; the
+	// representative's name and Konto-ID for the principal once accepted
+	// ("" for a deleted account or before acceptance).
+	OtherName, OtherKontoID string
+}
+
+func (s *Service) repView(ctx context.Context, actor string, r Representation) RepView {
+	v := RepView{Representation: r, State: r.State(s.Now()), AsPrincipal: r.PrincipalID == actor}
+	other := r.PrincipalID
+	if v.AsPrincipal {
+		other = r.RepresentativeID
+	}
+	if other != "" {
+		if p, err := s.person(ctx, other); err == nil {
+			v.OtherName = p.name
+			if v.AsPrincipal {
+				v.OtherKontoID = p.acct.KontoID
+			}
+		}
+	}
+	return v
+}
+
+// MyRepresentations lists the representations the actor is a party of,
+// newest first.
+func (s *Service) MyRepresentations(ctx context.Context, actor string) ([]RepView, error) {
+	list, err := s.store.ListRepresentations(ctx, actor)
+	if err != nil {
+		return nil, fmt.Errorf("list representations: %w", err)
+	}
+	out := make([]RepView, 0, len(list))
+	for _, r := range list {
+		out = append(out, s.repView(ctx, actor, r))
+	}
+	return out, nil
+}
+
+// RepresentationFor returns one representation as the actor (a party)
+// sees it; ErrForbidden for anyone else and for an unknown ID.
+func (s *Service) RepresentationFor(ctx context.Context, actor, id string) (RepView, error) {
+	r, err := s.store.GetRepresentation(ctx, id)
+	if errors.Is(err, idp.ErrNotFound) || (err == nil && r.PrincipalID != actor && r.RepresentativeID != actor) {
+		return RepView{}, ErrForbidden
+	}
+	if err != nil {
+		return RepView{}, err
+	}
+	return s.repView(ctx, actor, r), nil
+}
+
+// Timeline returns the principal's view of what happened in their name,
+// newest first; ErrForbidden for anyone but the principal.
+func (s *Service) Timeline(ctx context.Context, actor, id string) ([]RepEvent, error) {
+	r, err := s.store.GetRepresentation(ctx, id)
+	if err != nil && !errors.Is(err, idp.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil || r.PrincipalID != actor {
+		return nil, ErrForbidden
+	}
+	return s.store.ListRepEvents(ctx, id, eventListLength)
+}

@@ -1,0 +1,331 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// LifecycleStore is the storage the account lifecycle needs: deletion of an
+// account with its follow-ups in one transaction, the reminder marker of
+// the 18 + 2-month rule, the clients an account used, and the durable queue
+// of events for those clients.
+type LifecycleStore interface {
+	// ListLifecycleCandidates returns, ordered by ID and after the ID
+	// after (""= from the start), at most limit accounts that either never
+	// logged in and were created before neverBefore, or whose last login
+	// (their creation if none) lies before idleBefore. The bounds are a
+	// coarse filter; the caller applies the exact calendar rules.
+	ListLifecycleCandidates(ctx context.Context, q LifecycleQuery) ([]LifecycleCandidate, error)
+	// MarkLifecycleNotice records that the inactivity reminder went out at
+	// at and enqueues out, in one transaction, but only while the account's
+	// last login (its creation if none) is still idleSince and no reminder
+	// was recorded at or after idleSince. It reports whether it recorded one;
+	// false with a nil error means another run did, or the user logged in.
+	// ErrNotFound if the account is gone.
+	MarkLifecycleNotice(ctx context.Context, accountID string, idleSince, at time.Time, out ...Outgoing) (bool, error)
+	// PurgeAccount deletes an account and everything that hangs on it,
+	// queues one ServiceEvent per client the account used and enqueues out,
+	// all in one transaction. ErrNotFound if the account is gone;
+	// ErrConflict (nothing written) if p.IdleSince is set and the account's
+	// last login (its creation if none) is no longer exactly p.IdleSince.
+	PurgeAccount(ctx context.Context, p Purge) error
+	// RecordClientUse notes that the account logged in to the client at at
+	// (kept until the account is deleted, to tell the client then).
+	// ErrNotFound if the account does not exist.
+	RecordClientUse(ctx context.Context, accountID, clientID string, at time.Time) error
+	// UpdateAccountWithToken stores the action token t and applies fn to its
+	// account in one transaction (like UpdateAccount), so that a link and
+	// the state it confirms are written together.
+	UpdateAccountWithToken(ctx context.Context, t ActionToken, fn func(Account) (Account, []Outgoing, error)) (Account, error)
+	// ListServiceEvents returns at most limit undelivered events, oldest first.
+	ListServiceEvents(ctx context.Context, limit int) ([]ServiceEvent, error)
+	// MarkServiceEventDelivered records the delivery of an event;
+	// ErrNotFound if there is none with this ID.
+	MarkServiceEventDelivered(ctx context.Context, id int64, at time.Time) error
+}
+
+// LifecycleQuery selects lifecycle candidates (see ListLifecycleCandidates).
+type LifecycleQuery struct {
+	NeverBefore time.Time // never logged in and created before this
+	IdleBefore  time.Time // last login (creation if none) before this
+	After       string    // account ID to continue after
+	Limit       int
+}
+
+// LifecycleCandidate is an account with its lifecycle marker.
+type LifecycleCandidate struct {
+	Account  Account
+	NoticeAt time.Time // when the last inactivity reminder went out; zero if never
+}
+
+// Purge describes an account deletion (see PurgeAccount).
+type Purge struct {
+	AccountID string
+	IdleSince time.Time  // if set, delete only if the account has not logged in since
+	Event     string     // the ServiceEvent to queue per client, e.g. EventAccountPurged
+	At        time.Time  // when, for the queued events
+	Out       []Outgoing // messages enqueued in the same transaction
+}
+
+// ServiceEvent is a durable notice for a relying party about one of its
+// users (an account deletion), waiting to be pushed as a Security Event
+// Token (RISC account-purged) to the client.
+type ServiceEvent struct {
+	ID          int64
+	ClientID    string
+	AccountID   string // the deleted account's ID (the OIDC subject)
+	Event       string
+	CreatedAt   time.Time
+	DeliveredAt time.Time // zero until the client accepted it
+}
+
+// EventAccountPurged is the RISC event type queued when an account is deleted.
+const EventAccountPurged = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
+
+// The lifecycle rules (PRODUCT.md §1): calendar months, not 30-day blocks.
+const (
+	NeverUsedMonths   = 2  // no login within this many months of opening: deleted
+	ReminderMonths    = 18 // no login for this long: one reminder
+	GraceMonths       = 2  // no login within this long after the reminder: deleted
+	lifecycleBatch    = 100
+	lifecycleNeverMin = 55 * 24 * time.Hour  // < any 2 calendar months minus month-end clamping
+	lifecycleIdleMin  = 535 * 24 * time.Hour // < any 18 calendar months minus clamping
+)
+
+// Mail templates of the lifecycle and the account console.
+const (
+	MailEmailChange       = "email_change"       // to the new address: the confirmation link
+	MailEmailChanged      = "email_changed"      // to the old address: the change took effect
+	MailAccountDeleted    = "account_deleted"    // the user deleted the account
+	MailLifecycleReminder = "lifecycle_reminder" // 18 months without login
+	MailLifecycleDeleted  = "lifecycle_deleted"  // deleted for inactivity
+)
+
+// AddMonths adds n calendar months to t, keeping the day of the month where
+// the target month has it and taking the target month's last day
+// otherwise: 31 August + 2 = 31 October, 31 December + 2 = 28 (29)
+// February, where time.AddDate would give 3 (2) March.
+func AddMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
+}
+
+// LifecycleAction is what the lifecycle rules demand for an account now.
+type LifecycleAction int
+
+// Lifecycle actions.
+const (
+	LifecycleNone            LifecycleAction = iota
+	LifecycleDeleteNeverUsed                 // no login within 2 months of opening
+	LifecycleRemind                          // 18 months without login
+	LifecycleDeleteInactive                  // no login within 2 months of the reminder (20 months in all)
+)
+
+// IdleSince is the start of an account's inactivity: its last login, or
+// its creation if it never logged in.
+func IdleSince(a Account) time.Time {
+	if a.LastLoginAt.IsZero() {
+		return a.CreatedAt
+	}
+	return a.LastLoginAt
+}
+
+// LifecycleDue applies the rules to an account and its reminder marker at now.
+func LifecycleDue(a Account, noticeAt, now time.Time) LifecycleAction {
+	if a.LastLoginAt.IsZero() {
+		if !now.Before(AddMonths(a.CreatedAt, NeverUsedMonths)) {
+			return LifecycleDeleteNeverUsed
+		}
+		return LifecycleNone
+	}
+	idle := a.LastLoginAt
+	if now.Before(AddMonths(idle, ReminderMonths)) {
+		return LifecycleNone
+	}
+	// A reminder from before the last login belongs to an earlier idle period.
+	if noticeAt.IsZero() || noticeAt.Before(idle) {
+		return LifecycleRemind
+	}
+	if !now.Before(AddMonths(idle, ReminderMonths+GraceMonths)) && !now.Before(AddMonths(noticeAt, GraceMonths)) {
+		return LifecycleDeleteInactive
+	}
+	return LifecycleNone
+}
+
+// LifecycleResult counts what a lifecycle run did.
+type LifecycleResult struct {
+	Reminded, DeletedNeverUsed, DeletedInactive int
+}
+
+// RunLifecycle applies the lifecycle rules to every account once, in
+// batches; each account's action is its own transaction, so a run that
+// stops half-way (crash, error) leaves every account either done or
+// untouched, and the next run continues. Several runs at once are safe:
+// the store records each reminder and deletion at most once.
+func (s *Service) RunLifecycle(ctx context.Context) (LifecycleResult, error) {
+	var res LifecycleResult
+	now := s.Now()
+	q := LifecycleQuery{NeverBefore: now.Add(-lifecycleNeverMin), IdleBefore: now.Add(-lifecycleIdleMin), Limit: lifecycleBatch}
+	for {
+		cands, err := s.store.ListLifecycleCandidates(ctx, q)
+		if err != nil {
+			return res, fmt.Errorf("list lifecycle candidates: %w", err)
+		}
+		for _, c := range cands {
+			if err := s.lifecycleOne(ctx, c, now, &res); err != nil {
+				return res, fmt.Errorf("lifecycle of account %s: %w", c.Account.ID, err)
+			}
+			q.After = c.Account.ID
+		}
+		if len(cands) < q.Limit {
+			return res, nil
+		}
+	}
+}
+
+func (s *Service) lifecycleOne(ctx context.Context, c LifecycleCandidate, now time.Time, res *LifecycleResult) error {
+	a := c.Account
+	switch LifecycleDue(a, c.NoticeAt, now) {
+	case LifecycleDeleteNeverUsed:
+		// Only a confirmed address gets the notice: an unconfirmed one may
+		// belong to someone who never asked for an account.
+		var out []Outgoing
+		if !a.ActivatedAt.IsZero() {
+			m, err := s.lifecycleMail(a, MailLifecycleDeleted, nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		ok, err := s.purge(ctx, a, IdleSince(a), "never_used", out)
+		if ok {
+			res.DeletedNeverUsed++
+		}
+		return err
+	case LifecycleRemind:
+		deleteOn := AddMonths(a.LastLoginAt, ReminderMonths+GraceMonths)
+		if d := AddMonths(now, GraceMonths); d.After(deleteOn) {
+			deleteOn = d
+		}
+		m, err := s.lifecycleMail(a, MailLifecycleReminder, map[string]string{
+			"LoginLink": s.cfg.BaseURL + "/", "Date": deleteOn.In(zurich).Format("02.01.2006")})
+		if err != nil {
+			return err
+		}
+		ok, err := s.store.MarkLifecycleNotice(ctx, a.ID, a.LastLoginAt, now, m)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			res.Reminded++
+			s.audit(ctx, "system", "account.lifecycle_reminder", a.ID, "")
+		}
+		return nil
+	case LifecycleDeleteInactive:
+		m, err := s.lifecycleMail(a, MailLifecycleDeleted, nil)
+		if err != nil {
+			return err
+		}
+		ok, err := s.purge(ctx, a, a.LastLoginAt, "inactive", []Outgoing{m})
+		if ok {
+			res.DeletedInactive++
+		}
+		return err
+	}
+	return nil
+}
+
+// purge deletes an account for the lifecycle unless it logged in since
+// idleSince or is gone already (another run): then it reports false.
+func (s *Service) purge(ctx context.Context, a Account, idleSince time.Time, reason string, out []Outgoing) (bool, error) {
+	err := s.store.PurgeAccount(ctx, Purge{AccountID: a.ID, IdleSince: idleSince, Event: EventAccountPurged, At: s.Now(), Out: out})
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.audit(ctx, "system", "account.deleted", a.ID, "reason="+reason)
+	s.endSessionsAfterPurge(ctx, a.ID)
+	return true, nil
+}
+
+// endSessionsAfterPurge ends the sessions and access tokens of a deleted
+// account. Its refresh tokens went with it; a session left behind when the
+// ephemeral store fails finds no account and is refused by every page.
+func (s *Service) endSessionsAfterPurge(ctx context.Context, accountID string) {
+	if err := s.EndAllSessions(ctx, accountID); err != nil {
+		s.log.ErrorContext(ctx, "end sessions of deleted account", "account_id", accountID, "err", err)
+	}
+}
+
+func (s *Service) lifecycleMail(a Account, template string, data map[string]string) (Outgoing, error) {
+	p, err := s.Personal(a)
+	if err != nil {
+		return Outgoing{}, err
+	}
+	d := map[string]string{"Name": p.GivenName + " " + p.FamilyName, "RegisterLink": s.cfg.BaseURL + "/register"}
+	for k, v := range data {
+		d[k] = v
+	}
+	return s.mail(p.Email, a.Locale, template, d)
+}
+
+// zurich is the zone in which dates in e-mails are written.
+var zurich = func() *time.Location {
+	if l, err := time.LoadLocation("Europe/Zurich"); err == nil {
+		return l
+	}
+	return time.UTC
+}()
+
+// LifecycleArgs is the River job that runs the lifecycle rules once.
+type LifecycleArgs struct{}
+
+// Kind names the job for River.
+func (LifecycleArgs) Kind() string { return "account_lifecycle" }
+
+// LifecycleWorker runs LifecycleArgs jobs through Service.RunLifecycle.
+type LifecycleWorker struct {
+	river.WorkerDefaults[LifecycleArgs]
+	svc *Service
+}
+
+var _ river.Worker[LifecycleArgs] = (*LifecycleWorker)(nil)
+
+// NewLifecycleWorker returns the worker over svc.
+func NewLifecycleWorker(svc *Service) *LifecycleWorker { return &LifecycleWorker{svc: svc} }
+
+// Work runs the rules once; an error makes River retry, and the retry
+// continues where the run stopped (every finished step is committed).
+func (w *LifecycleWorker) Work(ctx context.Context, job *river.Job[LifecycleArgs]) error {
+	res, err := w.svc.RunLifecycle(ctx)
+	w.svc.log.InfoContext(ctx, "account lifecycle run", "job_id", job.ID, "reminded", res.Reminded,
+		"deleted_never_used", res.DeletedNeverUsed, "deleted_inactive", res.DeletedInactive, "err", err)
+	return err
+}
+
+// LifecyclePeriodicJob schedules the lifecycle run every interval (and at
+// start). River's leader inserts periodic jobs, and the job is unique per
+// interval, so N instances still run it once per interval; the run itself
+// is idempotent anyway.
+func LifecyclePeriodicJob(interval time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return LifecycleArgs{}, &river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+		}, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// AddLifecycleWorker registers the lifecycle worker over svc in ws.
+func AddLifecycleWorker(ws *river.Workers, svc *Service) {
+	river.AddWorker(ws, NewLifecycleWorker(svc))
+}

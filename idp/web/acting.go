@@ -1,0 +1,126 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// actingOption is one radio button of "Für wen handeln Sie?".
+type actingOption struct {
+	Value  string // "self" or "kind:id"
+	Name   string
+	Detail string
+	Roles  string
+	Kind   string // "", organisation, person
+}
+
+func actingValue(a idp.Acting) string {
+	if a.IsZero() {
+		return "self"
+	}
+	return a.Kind + ":" + a.ID
+}
+
+// actingChoices returns the options for the session's account at the
+// request's client; ok is false when the page cannot be shown (the answer
+// is then written).
+func (h *Handler) actingChoices(w http.ResponseWriter, r *http.Request, id string) (idp.Session, []idp.ActingChoice, *loginContextView, bool) {
+	sess, ok := h.session(r)
+	a, err := h.prov.AuthRequest(r.Context(), id)
+	if !ok || err != nil {
+		h.requestExpired(w, r)
+		return idp.Session{}, nil, nil, false
+	}
+	if h.cfg.Acting == nil {
+		h.completeLogin(w, r, id, sess)
+		return idp.Session{}, nil, nil, false
+	}
+	cs, err := h.cfg.Acting.ActingChoices(r.Context(), sess.AccountID, a.ClientID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return idp.Session{}, nil, nil, false
+	}
+	v := &loginContextView{AuthRequestID: id, ClientName: h.prov.ClientName(r.Context(), a.ClientID)}
+	if acct, err := h.svc.Account(r.Context(), sess.AccountID); err == nil {
+		if pd, err := h.svc.Personal(acct); err == nil {
+			v.SelfName = strings.TrimSpace(pd.GivenName + " " + pd.FamilyName)
+		}
+	}
+	v.Options = append(v.Options, actingOption{Value: "self", Name: v.SelfName})
+	for _, c := range cs {
+		v.Options = append(v.Options, actingOption{Value: actingValue(c.Acting), Name: c.Name, Detail: c.Detail,
+			Roles: strings.Join(c.Roles, ", "), Kind: c.Acting.Kind})
+	}
+	return sess, cs, v, true
+}
+
+// contextForm asks "Für wen handeln Sie?" for a login to a service where
+// the person may act for an organisation or someone they represent.
+func (h *Handler) contextForm(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	_, cs, v, ok := h.actingChoices(w, r, id)
+	if !ok {
+		return
+	}
+	if len(cs) == 0 {
+		sess, _ := h.session(r)
+		h.finishContext(w, r, id, sess, idp.Acting{})
+		return
+	}
+	v.Selected = "self"
+	h.render(w, r, http.StatusOK, "login_context", h.lang(w, r), v)
+}
+
+// context takes the choice; it must be one of the choices the resolver
+// gives now (the browser's value is never trusted on its own).
+func (h *Handler) context(w http.ResponseWriter, r *http.Request) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	id := r.PostFormValue("authRequestID")
+	sess, cs, v, ok := h.actingChoices(w, r, id)
+	if !ok {
+		return
+	}
+	choice := r.PostFormValue("acting")
+	if choice == "self" {
+		h.finishContext(w, r, id, sess, idp.Acting{})
+		return
+	}
+	for _, c := range cs {
+		if actingValue(c.Acting) == choice {
+			h.finishContext(w, r, id, sess, c.Acting)
+			return
+		}
+	}
+	v.Selected = "self"
+	v.Errors = []templates.FieldError{{Field: "acting", Key: "err.acting_choice"}}
+	h.render(w, r, http.StatusUnprocessableEntity, "login_context", h.lang(w, r), v)
+}
+
+// finishContext records the choice on the auth request and completes it.
+func (h *Handler) finishContext(w http.ResponseWriter, r *http.Request, id string, sess idp.Session, acting idp.Acting) {
+	if err := h.prov.SetActing(r.Context(), id, acting); err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	next, err := h.prov.Complete(r.Context(), id, sess)
+	if err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	if !acting.IsZero() {
+		h.svc.Audit(r.Context(), sess.AccountID, "login.acting", sess.AccountID, "kind="+acting.Kind+" id="+acting.ID)
+		if a, err := h.prov.AuthRequest(r.Context(), id); err == nil {
+			if err := h.cfg.Acting.ActingUsed(r.Context(), sess.AccountID, a.ClientID, acting); err != nil {
+				h.log.WarnContext(r.Context(), "acting use not recorded", "err", err, "request_id", requestID(r.Context()))
+			}
+		}
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}

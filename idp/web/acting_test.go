@@ -1,0 +1,267 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/kanton/kundencenter/delegation"
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/idptest"
+)
+
+// TestActForOrganisation: a member assigned a service chooses at login to
+// act for the organisation; that service alone gets the "represents" claim
+// (ID token, userinfo, introspection, refresh); a service not assigned
+// never asks; after the assignment ends, refresh and introspection refuse.
+func TestActForOrganisation(t *testing.T) {
+	env := idptest.Start(t, idptest.Options{})
+	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect},
+		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}, mfaSecret)
+	env.AddClient(t, idp.Client{ID: "other", Name: "Steuern", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
+	anna := env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
+	ctx := t.Context()
+	org, err := env.Orgs.CreateOrg(ctx, anna.ID, delegation.OrgInput{Name: "Muster AG", UID: "CHE-116.281.710",
+		Addresses: []delegation.Address{{Street: "Bahnhofstrasse 1", PostalCode: "5000", Town: "Aarau", Country: "CH"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Orgs.SetServices(ctx, anna.ID, org.ID, anna.ID, []string{"svc"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := oidc.NewProvider(ctx, env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := func(client string, scopes ...string) *oauth2.Config {
+		return &oauth2.Config{ClientID: client, ClientSecret: mfaSecret, Endpoint: p.Endpoint(), RedirectURL: mfaRedirect,
+			Scopes: append([]string{oidc.ScopeOpenID, "profile"}, scopes...)}
+	}
+	idToken := func(client string, tok *oauth2.Token) map[string]any {
+		t.Helper()
+		idt, err := p.Verifier(&oidc.Config{ClientID: client}).Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c map[string]any
+		idt.Claims(&c)
+		return c
+	}
+
+	b := env.NewBrowser(t)
+	svc := oc("svc", oidc.ScopeOfflineAccess)
+	v := oauth2.GenerateVerifier()
+	r := b.Open(t, svc.AuthCodeURL("st", oauth2.S256ChallengeOption(v), oidc.Nonce("n")))
+	id := r.URL().Query().Get("authRequestID")
+	r = b.Post(t, "/login", b.CSRF(t, r.URL().String()), url.Values{"authRequestID": {id}, "email": {mfaEmail}, "password": {mfaPassword}})
+	if r.URL().Path != "/login/context" || !strings.Contains(r.Body, "für die Organisation «Muster AG»") ||
+		!strings.Contains(r.Body, "für mich selbst (Anna Muster)") {
+		t.Fatalf("after the password: %s\n%.600s", r.URL(), r.Body)
+	}
+	// A made-up or foreign choice is refused; nothing is issued.
+	bad := b.Post(t, "/login/context", r.Field("csrf"), url.Values{"authRequestID": {id}, "acting": {"organisation:not-mine"}})
+	if bad.Resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("forged choice: status %d at %s", bad.Resp.StatusCode, bad.URL())
+	}
+	r = b.Post(t, "/login/context", bad.Field("csrf"), url.Values{"authRequestID": {id}, "acting": {"organisation:" + org.ID}})
+	tok, err := svc.Exchange(ctx, r.URL().Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatalf("exchange (ended at %s): %v", r.URL(), err)
+	}
+	claims := idToken("svc", tok)
+	rep, _ := claims["represents"].(map[string]any)
+	if claims["sub"] != anna.ID || rep["kind"] != "organisation" || rep["id"] != org.ID || rep["name"] != "Muster AG" ||
+		rep["uid"] != "CHE-116.281.710" || !strings.Contains(toJSON(rep["roles"]), "admin") {
+		t.Fatalf("ID token: %v", claims)
+	}
+	ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uiClaims map[string]any
+	ui.Claims(&uiClaims)
+	if r, _ := uiClaims["represents"].(map[string]any); r["id"] != org.ID {
+		t.Fatalf("userinfo: %v", uiClaims)
+	}
+	if in := introspectAs(t, env, "svc", tok.AccessToken); in["active"] != true || !strings.Contains(toJSON(in["represents"]), org.ID) {
+		t.Fatalf("introspection: %v", in)
+	}
+
+	// Another service, not assigned: no question, no claim (SSO).
+	other := oc("other")
+	v2 := oauth2.GenerateVerifier()
+	r = b.Open(t, other.AuthCodeURL("st", oauth2.S256ChallengeOption(v2), oidc.Nonce("n")))
+	tok2, err := other.Exchange(ctx, r.URL().Query().Get("code"), oauth2.VerifierOption(v2))
+	if err != nil {
+		t.Fatalf("other service (ended at %s): %v", r.URL(), err)
+	}
+	if c := idToken("other", tok2); c["represents"] != nil {
+		t.Fatalf("an unassigned service learnt of the organisation: %v", c)
+	}
+
+	// The same service again with SSO: the question comes again, "self" gives no claim.
+	v3 := oauth2.GenerateVerifier()
+	r = b.Open(t, svc.AuthCodeURL("st", oauth2.S256ChallengeOption(v3), oidc.Nonce("n")))
+	if r.URL().Path != "/login/context" {
+		t.Fatalf("SSO to an assigned service skipped the question: %s", r.URL())
+	}
+	r = b.Post(t, "/login/context", r.Field("csrf"), url.Values{"authRequestID": {r.URL().Query().Get("authRequestID")}, "acting": {"self"}})
+	tok3, err := svc.Exchange(ctx, r.URL().Query().Get("code"), oauth2.VerifierOption(v3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := idToken("svc", tok3); c["represents"] != nil {
+		t.Fatalf("acting for oneself carries a claim: %v", c)
+	}
+
+	// The assignment ends: refresh and introspection of the organisation grant fail.
+	if err := env.Orgs.SetServices(ctx, anna.ID, org.ID, anna.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if in := introspectAs(t, env, "svc", tok.AccessToken); in["active"] != false {
+		t.Fatalf("introspection after the assignment ended: %v", in)
+	}
+	_, err = svc.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	var re *oauth2.RetrieveError
+	if err == nil || !asRetrieve(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Fatalf("refresh after the assignment ended: %v", err)
+	}
+	// The grant for oneself still refreshes.
+	if _, err := svc.TokenSource(ctx, &oauth2.Token{RefreshToken: tok3.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token(); err != nil && tok3.RefreshToken != "" {
+		t.Fatalf("refresh of the own grant: %v", err)
+	}
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func asRetrieve(err error, re **oauth2.RetrieveError) bool {
+	e, ok := err.(*oauth2.RetrieveError)
+	if ok {
+		*re = e
+	}
+	return ok
+}
+
+// introspectAs calls the introspection endpoint as client.
+func introspectAs(t *testing.T, env *idptest.Env, client, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/oauth/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(client, mfaSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestActForRepresentedPerson: R, representing P for one service, chooses
+// at login to act for P; that service gets "represents" with P's subject,
+// P's timeline shows the use, a service not covered never asks, and when
+// P ends the representation the token goes inactive at introspection.
+func TestActForRepresentedPerson(t *testing.T) {
+	env := idptest.Start(t, idptest.Options{})
+	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
+	env.AddClient(t, idp.Client{ID: "other", Name: "Steuern", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
+	pAcct := env.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", mfaPassword)
+	env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
+	rAcct, err := env.Store.GetAccountByEmailIndex(t.Context(), env.Service.EmailIndex(mfaEmail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	rep, code, err := env.Orgs.CreateRepresentation(ctx, pAcct.ID, delegation.RepInput{Services: []string{"svc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Orgs.Accept(ctx, rAcct.ID, code, "203.0.113.9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Orgs.Confirm(ctx, pAcct.ID, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	p, err := oidc.NewProvider(ctx, env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := func(client string) *oauth2.Config {
+		return &oauth2.Config{ClientID: client, ClientSecret: mfaSecret, Endpoint: p.Endpoint(), RedirectURL: mfaRedirect,
+			Scopes: []string{oidc.ScopeOpenID}}
+	}
+
+	b := env.NewBrowser(t)
+	svc := oc("svc")
+	v := oauth2.GenerateVerifier()
+	r := b.Open(t, svc.AuthCodeURL("st", oauth2.S256ChallengeOption(v), oidc.Nonce("n")))
+	id := r.URL().Query().Get("authRequestID")
+	r = b.Post(t, "/login", b.CSRF(t, r.URL().String()), url.Values{"authRequestID": {id}, "email": {mfaEmail}, "password": {mfaPassword}})
+	if r.URL().Path != "/login/context" || !strings.Contains(r.Body, "als Vertretung für Paula Prinzipal") {
+		t.Fatalf("after the password: %s\n%.600s", r.URL(), r.Body)
+	}
+	r = b.Post(t, "/login/context", r.Field("csrf"), url.Values{"authRequestID": {id}, "acting": {"person:" + rep.ID}})
+	tok, err := svc.Exchange(ctx, r.URL().Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatalf("exchange (ended at %s): %v", r.URL(), err)
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: "svc"}).Verify(ctx, tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	idt.Claims(&claims)
+	repClaim, _ := claims["represents"].(map[string]any)
+	if claims["sub"] != rAcct.ID || repClaim["kind"] != "person" || repClaim["sub"] != pAcct.ID ||
+		repClaim["name"] != "Paula Prinzipal" || repClaim["representation"] != rep.ID {
+		t.Fatalf("ID token: %v", claims)
+	}
+	events, err := env.Orgs.Timeline(ctx, pAcct.ID, rep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := false
+	for _, e := range events {
+		used = used || (e.Action == delegation.RepEventUsed && e.ClientID == "svc")
+	}
+	if !used {
+		t.Fatalf("P's timeline does not show the use: %+v", events)
+	}
+
+	// A service the representation does not cover: no question.
+	other := oc("other")
+	v2 := oauth2.GenerateVerifier()
+	r = b.Open(t, other.AuthCodeURL("st", oauth2.S256ChallengeOption(v2), oidc.Nonce("n")))
+	if r.URL().Query().Get("code") == "" {
+		t.Fatalf("uncovered service: ended at %s", r.URL())
+	}
+
+	// P ends it: R's token for P goes inactive at once.
+	if in := introspectAs(t, env, "svc", tok.AccessToken); in["active"] != true {
+		t.Fatalf("introspection while active: %v", in)
+	}
+	if err := env.Orgs.EndRepresentation(ctx, pAcct.ID, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if in := introspectAs(t, env, "svc", tok.AccessToken); in["active"] != false {
+		t.Fatalf("introspection after the end: %v", in)
+	}
+	// And the next login to the service no longer asks.
+	v3 := oauth2.GenerateVerifier()
+	r = b.Open(t, svc.AuthCodeURL("st", oauth2.S256ChallengeOption(v3), oidc.Nonce("n")))
+	if r.URL().Query().Get("code") == "" {
+		t.Fatalf("after the end: ended at %s", r.URL())
+	}
+}

@@ -1,0 +1,832 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/kanton/kundencenter/connectors"
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// Logins through upstream identity providers (SwissID, AGOV): the login
+// button, the redirect (connectors.Flow.Begin), the callback
+// (connectors.Flow.Finish), and what follows: a linked upstream login
+// opens a session for its account (stepping up upstream or locally when it
+// is too weak for the service); an unknown one chooses between a new
+// account and linking an existing one after proving control of it
+// (password, and second factor when enrolled). Accounts are found only
+// through links on (connector, issuer, subject), never by e-mail.
+
+// Federation configures logins through upstream identity providers.
+type Federation struct {
+	// Flow runs the redirects; its Registry lists the connectors in the
+	// order of the login page's buttons.
+	Flow *connectors.Flow
+	// Options per connector ID; a connector without entry takes the
+	// defaults (generic button, StepUpUpstream).
+	Options map[string]ConnectorOptions
+}
+
+// ConnectorOptions are the login page's settings of one connector.
+type ConnectorOptions struct {
+	// Type is the connector type (connectors.TypeSwissID, TypeOIDC); it
+	// selects the button (SwissID's has its own wording and style).
+	Type string
+	// StepUp says how a linked login too weak for the service is stepped
+	// up: StepUpUpstream asks the provider again at the level needed
+	// (SwissID: acr_values=qoa2, prompt=login), StepUpLocal asks for the
+	// account's own second factor.
+	StepUp string
+}
+
+// Step-up modes of ConnectorOptions.StepUp.
+const (
+	StepUpUpstream = "upstream"
+	StepUpLocal    = "local"
+)
+
+// CallbackPath is where upstream providers send the browser back: the
+// connectors' RedirectURL is the issuer followed by this path.
+const CallbackPath = "/login/external/callback"
+
+// Purposes of an upstream login (connectors.Request.Purpose).
+const (
+	purposeLogin  = "login"
+	purposeStepUp = "stepup"
+)
+
+// upstreamPerIP bounds how many upstream logins one client may start.
+var upstreamPerIP = idp.Rule{Name: "upstream_ip", Limit: 60, Window: 10 * time.Minute}
+
+// pendingTTL bounds the choice after a first upstream login.
+const pendingTTL = 10 * time.Minute
+
+func (h *Handler) federationRoutes(ui func(string, http.HandlerFunc)) {
+	if h.cfg.Federation == nil || h.cfg.Federation.Flow == nil {
+		return
+	}
+	ui("GET /login/external/{id}", h.fedBegin)
+	ui("GET "+CallbackPath, h.fedCallback)
+	ui("GET /login/external/choice", h.fedChoice)
+	ui("GET /login/external/error", h.fedErrorPage)
+	ui("POST /login/external/create", h.fedCreate)
+	ui("POST /login/external/link", h.fedLink)
+	ui("POST /login/external/cancel", h.fedCancel)
+	ui("POST /account/links/remove", h.fedUnlink)
+}
+
+// upstreams are the login page's buttons for an auth request ("" = none).
+func (h *Handler) upstreams(authRequestID string) []upstreamLink {
+	if h.cfg.Federation == nil || h.cfg.Federation.Flow == nil {
+		return nil
+	}
+	var out []upstreamLink
+	for _, c := range h.cfg.Federation.Flow.Connectors.All() {
+		u := "/login/external/" + url.PathEscape(c.ID())
+		if authRequestID != "" {
+			u += "?authRequestID=" + url.QueryEscape(authRequestID)
+		}
+		out = append(out, upstreamLink{Name: c.DisplayName(), URL: u, Kind: h.cfg.Federation.Options[c.ID()].Type})
+	}
+	return out
+}
+
+func (h *Handler) connectorName(id string) string {
+	if c, ok := h.cfg.Federation.Flow.Connectors.Get(id); ok {
+		return c.DisplayName()
+	}
+	return id
+}
+
+// fedBegin sends the browser to the upstream provider (OIDC Core 1.0
+// §3.1.2.1) with the level the auth request needs, the page language as
+// ui_locales and the request's login_hint when it is an e-mail address.
+func (h *Handler) fedBegin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, ok := h.cfg.Federation.Flow.Connectors.Get(id); !ok {
+		h.errorPage(w, r, http.StatusNotFound, "err.not_found")
+		return
+	}
+	// Each start stores a pending login for ten minutes: bound per client.
+	if err := h.svc.Allow(ctx, []idp.Rule{upstreamPerIP}, []string{h.clientIP(r)}); err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	req := connectors.Request{Purpose: purposeLogin}
+	var locales []string
+	if arID := r.URL.Query().Get("authRequestID"); arID != "" {
+		a, err := h.prov.AuthRequest(ctx, arID)
+		if err != nil {
+			h.requestExpired(w, r)
+			return
+		}
+		req.AuthRequestID = arID
+		req.ACR = a.RequiredLevel(h.prov.Levels())
+		if idp.ValidEmail(a.LoginHint) {
+			req.LoginHint = a.LoginHint
+		}
+		if a.HasPrompt(oidc.PromptLogin) {
+			req.Prompt = oidc.PromptLogin
+		}
+		if a.MaxAge != nil {
+			req.MaxAge = int(*a.MaxAge)
+		}
+		locales = a.UILocales
+	}
+	req.Locale = h.lang(w, r, locales...)
+	h.fedRedirect(w, r, id, req)
+}
+
+// fedRedirect starts an upstream login and redirects to it. A level the
+// provider cannot reach is asked for at the provider's best, and the rest
+// is stepped up locally after the callback.
+func (h *Handler) fedRedirect(w http.ResponseWriter, r *http.Request, connectorID string, req connectors.Request) {
+	ctx := r.Context()
+	to, cookie, err := h.cfg.Federation.Flow.Begin(ctx, connectorID, req)
+	if errors.Is(err, connectors.ErrLevelUnsupported) {
+		req.ACR = ""
+		to, cookie, err = h.cfg.Federation.Flow.Begin(ctx, connectorID, req)
+	}
+	if err != nil {
+		h.log.WarnContext(ctx, "upstream login not started", "connector", connectorID, "err", err, "request_id", requestID(ctx))
+		h.fedError(w, r, req.AuthRequestID, "temporary")
+		return
+	}
+	maxAge := int(connectors.DefaultStateTTL / time.Second)
+	if t := h.cfg.Federation.Flow.TTL; t > 0 {
+		maxAge = int(t / time.Second)
+	}
+	h.setCookie(w, h.cookieName("kc_upstream"), cookie, maxAge)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// fedCallback is the redirect back from the provider (OIDC Core 1.0
+// §3.1.2.5, §3.1.2.6): state checked against this browser's cookie, the
+// code redeemed and the tokens verified by the connector.
+func (h *Handler) fedCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := h.cookieName("kc_upstream")
+	val := ""
+	if c, err := r.Cookie(name); err == nil {
+		val = c.Value
+	}
+	h.setCookie(w, name, "", -1)
+	ident, st, err := h.cfg.Federation.Flow.Finish(ctx, val, r.URL.Query())
+	if err != nil {
+		h.fedFailed(w, r, st, err)
+		return
+	}
+	link, err := h.svc.Store().GetLink(ctx, ident.Connector, ident.Issuer, ident.Subject)
+	if errors.Is(err, idp.ErrNotFound) {
+		h.fedStartChoice(w, r, ident, st)
+		return
+	}
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	acct, err := h.svc.Account(ctx, link.AccountID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	switch acct.Status {
+	case idp.StatusActive:
+	case idp.StatusPending:
+		h.fedError(w, r, st.AuthRequestID, "pending")
+		return
+	default:
+		h.svc.Audit(ctx, acct.ID, "login.upstream_refused", acct.ID, "status="+string(acct.Status))
+		h.fedError(w, r, st.AuthRequestID, "account")
+		return
+	}
+	if err := h.touchLink(ctx, link, ident); err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	h.svc.Audit(ctx, acct.ID, "login.upstream", acct.ID, "connector="+ident.Connector+" level="+ident.AuthLevel)
+	h.fedContinue(w, r, acct.ID, ident, st.Request, ident.AMR)
+}
+
+// fedFailed shows why an upstream login ended without an identity.
+func (h *Handler) fedFailed(w http.ResponseWriter, r *http.Request, st connectors.LoginState, err error) {
+	ctx := r.Context()
+	var (
+		ue  *connectors.UpstreamError
+		ve  *connectors.VerificationError
+		key = "temporary"
+	)
+	switch {
+	case errors.As(err, &ue):
+		h.log.InfoContext(ctx, "upstream login ended with an error", "connector", st.Connector, "code", ue.Code, "request_id", requestID(ctx))
+		switch {
+		case ue.Cancelled():
+			key = "cancelled"
+		case ue.Temporary():
+		default:
+			key = "refused"
+		}
+	case errors.Is(err, connectors.ErrUnknownState), errors.Is(err, connectors.ErrStateMismatch):
+		h.log.InfoContext(ctx, "upstream callback without a pending login", "err", err, "request_id", requestID(ctx))
+		key = "expired"
+	case errors.As(err, &ve):
+		h.log.WarnContext(ctx, "upstream answer refused", "connector", st.Connector, "step", ve.Step, "err", err, "request_id", requestID(ctx))
+		key = "invalid"
+	default:
+		h.log.WarnContext(ctx, "upstream login failed", "connector", st.Connector, "err", err, "request_id", requestID(ctx))
+	}
+	h.fedError(w, r, st.AuthRequestID, key)
+}
+
+// fedReasons are the outcomes of page "federation_error": message and status.
+var fedReasons = map[string]struct {
+	key    string
+	status int
+}{
+	"cancelled":  {"fed.err_cancelled", http.StatusOK},
+	"temporary":  {"fed.err_temporary", http.StatusBadGateway},
+	"refused":    {"fed.err_refused", http.StatusForbidden},
+	"expired":    {"fed.err_expired", http.StatusBadRequest},
+	"invalid":    {"fed.err_invalid", http.StatusBadGateway},
+	"pending":    {"fed.err_pending", http.StatusForbidden},
+	"account":    {"fed.err_account", http.StatusForbidden},
+	"linked":     {"fed.err_linked", http.StatusConflict},
+	"other_link": {"fed.err_other_link", http.StatusConflict},
+}
+
+// fedError sends the browser to the error page of reason (a key of
+// fedReasons). The page has its own URL, so that the language switcher
+// and a reload do not replay the provider's callback.
+func (h *Handler) fedError(w http.ResponseWriter, r *http.Request, authRequestID, reason string) {
+	q := url.Values{"reason": {reason}}
+	if authRequestID != "" {
+		q.Set("authRequestID", authRequestID)
+	}
+	http.Redirect(w, r, "/login/external/error?"+q.Encode(), http.StatusSeeOther)
+}
+
+// fedErrorPage renders page "federation_error" in the language of the
+// auth request, with a way back to its login page while it is alive.
+func (h *Handler) fedErrorPage(w http.ResponseWriter, r *http.Request) {
+	reason, ok := fedReasons[r.URL.Query().Get("reason")]
+	if !ok {
+		reason = fedReasons["temporary"]
+	}
+	v := &federationErrorView{MessageKey: reason.key, LoginURL: "/login"}
+	var locales []string
+	if id := r.URL.Query().Get("authRequestID"); id != "" {
+		if a, err := h.prov.AuthRequest(r.Context(), id); err == nil {
+			v.LoginURL = "/login?authRequestID=" + url.QueryEscape(id)
+			locales = a.UILocales
+		}
+	}
+	h.render(w, r, reason.status, "federation_error", h.lang(w, r, locales...), v)
+}
+
+// fedContinue opens the session of a linked upstream login when its level
+// is enough for the auth request, and otherwise steps it up: once at the
+// provider (StepUpUpstream, not again after a step-up: no loops), else
+// with the account's own second factor.
+func (h *Handler) fedContinue(w http.ResponseWriter, r *http.Request, accountID string, ident connectors.Identity, req connectors.Request, amr []string) {
+	ctx := r.Context()
+	m, err := h.methods(ctx, accountID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	need, err := h.requiredLevel(ctx, req.AuthRequestID, m, false)
+	if err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	have := ident.AuthLevel
+	if idp.LevelRank(have) < 0 {
+		have = idp.LevelLow
+	}
+	if idp.LevelAtLeast(have, need) {
+		h.openSession(w, r, accountID, amr, have, req.AuthRequestID, "", "")
+		return
+	}
+	opts := h.cfg.Federation.Options[ident.Connector]
+	if opts.StepUp != StepUpLocal && req.Purpose != purposeStepUp {
+		up := req.StepUp(need)
+		up.Purpose, up.AccountID = purposeStepUp, accountID
+		to, cookie, err := h.cfg.Federation.Flow.Begin(ctx, ident.Connector, up)
+		if err == nil {
+			h.setCookie(w, h.cookieName("kc_upstream"), cookie, int(connectors.DefaultStateTTL/time.Second))
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		if !errors.Is(err, connectors.ErrLevelUnsupported) {
+			h.log.WarnContext(ctx, "upstream step-up not started", "connector", ident.Connector, "err", err, "request_id", requestID(ctx))
+		}
+	}
+	h.afterFirstFactor(w, r, accountID, amr, req.AuthRequestID, "", idp.Session{})
+}
+
+// touchLink records a login through a link: last use, and what the
+// provider now says about the person (proofing level, verified birth date).
+func (h *Handler) touchLink(ctx context.Context, l idp.ExternalLink, ident connectors.Identity) error {
+	_, err := h.svc.Store().UpdateLink(ctx, l.Connector, l.Issuer, l.Subject, func(l idp.ExternalLink) (idp.ExternalLink, error) {
+		l.LastUsedAt = h.svc.Now()
+		if ident.ProofingLevel != "" {
+			l.ProofingLevel = ident.ProofingLevel
+		}
+		if ident.BirthDate != "" {
+			if err := h.svc.SealLinkPersonal(&l, idp.LinkPersonal{BirthDate: ident.BirthDate, BirthDateVerified: ident.BirthDateVerified}); err != nil {
+				return l, err
+			}
+		}
+		return l, nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = h.svc.Store().UpdateAccount(ctx, l.AccountID, func(a idp.Account) (idp.Account, []idp.Outgoing, error) {
+		a.LastLoginAt = h.svc.Now()
+		return a, nil, nil
+	})
+	return err
+}
+
+// errOtherLink: the account already has a login of this connector.
+var errOtherLink = errors.New("the account is already linked to another login of this provider")
+
+// createLink links the upstream login to an account. ErrConflict if the
+// login is linked already (never relinked silently), errOtherLink if the
+// account has another login of the same provider.
+func (h *Handler) createLink(ctx context.Context, accountID string, ident connectors.Identity) error {
+	links, err := h.svc.Store().ListLinks(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(links, func(l idp.ExternalLink) bool { return l.Connector == ident.Connector }) {
+		return errOtherLink
+	}
+	now := h.svc.Now()
+	l := idp.ExternalLink{AccountID: accountID, Connector: ident.Connector, Issuer: ident.Issuer, Subject: ident.Subject,
+		ProofingLevel: ident.ProofingLevel, CreatedAt: now, LastUsedAt: now}
+	if ident.BirthDate != "" {
+		if err := h.svc.SealLinkPersonal(&l, idp.LinkPersonal{BirthDate: ident.BirthDate, BirthDateVerified: ident.BirthDateVerified}); err != nil {
+			return err
+		}
+	}
+	if err := h.svc.Store().CreateLink(ctx, l); err != nil {
+		return err
+	}
+	h.svc.Audit(ctx, accountID, "link.created", accountID, "connector="+ident.Connector)
+	return nil
+}
+
+// linkError shows why a link was not made.
+func (h *Handler) linkError(w http.ResponseWriter, r *http.Request, p pendingFed, err error) {
+	switch {
+	case errors.Is(err, idp.ErrConflict):
+		h.fedError(w, r, p.AuthRequestID, "linked")
+	case errors.Is(err, errOtherLink):
+		h.fedError(w, r, p.AuthRequestID, "other_link")
+	default:
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+	}
+}
+
+// A pending federation is a first upstream login waiting for the person's
+// choice: a new account or a link to an existing one. It lives in the
+// ephemeral store under a 128-bit ID that only this browser's cookie
+// carries, for at most pendingTTL, and is taken (single use) when the
+// choice is carried out. The identity is sealed with the key ring.
+type pendingFed struct {
+	ID            string    `json:"id"`
+	Connector     string    `json:"conn"`
+	AuthRequestID string    `json:"ar,omitempty"`
+	Sealed        []byte    `json:"sealed"`
+	Created       time.Time `json:"created"`
+}
+
+func pendingKey(id string) string        { return "fedp:" + id }
+func pendingLinkKey(txID string) string  { return "fedlink:" + txID }
+func (h *Handler) pendingCookie() string { return h.cookieName("kc_fed") }
+
+func (h *Handler) fedStartChoice(w http.ResponseWriter, r *http.Request, ident connectors.Identity, st connectors.LoginState) {
+	ctx := r.Context()
+	p := pendingFed{ID: idp.NewID(), Connector: ident.Connector, AuthRequestID: st.AuthRequestID, Created: h.svc.Now()}
+	raw, err := json.Marshal(ident)
+	if err == nil {
+		p.Sealed = h.svc.SealFor(p.ID, "federation", raw)
+		raw, err = json.Marshal(p)
+	}
+	if err == nil {
+		err = h.svc.Ephemeral().Set(ctx, pendingKey(p.ID), raw, pendingTTL)
+	}
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	h.setCookie(w, h.pendingCookie(), p.ID, int(pendingTTL/time.Second))
+	http.Redirect(w, r, "/login/external/choice", http.StatusSeeOther)
+}
+
+// loadPending returns the browser's pending federation and its identity.
+func (h *Handler) loadPending(r *http.Request) (pendingFed, connectors.Identity, bool) {
+	c, err := r.Cookie(h.pendingCookie())
+	if err != nil || c.Value == "" {
+		return pendingFed{}, connectors.Identity{}, false
+	}
+	return h.pendingByID(r.Context(), c.Value, false)
+}
+
+// pendingByID loads (or, with take, takes) a pending federation.
+func (h *Handler) pendingByID(ctx context.Context, id string, take bool) (pendingFed, connectors.Identity, bool) {
+	get := h.svc.Ephemeral().Get
+	if take {
+		get = h.svc.Ephemeral().Take
+	}
+	raw, err := get(ctx, pendingKey(id))
+	if err != nil {
+		if !errors.Is(err, idp.ErrNotFound) {
+			h.log.ErrorContext(ctx, "pending federation lookup failed", "err", err, "request_id", requestID(ctx))
+		}
+		return pendingFed{}, connectors.Identity{}, false
+	}
+	var p pendingFed
+	if json.Unmarshal(raw, &p) != nil || p.ID != id || h.svc.Now().Sub(p.Created) > pendingTTL {
+		return pendingFed{}, connectors.Identity{}, false
+	}
+	var ident connectors.Identity
+	plain, err := h.svc.OpenFor(p.ID, "federation", p.Sealed)
+	if err != nil || json.Unmarshal(plain, &ident) != nil {
+		return pendingFed{}, connectors.Identity{}, false
+	}
+	return p, ident, true
+}
+
+// choiceView builds page "federation_choice" from the pending login.
+func (h *Handler) choiceView(r *http.Request, p pendingFed, ident connectors.Identity) *federationChoiceView {
+	v := &federationChoiceView{Provider: h.connectorName(p.Connector), AuthRequestID: p.AuthRequestID,
+		GivenName: ident.GivenName, FamilyName: ident.FamilyName, EmailVerified: ident.EmailVerified && ident.Email != "",
+		CreateAction: "/login/external/create", LinkAction: "/login/external/link", CancelAction: "/login/external/cancel",
+		ResetURL: "/reset"}
+	if v.EmailVerified {
+		v.Email = ident.Email
+	}
+	if p.AuthRequestID != "" {
+		if a, err := h.prov.AuthRequest(r.Context(), p.AuthRequestID); err == nil {
+			v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+		}
+	}
+	return v
+}
+
+// fedChoice shows the choice after a first upstream login.
+func (h *Handler) fedChoice(w http.ResponseWriter, r *http.Request) {
+	p, ident, ok := h.loadPending(r)
+	if !ok {
+		h.fedError(w, r, "", "expired")
+		return
+	}
+	h.render(w, r, http.StatusOK, "federation_choice", h.lang(w, r), h.choiceView(r, p, ident))
+}
+
+// fedPost checks a choice form's CSRF token and loads the pending login.
+func (h *Handler) fedPost(w http.ResponseWriter, r *http.Request) (pendingFed, connectors.Identity, bool) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return pendingFed{}, connectors.Identity{}, false
+	}
+	p, ident, ok := h.loadPending(r)
+	if !ok {
+		h.fedError(w, r, "", "expired")
+		return pendingFed{}, connectors.Identity{}, false
+	}
+	return p, ident, true
+}
+
+// fedCreate opens a new account from the (confirmed or edited) claims,
+// linked to the upstream login. An address the provider verified and the
+// person kept activates the account at once; another address gets the
+// normal activation mail, and the account stays pending until confirmed.
+func (h *Handler) fedCreate(w http.ResponseWriter, r *http.Request) {
+	p, ident, ok := h.fedPost(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	lang := h.lang(w, r)
+	v := h.choiceView(r, p, ident)
+	v.Form, v.GivenName, v.FamilyName, v.Email = "create", r.PostFormValue("given_name"), r.PostFormValue("family_name"), strings.TrimSpace(r.PostFormValue("email"))
+	verified := ident.EmailVerified && ident.Email != "" && idp.NormalizeEmail(v.Email) == idp.NormalizeEmail(ident.Email)
+	in := idp.FederatedInput{GivenName: v.GivenName, FamilyName: v.FamilyName, Email: v.Email, EmailVerified: verified,
+		Locale: lang, IP: h.clientIP(r), ReturnTo: p.AuthRequestID,
+		Link: idp.ExternalLink{Connector: ident.Connector, Issuer: ident.Issuer, Subject: ident.Subject, ProofingLevel: ident.ProofingLevel}}
+	if ident.BirthDate != "" {
+		in.LinkPersonal = &idp.LinkPersonal{BirthDate: ident.BirthDate, BirthDateVerified: ident.BirthDateVerified}
+	}
+	// Validate before taking the pending login, so that a form error keeps it.
+	if _, err := h.svc.Store().GetLink(ctx, ident.Connector, ident.Issuer, ident.Subject); err == nil {
+		h.linkError(w, r, p, idp.ErrConflict)
+		return
+	}
+	if _, _, ok := h.pendingByID(ctx, p.ID, true); !ok {
+		h.fedError(w, r, "", "expired")
+		return
+	}
+	acct, err := h.svc.RegisterFederated(ctx, in)
+	var ve *idp.ValidationError
+	if errors.As(err, &ve) || errors.Is(err, idp.ErrRateLimited) {
+		// Put the pending login back for the corrected form.
+		if raw, merr := json.Marshal(p); merr == nil {
+			_ = h.svc.Ephemeral().Set(ctx, pendingKey(p.ID), raw, max(time.Second, pendingTTL-h.svc.Now().Sub(p.Created)))
+		}
+		if ve != nil {
+			v.Errors = fieldErrors(ve, "given_name", "family_name", "email")
+			h.render(w, r, http.StatusUnprocessableEntity, "federation_choice", lang, v)
+			return
+		}
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "federation_choice", lang, v)
+		return
+	}
+	h.setCookie(w, h.pendingCookie(), "", -1)
+	if err != nil {
+		h.linkError(w, r, p, err)
+		return
+	}
+	if acct.Status != idp.StatusActive {
+		// Pending (or, with an address that has an account, nothing): the
+		// same answer either way.
+		h.render(w, r, http.StatusOK, "register_done", lang, &registerDoneView{Email: idp.NormalizeEmail(v.Email)})
+		return
+	}
+	h.fedContinue(w, r, acct.ID, ident, connectors.Request{AuthRequestID: p.AuthRequestID, Purpose: purposeLogin}, ident.AMR)
+}
+
+// fedLink links the upstream login to an existing account after its
+// password and, when the account has one, its second factor: the pending
+// link is completed where the second factor completes (linkAfterSecondFactor).
+func (h *Handler) fedLink(w http.ResponseWriter, r *http.Request) {
+	p, ident, ok := h.fedPost(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	lang := h.lang(w, r)
+	v := h.choiceView(r, p, ident)
+	v.Form, v.LinkEmail = "link", strings.TrimSpace(r.PostFormValue("link_email"))
+	if v.LinkEmail == "" || r.PostFormValue("link_password") == "" {
+		if v.LinkEmail == "" {
+			v.Errors = append(v.Errors, templates.FieldError{Field: "link_email", Key: "err.required"})
+		}
+		if r.PostFormValue("link_password") == "" {
+			v.Errors = append(v.Errors, templates.FieldError{Field: "link_password", Key: "err.required"})
+		}
+		h.render(w, r, http.StatusUnprocessableEntity, "federation_choice", lang, v)
+		return
+	}
+	acct, err := h.svc.Login(ctx, v.LinkEmail, r.PostFormValue("link_password"), h.clientIP(r))
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "federation_choice", lang, v)
+		return
+	}
+	amr := slices.Clone(ident.AMR)
+	if !slices.Contains(amr, idp.AMRPassword) {
+		amr = append(amr, idp.AMRPassword)
+	}
+	m, err := h.methods(ctx, acct.ID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	if m.Reachable != idp.LevelLow {
+		// Prove the second factor before linking: a login transaction as
+		// after a password, plus a record naming the pending link.
+		need, err := h.requiredLevel(ctx, p.AuthRequestID, m, false)
+		if err != nil {
+			h.requestExpired(w, r)
+			return
+		}
+		if !idp.LevelAtLeast(need, idp.LevelSubstantial) {
+			need = idp.LevelSubstantial
+		}
+		if !idp.LevelAtLeast(m.Reachable, need) {
+			h.render(w, r, http.StatusForbidden, "mfa_unmet", lang, &mfaUnmetView{
+				AuthRequestID: p.AuthRequestID, CancelAction: "/login/mfa/cancel", SecurityURL: "/security"})
+			return
+		}
+		tx := loginTx{ID: idp.NewID(), AccountID: acct.ID, AuthRequestID: p.AuthRequestID, AMR: amr, Need: need, Created: h.svc.Now()}
+		if err := h.svc.Ephemeral().Set(ctx, pendingLinkKey(tx.ID), []byte(p.ID), loginTxTTL); err != nil {
+			status, key := h.serviceError(r, err)
+			h.errorPage(w, r, status, key)
+			return
+		}
+		if err := h.saveTx(ctx, tx); err != nil {
+			status, key := h.serviceError(r, err)
+			h.errorPage(w, r, status, key)
+			return
+		}
+		h.setCookie(w, h.cookieName("kc_ltx"), tx.ID, 0)
+		http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
+		return
+	}
+	if _, _, ok := h.pendingByID(ctx, p.ID, true); !ok {
+		h.fedError(w, r, "", "expired")
+		return
+	}
+	h.setCookie(w, h.pendingCookie(), "", -1)
+	if err := h.createLink(ctx, acct.ID, ident); err != nil {
+		h.linkError(w, r, p, err)
+		return
+	}
+	h.fedContinue(w, r, acct.ID, ident, connectors.Request{AuthRequestID: p.AuthRequestID, Purpose: purposeLogin}, amr)
+}
+
+// linkAfterSecondFactor completes a pending link once the login
+// transaction's second factor passed (called from finishMFA). It reports
+// false after answering the request itself (the link failed).
+func (h *Handler) linkAfterSecondFactor(w http.ResponseWriter, r *http.Request, tx loginTx) bool {
+	ctx := r.Context()
+	pid, err := h.svc.Ephemeral().Take(ctx, pendingLinkKey(tx.ID))
+	if errors.Is(err, idp.ErrNotFound) {
+		return true // an ordinary login
+	}
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return false
+	}
+	h.setCookie(w, h.pendingCookie(), "", -1)
+	p, ident, ok := h.pendingByID(ctx, string(pid), true)
+	if !ok {
+		h.fedError(w, r, "", "expired")
+		return false
+	}
+	if err := h.createLink(ctx, tx.AccountID, ident); err != nil {
+		h.linkError(w, r, p, err)
+		return false
+	}
+	return true
+}
+
+// fedCancel drops the pending login and returns to the login page.
+func (h *Handler) fedCancel(w http.ResponseWriter, r *http.Request) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	target := "/login"
+	if p, _, ok := h.loadPending(r); ok {
+		_ = h.svc.Ephemeral().Delete(r.Context(), pendingKey(p.ID))
+		if p.AuthRequestID != "" {
+			target += "?authRequestID=" + url.QueryEscape(p.AuthRequestID)
+		}
+	}
+	h.setCookie(w, h.pendingCookie(), "", -1)
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// proofingKeys name the identity-proofing levels on the account page.
+var proofingKeys = map[string]string{
+	idp.ProofingSelfDeclared:   "fed.proofing_self",
+	idp.ProofingVerified:       "fed.proofing_verified",
+	idp.ProofingVerifiedStrong: "fed.proofing_strong",
+}
+
+// accountLinks fills the account page's linked logins and the outcome of
+// an unlink (?links=removed or ?links=last).
+func (h *Handler) accountLinks(r *http.Request, accountID string, v *accountView) {
+	if h.cfg.Federation == nil || h.cfg.Federation.Flow == nil {
+		return
+	}
+	v.Federation = true
+	links, err := h.svc.Store().ListLinks(r.Context(), accountID)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "list links failed", "err", err, "request_id", requestID(r.Context()))
+	}
+	for _, l := range links {
+		v.Links = append(v.Links, linkRow{Name: h.connectorName(l.Connector), Connector: l.Connector, Issuer: l.Issuer,
+			Subject: l.Subject, Since: l.CreatedAt, LastUsed: l.LastUsedAt,
+			ProofingKey: cmp.Or(proofingKeys[l.ProofingLevel], "fed.proofing_unknown")})
+	}
+	switch r.URL.Query().Get("links") {
+	case "removed":
+		v.Notice = "fed.notice_unlinked"
+	case "last":
+		v.Errors = []templates.FieldError{{Key: "fed.err_last_login"}}
+	}
+}
+
+// fedUnlink removes one of the account's linked logins, unless it is the
+// last way to log in (no password of its own, see idp.Account.HasPassword,
+// and no other link). Concurrent unlinks of one account are serialised by
+// a short lock in the ephemeral store, so two of them cannot both pass the
+// check and leave the account without a way in.
+func (h *Handler) fedUnlink(w http.ResponseWriter, r *http.Request) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	sess, ok := h.session(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	ctx := r.Context()
+	lock := "unlink:" + sess.AccountID
+	got, err := h.svc.Ephemeral().SetNX(ctx, lock, []byte("1"), 30*time.Second)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	if !got {
+		h.errorPage(w, r, http.StatusConflict, "err.rate_limited")
+		return
+	}
+	defer h.svc.Ephemeral().Delete(context.WithoutCancel(ctx), lock)
+	acct, err := h.svc.Account(ctx, sess.AccountID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	links, err := h.svc.Store().ListLinks(ctx, acct.ID)
+	if err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	conn, iss, sub := r.PostFormValue("connector"), r.PostFormValue("issuer"), r.PostFormValue("subject")
+	if !slices.ContainsFunc(links, func(l idp.ExternalLink) bool { return l.Connector == conn && l.Issuer == iss && l.Subject == sub }) {
+		h.errorPage(w, r, http.StatusNotFound, "err.not_found")
+		return
+	}
+	if !acct.HasPassword() && len(links) <= 1 {
+		http.Redirect(w, r, "/?links=last", http.StatusSeeOther)
+		return
+	}
+	if err := h.svc.Store().DeleteLink(ctx, acct.ID, conn, iss, sub); err != nil {
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	h.svc.Audit(ctx, acct.ID, "link.removed", acct.ID, "connector="+conn)
+	http.Redirect(w, r, "/?links=removed", http.StatusSeeOther)
+}
+
+// federationChoiceView is page "federation_choice": after a first login
+// through an upstream provider, open a new account (names and e-mail
+// pre-filled from the provider, editable) or link an existing one (its
+// e-mail address and password; its second factor follows).
+type federationChoiceView struct {
+	templates.Page
+	Provider      string // "SwissID"
+	ClientName    string // the service the login is for, optional
+	AuthRequestID string
+	Form          string // "create" or "link": the form the errors belong to
+	CreateAction  string
+	GivenName     string
+	FamilyName    string
+	Email         string
+	EmailVerified bool // the provider vouched for the pre-filled address
+	LinkAction    string
+	LinkEmail     string
+	ResetURL      string
+	CancelAction  string
+}
+
+// federationErrorView is page "federation_error": an upstream login that
+// ended without a login, with a fixed message and a way back.
+type federationErrorView struct {
+	templates.Page
+	MessageKey string // fed.err_*
+	LoginURL   string // the login page, of the same auth request while it is alive
+}
+
+// linkRow is one linked login on the account page.
+type linkRow struct {
+	Name                       string
+	Connector, Issuer, Subject string // posted back to unlink
+	Since, LastUsed            time.Time
+	ProofingKey                string // fed.proofing_*
+}

@@ -1,0 +1,646 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kanton/kundencenter/delegation"
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// "Organisationen" (PRODUCT.md §4): the pages where an account creates
+// organisations, answers invitations, and where admins manage members,
+// roles, services and see the history. Every rule is enforced by
+// delegation.Service; these handlers only translate forms and errors.
+
+// orgRoutes registers the organisation pages when the service is wired.
+func (h *Handler) orgRoutes(ui func(pattern string, f http.HandlerFunc)) {
+	if h.cfg.Orgs == nil {
+		return
+	}
+	ui("GET /orgs", h.orgList)
+	ui("GET /orgs/new", h.orgNewForm)
+	ui("POST /orgs/new", h.orgCreate)
+	ui("GET /orgs/invitations", h.orgInvitation)
+	ui("POST /orgs/invitations/respond", h.orgRespond)
+	ui("GET /orgs/migrate", h.orgMigrateForm)
+	ui("POST /orgs/migrate", h.orgMigrate)
+	ui("GET /orgs/{id}", h.orgView)
+	ui("GET /orgs/{id}/edit", h.orgEditForm)
+	ui("POST /orgs/{id}/edit", h.orgEdit)
+	ui("POST /orgs/{id}/invite", h.orgInvite)
+	ui("POST /orgs/{id}/invitations/revoke", h.orgRevoke)
+	ui("POST /orgs/{id}/members/role", h.orgRole)
+	ui("POST /orgs/{id}/members/services", h.orgServices)
+	ui("POST /orgs/{id}/members/remove", h.orgRemove)
+	ui("POST /orgs/{id}/leave", h.orgLeave)
+	ui("GET /orgs/{id}/history", h.orgHistory)
+}
+
+// orgsView is page "orgs": my organisations, open invitations, legacy
+// accounts waiting for migration.
+type orgsView struct {
+	templates.Page
+	Orgs        []orgItem
+	Invitations []invitationItem
+	Legacy      []legacyItem
+}
+
+type orgItem struct {
+	ID, Name, Designation string
+	Roles                 []string // message keys
+	URL                   string
+}
+
+type invitationItem struct {
+	ID, OrgName, Role string // Role: message key
+	Expires           string
+}
+
+type legacyItem struct {
+	LegacyID, OrgName, URL string
+}
+
+// orgFormView is page "org_form": create, edit or migrate an organisation.
+type orgFormView struct {
+	templates.Page
+	Action    string
+	Heading   string // message key
+	Submit    string // message key
+	LegacyID  string // posted back as "legacy_id" when migrating
+	CancelURL string
+	Name      string
+	Desig     string
+	UID       string
+	Addresses []addressRow
+}
+
+// addressRow is one address row of the form; field names carry the index.
+type addressRow struct {
+	Index                             string
+	Street, PostalCode, Town, Country string
+}
+
+// orgView is page "org": an organisation as a member sees it; admins get
+// the forms.
+type orgView struct {
+	templates.Page
+	ID, Name, Designation, UID string
+	Addresses                  []delegation.Address
+	Admin                      bool
+	Members                    []memberItem
+	Pending                    []pendingItem
+	Catalogue                  []catalogueItem
+	Roles                      []roleOption
+	InviteBy                   string // "konto_id" or "email", kept after an error
+	InviteKontoID, InviteEmail string
+	InviteRole                 string
+	Services                   []string // my assigned services (names), for non-admins
+}
+
+type memberItem struct {
+	AccountID, Name string
+	Role            string // message key of the first role
+	RoleValue       string
+	Services        []serviceCheck
+	Me              bool
+}
+
+type serviceCheck struct {
+	ID, Name string
+	Checked  bool
+}
+
+type pendingItem struct {
+	ID, Label, Role, Expires string
+	Expired                  bool
+}
+
+type catalogueItem struct{ ID, Name string }
+
+type roleOption struct{ Value, Key string }
+
+// orgHistoryView is page "org_history".
+type orgHistoryView struct {
+	templates.Page
+	Name, BackURL string
+	Events        []eventItem
+}
+
+type eventItem struct {
+	At, Actor, Action, Subject, Detail string // Action: message key
+}
+
+// orgInvitationView is page "org_invitation": an invitation opened from
+// its e-mailed link.
+type orgInvitationView struct {
+	templates.Page
+	ID, OrgName, Designation, Role string
+	Expires                        string
+	Invalid                        bool
+}
+
+// orgSession returns the logged-in account or redirects to the login.
+func (h *Handler) orgSession(w http.ResponseWriter, r *http.Request) (string, bool) {
+	s, ok := h.session(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return "", false
+	}
+	return s.AccountID, true
+}
+
+// orgNotices are the notices a redirect after a change may ask for.
+var orgNotices = map[string]string{
+	"created": "org.notice_created", "saved": "org.notice_saved", "invited": "org.notice_invited",
+	"accepted": "org.notice_accepted", "declined": "org.notice_declined", "removed": "org.notice_removed",
+	"left": "org.notice_left", "role": "org.notice_role", "services": "org.notice_services",
+	"revoked": "org.notice_revoked", "migrated": "org.notice_migrated",
+}
+
+func orgNotice(r *http.Request) string { return orgNotices[r.URL.Query().Get("done")] }
+
+func (h *Handler) fmtDate(t time.Time) string {
+	loc, err := time.LoadLocation("Europe/Zurich")
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("02.01.2006 15:04")
+}
+
+func roleKey(r string) string { return "org.role_" + r }
+
+func roleKeys(roles []string) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = roleKey(r)
+	}
+	return out
+}
+
+// orgFail shows the error page for a failed organisation request.
+func (h *Handler) orgFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, delegation.ErrForbidden), errors.Is(err, idp.ErrNotFound):
+		h.errorPage(w, r, http.StatusNotFound, "err.org_not_found")
+	case errors.Is(err, delegation.ErrInvitationInvalid):
+		h.errorPage(w, r, http.StatusBadRequest, "err.invitation_invalid")
+	default:
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+	}
+}
+
+func (h *Handler) orgList(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	v := &orgsView{}
+	v.Notice = orgNotice(r)
+	orgs, err := h.cfg.Orgs.MyOrgs(ctx, actor)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	for _, m := range orgs {
+		v.Orgs = append(v.Orgs, orgItem{ID: m.Org.ID, Name: m.Org.Name, Designation: m.Org.Designation,
+			Roles: roleKeys(m.Membership.Roles), URL: "/orgs/" + url.PathEscape(m.Org.ID)})
+	}
+	invs, err := h.cfg.Orgs.MyInvitations(ctx, actor)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	for _, i := range invs {
+		v.Invitations = append(v.Invitations, invitationItem{ID: i.Invitation.ID, OrgName: i.Org.Name,
+			Role: roleKey(i.Invitation.Role), Expires: h.fmtDate(i.Invitation.ExpiresAt)})
+	}
+	legacy, err := h.cfg.Orgs.PendingMigrations(ctx, actor)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	for _, l := range legacy {
+		v.Legacy = append(v.Legacy, legacyItem{LegacyID: l.LegacyID, OrgName: l.OrgName,
+			URL: "/orgs/migrate?legacy_id=" + url.QueryEscape(l.LegacyID)})
+	}
+	h.render(w, r, http.StatusOK, "orgs", h.lang(w, r), v)
+}
+
+// orgInputFrom reads the organisation form. Address rows are numbered
+// 0…maxAddressRows-1.
+func orgInputFrom(r *http.Request) delegation.OrgInput {
+	in := delegation.OrgInput{Name: r.PostFormValue("name"), Designation: r.PostFormValue("designation"), UID: r.PostFormValue("uid")}
+	for i := range maxAddressRows {
+		n := strconv.Itoa(i)
+		in.Addresses = append(in.Addresses, delegation.Address{Street: r.PostFormValue("street_" + n),
+			PostalCode: r.PostFormValue("postal_code_" + n), Town: r.PostFormValue("town_" + n), Country: r.PostFormValue("country_" + n)})
+	}
+	return in
+}
+
+// maxAddressRows is how many address rows the form offers.
+const maxAddressRows = 3
+
+// formFrom fills the form view from input, padded to maxAddressRows rows.
+func formFrom(v *orgFormView, in delegation.OrgInput) {
+	v.Name, v.Desig, v.UID = in.Name, in.Designation, in.UID
+	v.Addresses = nil
+	for i := range maxAddressRows {
+		row := addressRow{Index: strconv.Itoa(i), Country: "CH"}
+		if i < len(in.Addresses) {
+			a := in.Addresses[i]
+			row.Street, row.PostalCode, row.Town = a.Street, a.PostalCode, a.Town
+			if a.Country != "" {
+				row.Country = a.Country
+			}
+		}
+		v.Addresses = append(v.Addresses, row)
+	}
+}
+
+func orgFieldOrder() []string {
+	order := []string{"name", "designation", "uid"}
+	for i := range maxAddressRows {
+		n := strconv.Itoa(i)
+		order = append(order, "street_"+n, "postal_code_"+n, "town_"+n, "country_"+n)
+	}
+	return order
+}
+
+func (h *Handler) orgNewForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.orgSession(w, r); !ok {
+		return
+	}
+	v := &orgFormView{Action: "/orgs/new", Heading: "org.new_title", Submit: "org.create", CancelURL: "/orgs"}
+	formFrom(v, delegation.OrgInput{})
+	v.Title = "org.new_title"
+	h.render(w, r, http.StatusOK, "org_form", h.lang(w, r), v)
+}
+
+// submitOrgForm runs a create, edit or migrate submission and re-renders
+// the form with the problems in the user's language.
+func (h *Handler) submitOrgForm(w http.ResponseWriter, r *http.Request, v *orgFormView,
+	run func(actor string, in delegation.OrgInput) (delegation.Organisation, error), done string,
+) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	lang := h.lang(w, r)
+	in := orgInputFrom(r)
+	formFrom(v, in)
+	v.Title = v.Heading
+	if !h.checkCSRF(r) {
+		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
+		h.render(w, r, http.StatusForbidden, "org_form", lang, v)
+		return
+	}
+	o, err := run(actor, in)
+	var ve *idp.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		v.Errors = fieldErrors(ve, orgFieldOrder()...)
+		h.render(w, r, http.StatusUnprocessableEntity, "org_form", lang, v)
+	case errors.Is(err, delegation.ErrForbidden), errors.Is(err, delegation.ErrMigrated):
+		h.orgFail(w, r, delegation.ErrForbidden)
+	case err != nil:
+		status, key := h.serviceError(r, err)
+		v.Errors = []templates.FieldError{{Key: key}}
+		h.render(w, r, status, "org_form", lang, v)
+	default:
+		http.Redirect(w, r, "/orgs/"+url.PathEscape(o.ID)+"?done="+done, http.StatusSeeOther)
+	}
+}
+
+func (h *Handler) orgCreate(w http.ResponseWriter, r *http.Request) {
+	v := &orgFormView{Action: "/orgs/new", Heading: "org.new_title", Submit: "org.create", CancelURL: "/orgs"}
+	h.submitOrgForm(w, r, v, func(actor string, in delegation.OrgInput) (delegation.Organisation, error) {
+		return h.cfg.Orgs.CreateOrg(r.Context(), actor, in)
+	}, "created")
+}
+
+func (h *Handler) orgEditForm(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	st, m, err := h.cfg.Orgs.View(r.Context(), actor, id)
+	if err == nil && !m.IsAdmin() {
+		err = delegation.ErrForbidden
+	}
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	v := &orgFormView{Action: "/orgs/" + url.PathEscape(id) + "/edit", Heading: "org.edit_title", Submit: "org.save",
+		CancelURL: "/orgs/" + url.PathEscape(id)}
+	formFrom(v, delegation.OrgInput{Name: st.Org.Name, Designation: st.Org.Designation, UID: st.Org.UID, Addresses: st.Org.Addresses})
+	v.Title = v.Heading
+	h.render(w, r, http.StatusOK, "org_form", h.lang(w, r), v)
+}
+
+func (h *Handler) orgEdit(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	v := &orgFormView{Action: "/orgs/" + url.PathEscape(id) + "/edit", Heading: "org.edit_title", Submit: "org.save",
+		CancelURL: "/orgs/" + url.PathEscape(id)}
+	h.submitOrgForm(w, r, v, func(actor string, in delegation.OrgInput) (delegation.Organisation, error) {
+		return h.cfg.Orgs.EditOrg(r.Context(), actor, id, in)
+	}, "saved")
+}
+
+func (h *Handler) orgMigrateForm(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	legacyID := r.URL.Query().Get("legacy_id")
+	pending, err := h.cfg.Orgs.PendingMigrations(r.Context(), actor)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(pending, func(l delegation.LegacyAccount) bool { return l.LegacyID == legacyID })
+	if i < 0 {
+		h.orgFail(w, r, delegation.ErrForbidden)
+		return
+	}
+	v := &orgFormView{Action: "/orgs/migrate", Heading: "org.migrate_title", Submit: "org.migrate", LegacyID: legacyID, CancelURL: "/orgs"}
+	formFrom(v, delegation.OrgInput{Name: pending[i].OrgName, UID: pending[i].UID})
+	v.Title = v.Heading
+	h.render(w, r, http.StatusOK, "org_form", h.lang(w, r), v)
+}
+
+func (h *Handler) orgMigrate(w http.ResponseWriter, r *http.Request) {
+	legacyID := r.PostFormValue("legacy_id")
+	v := &orgFormView{Action: "/orgs/migrate", Heading: "org.migrate_title", Submit: "org.migrate", LegacyID: legacyID, CancelURL: "/orgs"}
+	h.submitOrgForm(w, r, v, func(actor string, in delegation.OrgInput) (delegation.Organisation, error) {
+		return h.cfg.Orgs.MigrateLegacy(r.Context(), actor, legacyID, in)
+	}, "migrated")
+}
+
+// orgPage builds the "org" view; problems of a failed admin action are
+// passed in errs and the invite form keeps what was typed.
+func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, status int, actor, id string, errs []templates.FieldError, invite *orgView) {
+	ctx := r.Context()
+	st, me, err := h.cfg.Orgs.View(ctx, actor, id)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	v := &orgView{ID: st.Org.ID, Name: st.Org.Name, Designation: st.Org.Designation, UID: st.Org.UID,
+		Addresses: st.Org.Addresses, Admin: me.IsAdmin(), InviteBy: "konto_id", InviteRole: delegation.RoleMember}
+	if invite != nil {
+		v.InviteBy, v.InviteKontoID, v.InviteEmail, v.InviteRole = invite.InviteBy, invite.InviteKontoID, invite.InviteEmail, invite.InviteRole
+	}
+	v.Errors = errs
+	if errs == nil {
+		v.Notice = orgNotice(r)
+	}
+	for _, role := range delegation.Roles {
+		v.Roles = append(v.Roles, roleOption{Value: role, Key: roleKey(role)})
+	}
+	catalogue, err := h.cfg.Orgs.Catalogue(ctx)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	names := map[string]string{}
+	for _, c := range catalogue {
+		v.Catalogue = append(v.Catalogue, catalogueItem{ID: c.ID, Name: c.Name})
+		names[c.ID] = c.Name
+	}
+	for _, m := range st.Members {
+		item := memberItem{AccountID: m.AccountID, Name: h.cfg.Orgs.DisplayName(ctx, m.AccountID), Me: m.AccountID == actor}
+		if len(m.Roles) > 0 {
+			item.RoleValue, item.Role = m.Roles[0], roleKey(m.Roles[0])
+		}
+		for _, c := range catalogue {
+			item.Services = append(item.Services, serviceCheck{ID: c.ID, Name: c.Name, Checked: m.MayUse(c.ID)})
+		}
+		v.Members = append(v.Members, item)
+	}
+	for _, s := range me.Services {
+		v.Services = append(v.Services, cmpOr(names[s], s))
+	}
+	now := h.cfg.Orgs.Now()
+	for _, i := range st.Invitations {
+		v.Pending = append(v.Pending, pendingItem{ID: i.ID, Label: i.Label, Role: roleKey(i.Role),
+			Expires: h.fmtDate(i.ExpiresAt), Expired: !i.Open(now)})
+	}
+	h.render(w, r, status, "org", h.lang(w, r), v)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (h *Handler) orgView(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	h.orgPage(w, r, http.StatusOK, actor, r.PathValue("id"), nil, nil)
+}
+
+// orgAction runs an admin or member action posted from the "org" page and
+// redirects back with a notice, or shows the page again with the problem.
+func (h *Handler) orgAction(w http.ResponseWriter, r *http.Request, done string, fieldOrder []string,
+	run func(actor, id string) error, keep *orgView,
+) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if !h.checkCSRF(r) {
+		h.orgPage(w, r, http.StatusForbidden, actor, id, []templates.FieldError{{Key: "err.csrf"}}, keep)
+		return
+	}
+	err := run(actor, id)
+	var ve *idp.ValidationError
+	switch {
+	case err == nil:
+		target := "/orgs/" + url.PathEscape(id)
+		if done == "left" {
+			target = "/orgs"
+		}
+		http.Redirect(w, r, target+"?done="+done, http.StatusSeeOther)
+	case errors.As(err, &ve):
+		h.orgPage(w, r, http.StatusUnprocessableEntity, actor, id, fieldErrors(ve, fieldOrder...), keep)
+	case errors.Is(err, delegation.ErrLastAdmin):
+		h.orgPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Key: "err.org_last_admin"}}, keep)
+	case errors.Is(err, delegation.ErrAlreadyMember):
+		h.orgPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Field: fieldFor(keep), Key: "err.org_already_member"}}, keep)
+	case errors.Is(err, delegation.ErrInvitationInvalid):
+		h.orgPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Key: "err.invitation_invalid"}}, keep)
+	case errors.Is(err, idp.ErrRateLimited):
+		h.orgPage(w, r, http.StatusTooManyRequests, actor, id, []templates.FieldError{{Key: "err.rate_limited"}}, keep)
+	default:
+		h.orgFail(w, r, err)
+	}
+}
+
+func fieldFor(v *orgView) string {
+	if v == nil {
+		return ""
+	}
+	if v.InviteBy == "email" {
+		return "email"
+	}
+	return "konto_id"
+}
+
+func (h *Handler) orgInvite(w http.ResponseWriter, r *http.Request) {
+	keep := &orgView{InviteBy: r.PostFormValue("by"), InviteKontoID: strings.TrimSpace(r.PostFormValue("konto_id")),
+		InviteEmail: strings.TrimSpace(r.PostFormValue("email")), InviteRole: r.PostFormValue("role")}
+	h.orgAction(w, r, "invited", []string{"by", "konto_id", "email", "role"}, func(actor, id string) error {
+		return h.cfg.Orgs.Invite(r.Context(), actor, id, delegation.InviteInput{By: keep.InviteBy, KontoID: keep.InviteKontoID,
+			Email: keep.InviteEmail, Role: keep.InviteRole, IP: h.clientIP(r)})
+	}, keep)
+}
+
+func (h *Handler) orgRevoke(w http.ResponseWriter, r *http.Request) {
+	h.orgAction(w, r, "revoked", nil, func(actor, id string) error {
+		return h.cfg.Orgs.RevokeInvitation(r.Context(), actor, id, r.PostFormValue("invitation_id"))
+	}, nil)
+}
+
+func (h *Handler) orgRole(w http.ResponseWriter, r *http.Request) {
+	h.orgAction(w, r, "role", []string{"role"}, func(actor, id string) error {
+		return h.cfg.Orgs.SetRole(r.Context(), actor, id, r.PostFormValue("account_id"), r.PostFormValue("role"))
+	}, nil)
+}
+
+func (h *Handler) orgServices(w http.ResponseWriter, r *http.Request) {
+	h.orgAction(w, r, "services", []string{"services"}, func(actor, id string) error {
+		if err := r.ParseForm(); err != nil {
+			return err
+		}
+		return h.cfg.Orgs.SetServices(r.Context(), actor, id, r.PostFormValue("account_id"), r.PostForm["services"])
+	}, nil)
+}
+
+func (h *Handler) orgRemove(w http.ResponseWriter, r *http.Request) {
+	h.orgAction(w, r, "removed", nil, func(actor, id string) error {
+		return h.cfg.Orgs.RemoveMember(r.Context(), actor, id, r.PostFormValue("account_id"))
+	}, nil)
+}
+
+func (h *Handler) orgLeave(w http.ResponseWriter, r *http.Request) {
+	h.orgAction(w, r, "left", nil, func(actor, id string) error {
+		return h.cfg.Orgs.Leave(r.Context(), actor, id)
+	}, nil)
+}
+
+func (h *Handler) orgHistory(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	id := r.PathValue("id")
+	st, _, err := h.cfg.Orgs.View(ctx, actor, id)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	events, err := h.cfg.Orgs.History(ctx, actor, id)
+	if err != nil {
+		h.orgFail(w, r, err)
+		return
+	}
+	lang := h.lang(w, r)
+	v := &orgHistoryView{Name: st.Org.Name, BackURL: "/orgs/" + url.PathEscape(id)}
+	names := map[string]string{}
+	name := func(accountID string) string {
+		if n, ok := names[accountID]; ok {
+			return n
+		}
+		n := h.cfg.Orgs.DisplayName(ctx, accountID)
+		if n == "" {
+			n = h.tpl.T(lang, "org.deleted_account")
+		}
+		names[accountID] = n
+		return n
+	}
+	for _, e := range events {
+		item := eventItem{At: h.fmtDate(e.At), Action: "org.event_" + e.Action, Detail: e.Detail}
+		if e.Actor == "system" {
+			item.Actor = h.tpl.T(lang, "org.system")
+		} else {
+			item.Actor = name(e.Actor)
+		}
+		switch e.Action {
+		case delegation.EventInvited, delegation.EventInvitationRevoked:
+			item.Subject = e.Subject // the invitation's label
+		case delegation.EventEdited, delegation.EventMigrated:
+		default:
+			item.Subject = name(e.Subject)
+		}
+		if delegation.ValidRole(e.Detail) {
+			item.Detail = h.tpl.T(lang, roleKey(e.Detail))
+		}
+		v.Events = append(v.Events, item)
+	}
+	h.render(w, r, http.StatusOK, "org_history", lang, v)
+}
+
+// orgInvitation shows an invitation opened from its e-mailed link (the
+// link's token is throttled and checked against the logged-in account).
+func (h *Handler) orgInvitation(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	inv, err := h.cfg.Orgs.InvitationByToken(r.Context(), actor, r.URL.Query().Get("token"), h.clientIP(r))
+	lang := h.lang(w, r)
+	switch {
+	case errors.Is(err, delegation.ErrInvitationInvalid):
+		h.render(w, r, http.StatusBadRequest, "org_invitation", lang, &orgInvitationView{Invalid: true})
+		return
+	case err != nil:
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+		return
+	}
+	h.render(w, r, http.StatusOK, "org_invitation", lang, &orgInvitationView{ID: inv.Invitation.ID, OrgName: inv.Org.Name,
+		Designation: inv.Org.Designation, Role: roleKey(inv.Invitation.Role), Expires: h.fmtDate(inv.Invitation.ExpiresAt)})
+}
+
+// orgRespond accepts or declines an invitation addressed to the
+// logged-in account (the binding is checked by the service).
+func (h *Handler) orgRespond(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	accept := r.PostFormValue("answer") == "accept"
+	o, err := h.cfg.Orgs.Respond(r.Context(), actor, r.PostFormValue("invitation_id"), accept)
+	switch {
+	case errors.Is(err, delegation.ErrAlreadyMember):
+		h.errorPage(w, r, http.StatusConflict, "err.org_already_member")
+	case err != nil:
+		h.orgFail(w, r, err)
+	case accept:
+		http.Redirect(w, r, "/orgs/"+url.PathEscape(o.ID)+"?done=accepted", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/orgs?done=declined", http.StatusSeeOther)
+	}
+}

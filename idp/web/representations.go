@@ -1,0 +1,499 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kanton/kundencenter/delegation"
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// "Vertretungen" (PRODUCT.md §5): the principal creates an access code,
+// sends or copies it; the representative enters it and accepts; the
+// principal confirms after seeing who accepted; either side ends it; the
+// principal narrows the services and reads the timeline. Every rule is
+// enforced by delegation.Service; these handlers translate forms and
+// errors. The code never appears in a URL (ASVS 14.2.1): it travels in
+// POST bodies only.
+
+// repRoutes registers the representation pages when the service is wired.
+func (h *Handler) repRoutes(ui func(pattern string, f http.HandlerFunc)) {
+	if h.cfg.Orgs == nil {
+		return
+	}
+	ui("GET /representations", h.repList)
+	ui("GET /representations/new", h.repNewForm)
+	ui("POST /representations/new", h.repCreate)
+	ui("GET /representations/enter", h.repEnterForm)
+	ui("POST /representations/enter", h.repEnter)
+	ui("POST /representations/accept", h.repAccept)
+	ui("GET /representations/{id}", h.repView)
+	ui("POST /representations/{id}/send", h.repSend)
+	ui("POST /representations/{id}/confirm", h.repConfirm)
+	ui("POST /representations/{id}/reject", h.repReject)
+	ui("POST /representations/{id}/end", h.repEnd)
+	ui("POST /representations/{id}/services", h.repServices)
+}
+
+// repsView is page "reps": who represents me, whom I represent.
+type repsView struct {
+	templates.Page
+	ForMe []repItem // I am the principal
+	ByMe  []repItem // I am the representative
+}
+
+type repItem struct {
+	URL        string
+	Name       string // the other party; "" if none yet or deleted
+	State      string // message key
+	StateClass string // "active", "pending", "ended"
+	Services   []string
+	Until      string // end date, "" if none
+	ToConfirm  bool   // the principal must confirm now
+}
+
+// repFormView is page "rep_form": create an access code.
+type repFormView struct {
+	templates.Page
+	Services   []serviceCheck
+	ValidUntil string
+	MinDate    string
+}
+
+// repCodeView is page "rep_code": the new code, shown once, with the form
+// to send it by e-mail.
+type repCodeView struct {
+	templates.Page
+	ID, Code, Email string
+	Services        []string
+	Until, Expires  string
+	DetailURL       string
+}
+
+// repEnterView is page "rep_enter": the representative types a code.
+type repEnterView struct {
+	templates.Page
+	Code string
+}
+
+// repAcceptView is page "rep_accept": whom the code would let the
+// representative act for, before accepting.
+type repAcceptView struct {
+	templates.Page
+	Code, PrincipalName string
+	Services            []string
+	Until               string
+}
+
+// repView is page "rep": one representation as a party sees it.
+type repPageView struct {
+	templates.Page
+	ID                      string
+	AsPrincipal             bool
+	OtherName, OtherKontoID string
+	State                   string // message key
+	StateValue              string
+	Services                []serviceCheck // Checked: granted now
+	Until, Pending          string
+	CanConfirm, CanEnd      bool
+	CanNarrow               bool
+	Timeline                []eventItem
+}
+
+var repNotices = map[string]string{
+	"sent": "rep.notice_sent", "accepted": "rep.notice_accepted", "confirmed": "rep.notice_confirmed",
+	"rejected": "rep.notice_rejected", "ended": "rep.notice_ended", "services": "rep.notice_services",
+}
+
+// repDay shows the last day of an end date (stored as the start of the
+// following day in Zurich), "" for none.
+func repDay(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc, err := time.LoadLocation("Europe/Zurich")
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.Add(-time.Second).In(loc).Format("02.01.2006")
+}
+
+func stateKey(s delegation.RepStatus) string { return "rep.state_" + string(s) }
+
+func stateClass(s delegation.RepStatus) string {
+	switch s {
+	case delegation.RepConfirmed:
+		return "active"
+	case delegation.RepCreated, delegation.RepAccepted:
+		return "pending"
+	}
+	return "ended"
+}
+
+// repFail shows the error page for a failed representation request.
+func (h *Handler) repFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, delegation.ErrForbidden), errors.Is(err, idp.ErrNotFound):
+		h.errorPage(w, r, http.StatusNotFound, "err.rep_not_found")
+	case errors.Is(err, delegation.ErrRepState):
+		h.errorPage(w, r, http.StatusConflict, "err.rep_state")
+	default:
+		status, key := h.serviceError(r, err)
+		h.errorPage(w, r, status, key)
+	}
+}
+
+// catalogueNames returns the catalogue and its names by client ID.
+func (h *Handler) catalogueNames(r *http.Request) ([]idp.Client, map[string]string, error) {
+	cat, err := h.cfg.Orgs.Catalogue(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{}
+	for _, c := range cat {
+		names[c.ID] = c.Name
+	}
+	return cat, names, nil
+}
+
+func serviceNames(ids []string, names map[string]string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, cmpOr(names[id], id))
+	}
+	return out
+}
+
+func (h *Handler) repList(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.cfg.Orgs.MyRepresentations(r.Context(), actor)
+	if err != nil {
+		h.repFail(w, r, err)
+		return
+	}
+	_, names, err := h.catalogueNames(r)
+	if err != nil {
+		h.repFail(w, r, err)
+		return
+	}
+	v := &repsView{}
+	v.Notice = repNotices[r.URL.Query().Get("done")]
+	for _, x := range list {
+		item := repItem{URL: "/representations/" + url.PathEscape(x.Representation.ID), Name: x.OtherName,
+			State: stateKey(x.State), StateClass: stateClass(x.State), Services: serviceNames(x.Representation.Services, names),
+			Until: repDay(x.Representation.ValidUntil), ToConfirm: x.AsPrincipal && x.State == delegation.RepAccepted}
+		if x.AsPrincipal {
+			v.ForMe = append(v.ForMe, item)
+		} else {
+			v.ByMe = append(v.ByMe, item)
+		}
+	}
+	h.render(w, r, http.StatusOK, "reps", h.lang(w, r), v)
+}
+
+func (h *Handler) repFormPage(w http.ResponseWriter, r *http.Request, status int, checked []string, until string, errs []templates.FieldError) {
+	cat, _, err := h.catalogueNames(r)
+	if err != nil {
+		h.repFail(w, r, err)
+		return
+	}
+	v := &repFormView{ValidUntil: until, MinDate: h.cfg.Orgs.Now().Format("2006-01-02")}
+	for _, c := range cat {
+		v.Services = append(v.Services, serviceCheck{ID: c.ID, Name: c.Name, Checked: slices.Contains(checked, c.ID)})
+	}
+	v.Errors = errs
+	h.render(w, r, status, "rep_form", h.lang(w, r), v)
+}
+
+func (h *Handler) repNewForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.orgSession(w, r); !ok {
+		return
+	}
+	h.repFormPage(w, r, http.StatusOK, nil, "", nil)
+}
+
+func (h *Handler) repCreate(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, http.StatusBadRequest, "err.bad_request")
+		return
+	}
+	services, until := r.PostForm["services"], strings.TrimSpace(r.PostFormValue("valid_until"))
+	if !h.checkCSRF(r) {
+		h.repFormPage(w, r, http.StatusForbidden, services, until, []templates.FieldError{{Key: "err.csrf"}})
+		return
+	}
+	rep, code, err := h.cfg.Orgs.CreateRepresentation(r.Context(), actor, delegation.RepInput{Services: services, ValidUntil: until})
+	var ve *idp.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		h.repFormPage(w, r, http.StatusUnprocessableEntity, services, until, fieldErrors(ve, "services", "valid_until"))
+		return
+	case err != nil:
+		status, key := h.serviceError(r, err)
+		h.repFormPage(w, r, status, services, until, []templates.FieldError{{Key: key}})
+		return
+	}
+	h.repCodePage(w, r, http.StatusOK, rep, code, "", nil)
+}
+
+// repCodePage shows a code that the principal holds (just created, or
+// posted back with the send form).
+func (h *Handler) repCodePage(w http.ResponseWriter, r *http.Request, status int, rep delegation.Representation, code, email string, errs []templates.FieldError) {
+	_, names, err := h.catalogueNames(r)
+	if err != nil {
+		h.repFail(w, r, err)
+		return
+	}
+	v := &repCodeView{ID: rep.ID, Code: code, Email: email, Services: serviceNames(rep.Services, names),
+		Until: repDay(rep.ValidUntil), Expires: h.fmtDate(rep.PendingUntil), DetailURL: "/representations/" + url.PathEscape(rep.ID)}
+	v.Errors = errs
+	h.render(w, r, status, "rep_code", h.lang(w, r), v)
+}
+
+func (h *Handler) repSend(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	view, err := h.cfg.Orgs.RepresentationFor(r.Context(), actor, id)
+	if err != nil || !view.AsPrincipal {
+		h.repFail(w, r, delegation.ErrForbidden)
+		return
+	}
+	code := delegation.NormalizeCode(r.PostFormValue("code"))
+	if code == "" {
+		h.repFail(w, r, delegation.ErrRepState)
+		return
+	}
+	code = delegation.FormatCode(code)
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	if !h.checkCSRF(r) {
+		h.repCodePage(w, r, http.StatusForbidden, view.Representation, code, email, []templates.FieldError{{Key: "err.csrf"}})
+		return
+	}
+	err = h.cfg.Orgs.SendCode(r.Context(), actor, id, code, email)
+	var ve *idp.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/representations/"+url.PathEscape(id)+"?done=sent", http.StatusSeeOther)
+	case errors.As(err, &ve):
+		h.repCodePage(w, r, http.StatusUnprocessableEntity, view.Representation, code, email, fieldErrors(ve, "email"))
+	case errors.Is(err, delegation.ErrCodeInvalid):
+		h.repFail(w, r, delegation.ErrRepState)
+	default:
+		status, key := h.serviceError(r, err)
+		h.repCodePage(w, r, status, view.Representation, code, email, []templates.FieldError{{Key: key}})
+	}
+}
+
+func (h *Handler) repEnterForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.orgSession(w, r); !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, "rep_enter", h.lang(w, r), &repEnterView{})
+}
+
+// codeError maps a failed code check to the message on field "code".
+func (h *Handler) codeError(r *http.Request, err error) (int, templates.FieldError) {
+	switch {
+	case errors.Is(err, delegation.ErrCodeInvalid):
+		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.rep_code_invalid"}
+	case errors.Is(err, delegation.ErrOwnCode):
+		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.rep_own_code"}
+	}
+	status, key := h.serviceError(r, err)
+	return status, templates.FieldError{Key: key}
+}
+
+func (h *Handler) repEnter(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	lang := h.lang(w, r)
+	typed := strings.TrimSpace(r.PostFormValue("code"))
+	if len(typed) > 64 {
+		typed = typed[:64]
+	}
+	v := &repEnterView{Code: typed}
+	if !h.checkCSRF(r) {
+		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
+		h.render(w, r, http.StatusForbidden, "rep_enter", lang, v)
+		return
+	}
+	if typed == "" {
+		v.Errors = []templates.FieldError{{Field: "code", Key: "err.required"}}
+		h.render(w, r, http.StatusUnprocessableEntity, "rep_enter", lang, v)
+		return
+	}
+	prev, err := h.cfg.Orgs.PreviewCode(r.Context(), actor, typed, h.clientIP(r))
+	if err != nil {
+		status, fe := h.codeError(r, err)
+		v.Errors = []templates.FieldError{fe}
+		h.render(w, r, status, "rep_enter", lang, v)
+		return
+	}
+	_, names, err := h.catalogueNames(r)
+	if err != nil {
+		h.repFail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "rep_accept", lang, &repAcceptView{Code: delegation.FormatCode(delegation.NormalizeCode(typed)),
+		PrincipalName: prev.PrincipalName, Services: serviceNames(prev.Representation.Services, names),
+		Until: repDay(prev.Representation.ValidUntil)})
+}
+
+func (h *Handler) repAccept(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	lang := h.lang(w, r)
+	typed := strings.TrimSpace(r.PostFormValue("code"))
+	if !h.checkCSRF(r) {
+		h.render(w, r, http.StatusForbidden, "rep_enter", lang, &repEnterView{Page: templates.Page{Errors: []templates.FieldError{{Key: "err.csrf"}}}})
+		return
+	}
+	rep, err := h.cfg.Orgs.Accept(r.Context(), actor, typed, h.clientIP(r))
+	if err != nil {
+		status, fe := h.codeError(r, err)
+		h.render(w, r, status, "rep_enter", lang, &repEnterView{Page: templates.Page{Errors: []templates.FieldError{fe}}})
+		return
+	}
+	http.Redirect(w, r, "/representations/"+url.PathEscape(rep.ID)+"?done=accepted", http.StatusSeeOther)
+}
+
+func (h *Handler) repPage(w http.ResponseWriter, r *http.Request, status int, actor, id string, errs []templates.FieldError) {
+	ctx := r.Context()
+	x, err := h.cfg.Orgs.RepresentationFor(ctx, actor, id)
+	if err != nil {
+		h.repFail(w, r, err)
+		return
+	}
+	_, names, err := h.catalogueNames(r)
+	if err != nil {
+		h.repFail(w, r, err)
+		return
+	}
+	rep := x.Representation
+	v := &repPageView{ID: rep.ID, AsPrincipal: x.AsPrincipal, OtherName: x.OtherName, OtherKontoID: x.OtherKontoID,
+		State: stateKey(x.State), StateValue: string(x.State), Until: repDay(rep.ValidUntil),
+		CanConfirm: x.AsPrincipal && x.State == delegation.RepAccepted, CanEnd: rep.Open(),
+		CanNarrow: x.AsPrincipal && rep.Open() && len(rep.Services) > 1}
+	if x.State == delegation.RepCreated || x.State == delegation.RepAccepted {
+		v.Pending = h.fmtDate(rep.PendingUntil)
+	}
+	for _, s := range rep.Services {
+		v.Services = append(v.Services, serviceCheck{ID: s, Name: cmpOr(names[s], s), Checked: true})
+	}
+	v.Errors = errs
+	if errs == nil {
+		v.Notice = repNotices[r.URL.Query().Get("done")]
+	}
+	if x.AsPrincipal {
+		events, err := h.cfg.Orgs.Timeline(ctx, actor, id)
+		if err != nil {
+			h.repFail(w, r, err)
+			return
+		}
+		lang := h.lang(w, r)
+		for _, e := range events {
+			item := eventItem{At: h.fmtDate(e.At), Action: "rep.event_" + e.Action}
+			switch e.Actor {
+			case actor:
+				item.Actor = h.tpl.T(lang, "rep.you")
+			case "system":
+				item.Actor = h.tpl.T(lang, "org.system")
+			default:
+				item.Actor = cmpOr(h.cfg.Orgs.DisplayName(ctx, e.Actor), h.tpl.T(lang, "org.deleted_account"))
+			}
+			if e.ClientID != "" {
+				item.Subject = cmpOr(names[e.ClientID], e.ClientID)
+			}
+			switch e.Action {
+			case delegation.RepEventAction:
+				item.Detail = e.Detail
+			case delegation.RepEventCreated, delegation.RepEventServicesChanged:
+				item.Detail = strings.Join(serviceNames(strings.Fields(e.Detail), names), ", ")
+			}
+			v.Timeline = append(v.Timeline, item)
+		}
+	}
+	h.render(w, r, status, "rep", h.lang(w, r), v)
+}
+
+func (h *Handler) repView(w http.ResponseWriter, r *http.Request) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	h.repPage(w, r, http.StatusOK, actor, r.PathValue("id"), nil)
+}
+
+// repAction runs a step posted from the "rep" page and redirects with a
+// notice, or shows the page again with the problem.
+func (h *Handler) repAction(w http.ResponseWriter, r *http.Request, done string, run func(actor, id string) error) {
+	actor, ok := h.orgSession(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if !h.checkCSRF(r) {
+		h.repPage(w, r, http.StatusForbidden, actor, id, []templates.FieldError{{Key: "err.csrf"}})
+		return
+	}
+	err := run(actor, id)
+	var ve *idp.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/representations/"+url.PathEscape(id)+"?done="+done, http.StatusSeeOther)
+	case errors.As(err, &ve):
+		h.repPage(w, r, http.StatusUnprocessableEntity, actor, id, fieldErrors(ve, "services"))
+	case errors.Is(err, delegation.ErrRepState):
+		h.repPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Key: "err.rep_state"}})
+	default:
+		h.repFail(w, r, err)
+	}
+}
+
+func (h *Handler) repConfirm(w http.ResponseWriter, r *http.Request) {
+	h.repAction(w, r, "confirmed", func(actor, id string) error {
+		_, err := h.cfg.Orgs.Confirm(r.Context(), actor, id)
+		return err
+	})
+}
+
+func (h *Handler) repReject(w http.ResponseWriter, r *http.Request) {
+	h.repAction(w, r, "rejected", func(actor, id string) error {
+		_, err := h.cfg.Orgs.Reject(r.Context(), actor, id)
+		return err
+	})
+}
+
+func (h *Handler) repEnd(w http.ResponseWriter, r *http.Request) {
+	h.repAction(w, r, "ended", func(actor, id string) error {
+		return h.cfg.Orgs.EndRepresentation(r.Context(), actor, id)
+	})
+}
+
+func (h *Handler) repServices(w http.ResponseWriter, r *http.Request) {
+	h.repAction(w, r, "services", func(actor, id string) error {
+		if err := r.ParseForm(); err != nil {
+			return err
+		}
+		return h.cfg.Orgs.NarrowServices(r.Context(), actor, id, r.PostForm["services"])
+	})
+}

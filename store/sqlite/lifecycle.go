@@ -1,0 +1,208 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kanton/kundencenter/idp"
+)
+
+// ListLifecycleCandidates returns accounts that may be due for a lifecycle
+// step (see idp.LifecycleStore), ordered by ID.
+func (s *Store) ListLifecycleCandidates(ctx context.Context, q idp.LifecycleQuery) ([]idp.LifecycleCandidate, error) {
+	if q.Limit <= 0 {
+		return nil, fmt.Errorf("list lifecycle candidates: limit must be positive")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("a.", accountColumns)+`, l.notice_at
+		FROM accounts a LEFT JOIN account_lifecycle l ON l.account_id = a.id
+		WHERE a.id > ? AND ((a.last_login_at IS NULL AND a.created_at < ?) OR COALESCE(a.last_login_at, a.created_at) < ?)
+		ORDER BY a.id LIMIT ?`,
+		q.After, q.NeverBefore.UnixMicro(), q.IdleBefore.UnixMicro(), q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list lifecycle candidates: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []idp.LifecycleCandidate
+	for rows.Next() {
+		var (
+			c      idp.LifecycleCandidate
+			notice sql.NullInt64
+		)
+		c.Account, err = scanAccount(scanFunc(func(dest ...any) error {
+			return rows.Scan(append(dest, &notice)...)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("list lifecycle candidates: %w", err)
+		}
+		c.NoticeAt = goTime(notice)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list lifecycle candidates: %w", translate(err))
+	}
+	return out, nil
+}
+
+// scanFunc adapts a function to the scanner interface.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// prefixed qualifies every column of a comma-separated list.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// idleSince reads an account's last login (creation if none) inside tx;
+// ErrNotFound if the account is gone.
+func idleSince(ctx context.Context, tx *sql.Tx, id string) (int64, error) {
+	var idle sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(last_login_at, created_at) FROM accounts WHERE id = ?`, id).Scan(&idle)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return idle.Int64, nil
+}
+
+// MarkLifecycleNotice records the inactivity reminder and enqueues its
+// mail, once per idle period (see idp.LifecycleStore). The write lock that
+// BEGIN IMMEDIATE takes serialises concurrent runs.
+func (s *Store) MarkLifecycleNotice(ctx context.Context, accountID string, since, at time.Time, out ...idp.Outgoing) (bool, error) {
+	var marked bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		idle, err := idleSince(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		if idle != since.UnixMicro() {
+			return nil // logged in since
+		}
+		n, err := exec(ctx, tx, `INSERT INTO account_lifecycle (account_id, notice_at) VALUES (?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET notice_at = excluded.notice_at
+			WHERE account_lifecycle.notice_at < ?`, accountID, at.UnixMicro(), since.UnixMicro())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // another run sent it
+		}
+		marked = true
+		return s.enqueue(ctx, tx, out)
+	})
+	if err != nil {
+		return false, fmt.Errorf("mark lifecycle notice: %w", err)
+	}
+	return marked, nil
+}
+
+// PurgeAccount deletes an account with everything that hangs on it, queues
+// the events for its clients and enqueues p.Out in one transaction.
+func (s *Store) PurgeAccount(ctx context.Context, p idp.Purge) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		idle, err := idleSince(ctx, tx, p.AccountID)
+		if err != nil {
+			return err
+		}
+		if !p.IdleSince.IsZero() && idle != p.IdleSince.UnixMicro() {
+			return idp.ErrConflict
+		}
+		if p.Event != "" {
+			if _, err := exec(ctx, tx, `INSERT INTO service_events (client_id, account_id, event, created_at)
+				SELECT client_id, ?, ?, ? FROM (
+					SELECT client_id FROM account_clients WHERE account_id = ?
+					UNION SELECT client_id FROM refresh_tokens WHERE account_id = ?)
+				ORDER BY client_id`,
+				p.AccountID, p.Event, p.At.UnixMicro(), p.AccountID, p.AccountID); err != nil {
+				return fmt.Errorf("queue service events: %w", err)
+			}
+		}
+		// Foreign keys (ON DELETE CASCADE) remove second factors, passkeys,
+		// links, memberships, invitations, client use and the reminder
+		// marker; refresh tokens carry no foreign key.
+		for _, q := range []string{`DELETE FROM action_tokens WHERE account_id = ?`,
+			`DELETE FROM refresh_tokens WHERE account_id = ?`, `DELETE FROM accounts WHERE id = ?`} {
+			if _, err := exec(ctx, tx, q, p.AccountID); err != nil {
+				return err
+			}
+		}
+		return s.enqueue(ctx, tx, p.Out)
+	})
+	if err != nil {
+		return fmt.Errorf("purge account: %w", err)
+	}
+	return nil
+}
+
+// RecordClientUse notes that the account logged in to the client.
+func (s *Store) RecordClientUse(ctx context.Context, accountID, clientID string, at time.Time) error {
+	_, err := exec(ctx, s.db, `INSERT INTO account_clients (account_id, client_id, first_used_at, last_used_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (account_id, client_id) DO UPDATE SET last_used_at = excluded.last_used_at`,
+		accountID, clientID, at.UnixMicro(), at.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("record client use: %w", err)
+	}
+	return nil
+}
+
+// UpdateAccountWithToken stores t and applies fn to its account in one transaction.
+func (s *Store) UpdateAccountWithToken(ctx context.Context, t idp.ActionToken,
+	fn func(idp.Account) (idp.Account, []idp.Outgoing, error),
+) (idp.Account, error) {
+	var a idp.Account
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if a, err = s.applyToAccount(ctx, tx, t.AccountID, fn); err != nil {
+			return err
+		}
+		return insertActionToken(ctx, tx, t)
+	})
+	if err != nil {
+		return idp.Account{}, fmt.Errorf("update account with token: %w", err)
+	}
+	return a, nil
+}
+
+// ListServiceEvents returns undelivered events, oldest first.
+func (s *Store) ListServiceEvents(ctx context.Context, limit int) ([]idp.ServiceEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, client_id, account_id, event, created_at, delivered_at
+		FROM service_events WHERE delivered_at IS NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list service events: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []idp.ServiceEvent
+	for rows.Next() {
+		var (
+			e                  idp.ServiceEvent
+			created, delivered sql.NullInt64
+		)
+		if err := rows.Scan(&e.ID, &e.ClientID, &e.AccountID, &e.Event, &created, &delivered); err != nil {
+			return nil, fmt.Errorf("list service events: %w", translate(err))
+		}
+		e.CreatedAt, e.DeliveredAt = goTime(created), goTime(delivered)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list service events: %w", translate(err))
+	}
+	return out, nil
+}
+
+// MarkServiceEventDelivered records the delivery of an event.
+func (s *Store) MarkServiceEventDelivered(ctx context.Context, id int64, at time.Time) error {
+	n, err := exec(ctx, s.db, `UPDATE service_events SET delivered_at = ? WHERE id = ?`, at.UnixMicro(), id)
+	if err == nil && n == 0 {
+		err = idp.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("mark service event delivered: %w", err)
+	}
+	return nil
+}
