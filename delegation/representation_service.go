@@ -400,6 +400,20 @@ func (s *Service) EndRepresentation(ctx context.Context, actor, id string) error
 				out = append(out, o)
 			}
 		}
+		// The services it covered hear of it in the same transaction (a
+		// Security Event Token each, pushed by notify's event worker).
+		if cur.RepresentativeID != "" {
+			for _, client := range cur.Services {
+				o, err := idp.NewEventOutgoing(idp.EventNotice{JTI: idp.NewID(), ClientID: client,
+					Type: idp.EventRepresentationEnded, Subject: cur.PrincipalID, At: now,
+					Members:  map[string]string{"representation_id": cur.ID},
+					Subjects: map[string]string{"representative": cur.RepresentativeID}})
+				if err != nil {
+					return cur, nil, nil, err
+				}
+				out = append(out, o)
+			}
+		}
 		return cur, []RepEvent{{RepresentationID: id, At: now, Actor: actor, Action: RepEventEnded}}, out, nil
 	})
 	return err

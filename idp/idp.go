@@ -77,7 +77,8 @@ type Client struct {
 	Public                 bool     // token endpoint auth method "none" (PKCE is required for every client anyway)
 	AccessTokenType        string   // "opaque" (default) or "jwt"
 	Level                  string   // minimum authentication level (acr) the service requires; "" = any
-	BackChannelLogoutURI   string
+	BackChannelLogoutURI   string   // OIDC Back-Channel Logout 1.0: receives logout tokens; "" = none
+	EventsURI              string   // RFC 8935 push endpoint for Security Event Tokens; "" = none
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
 }
@@ -87,6 +88,10 @@ const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	// GrantTokenExchange (RFC 8693) lets a service turn a representative's
+	// access token into one for a single other audience, acting for the
+	// represented person.
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // KeyState is the place of a signing key in its rotation.
@@ -126,6 +131,7 @@ type RefreshToken struct {
 	AMR       []string
 	ACR       string
 	Acting    Acting // whom the grant acts for (zero: the person themself)
+	Profile   string // the profile the service sees (see profiles.go); "" = the account's first
 	CreatedAt time.Time
 	ExpiresAt time.Time // absolute expiry of the family, carried over on rotation
 	UsedAt    time.Time // zero until rotated
@@ -190,6 +196,6 @@ const (
 	// MailSecurityNotice tells the account holder that a security setting
 	// changed (Data["Event"]: phone_added, phone_changed, phone_removed,
 	// mfa_on, mfa_off, passkey_added, passkey_removed, recovery_new,
-	// recovery_used).
+	// recovery_used, login_linked, login_unlinked).
 	MailSecurityNotice = "security_notice"
 )

@@ -98,6 +98,7 @@ func (s *Service) EndSession(ctx context.Context, id string) error {
 	if json.Unmarshal(raw, &sess) == nil {
 		_ = s.eph.SRem(ctx, accountSessionsKey(sess.AccountID), id)
 		s.audit(ctx, sess.AccountID, "session.ended", sess.AccountID, "")
+		s.backChannelLogout(ctx, sess.AccountID, []string{id}) // backchannel.go
 	}
 	return nil
 }
@@ -127,6 +128,7 @@ func (s *Service) EndAllSessions(ctx context.Context, accountID string) error {
 	if err := s.store.RevokeAccountRefreshTokens(ctx, accountID, s.Now()); err != nil {
 		return err
 	}
+	s.backChannelLogout(ctx, accountID, sessions) // backchannel.go
 	s.audit(ctx, accountID, "session.ended_all", accountID, fmt.Sprintf("sessions=%d tokens=%d", len(sessions), len(tokens)))
 	return nil
 }
@@ -147,6 +149,11 @@ type AccessToken struct {
 	ACR       string    `json:"acr,omitempty"`
 	FamilyID  string    `json:"fam,omitempty"` // refresh family it was issued with
 	Acting    Acting    `json:"acting,omitzero"`
+	Profile   string    `json:"profile,omitempty"` // the profile the service sees
+	// Actor is the representative's account for a token obtained by token
+	// exchange (RFC 8693 "act"); Subject and AccountID are then the
+	// represented person's.
+	Actor string `json:"actor,omitempty"`
 }
 
 // PutAccessToken records an issued access token until it expires.

@@ -18,6 +18,7 @@ type Store interface {
 	WebAuthnStore
 	LinkStore
 	LifecycleStore
+	ProfileStore
 	// EnqueueOutgoing enqueues messages that belong to no other write.
 	EnqueueOutgoing(ctx context.Context, out ...Outgoing) error
 	// AppendAudit appends to the audit log.

@@ -23,5 +23,14 @@
 // errors from the SMTP server are returned with the address blanked out,
 // because River stores and logs them.
 //
+// It also delivers the tokens relying parties receive (events.go): Security
+// Event Tokens (RFC 8417) pushed over HTTP (RFC 8935) for deleted accounts
+// and ended representations, and OIDC back-channel logout tokens for ended
+// sessions. They are River jobs too (EventArgs, LogoutArgs), inserted by the
+// store adapters from idp.Outgoing notices in the transaction of the change
+// (or, for account deletions, by the periodic DispatchServiceEvents over the
+// service_events rows), signed with the IdP's active key when sent and
+// retried with River's backoff until the receiver accepts them.
+//
 // The subpackage smtptest is a small SMTP server on loopback for tests.
 package notify

@@ -66,7 +66,7 @@ var mailKeys = map[string][]string{
 
 // securityEvents are the events a security_notice can announce.
 var securityEvents = []string{"phone_added", "phone_changed", "phone_removed", "mfa_on", "mfa_off",
-	"passkey_added", "passkey_removed", "recovery_new", "recovery_used"}
+	"passkey_added", "passkey_removed", "recovery_new", "recovery_used", "login_linked", "login_unlinked"}
 
 // CheckMail reports why m cannot be rendered: an unknown template, a
 // recipient that is not an e-mail address, a missing value, a link that is

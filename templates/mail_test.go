@@ -287,7 +287,7 @@ func TestSecurityNoticeEvents(t *testing.T) {
 		t.Fatalf("ParseMail: %v", err)
 	}
 	events := []string{"phone_added", "phone_changed", "phone_removed", "mfa_on", "mfa_off",
-		"passkey_added", "passkey_removed", "recovery_new", "recovery_used"}
+		"passkey_added", "passkey_removed", "recovery_new", "recovery_used", "login_linked", "login_unlinked"}
 	for _, lang := range MailLanguages {
 		d := mailTestData()
 		d.Event = "unknown"

@@ -24,7 +24,7 @@ import (
 const adminUsage = `usage: kundencenter admin <command>
 
   clients list
-  clients add -id ID -name NAME -redirect URI [-redirect URI…] [-post-logout URI…] [-grant G…] [-public] [-level ACR] [-jwt]
+  clients add -id ID -name NAME -redirect URI [-redirect URI…] [-post-logout URI…] [-grant G…] [-public] [-level ACR] [-jwt] [-backchannel-logout-uri URI] [-events-uri URI]
               prints the client secret once (store it in the service's KC_CLIENT_SECRET)
   clients delete -id ID
   keys list
@@ -75,9 +75,11 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		public := fs.Bool("public", false, "public client (no secret; PKCE only)")
 		level := fs.String("level", "", "minimum authentication level (acr)")
 		jwt := fs.Bool("jwt", false, "issue JWT access tokens instead of opaque ones")
+		backchannel := fs.String("backchannel-logout-uri", "", "OIDC back-channel logout endpoint of the service (https)")
+		eventsURI := fs.String("events-uri", "", "endpoint receiving Security Event Tokens (RFC 8935 push, https)")
 		fs.Var(&redirects, "redirect", "redirect URI (repeatable, matched exactly)")
 		fs.Var(&postLogout, "post-logout", "post-logout redirect URI (repeatable)")
-		fs.Var(&grants, "grant", "grant type: authorization_code, refresh_token, client_credentials (repeatable)")
+		fs.Var(&grants, "grant", "grant type: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange (repeatable)")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
@@ -85,7 +87,7 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 			grants = multi{idp.GrantAuthorizationCode, idp.GrantRefreshToken}
 		}
 		c := idp.Client{ID: *id, Name: firstNonEmpty(*name, *id), RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout,
-			GrantTypes: grants, Public: *public, Level: *level}
+			GrantTypes: grants, Public: *public, Level: *level, BackChannelLogoutURI: *backchannel, EventsURI: *eventsURI}
 		if *jwt {
 			c.AccessTokenType = "jwt"
 		}

@@ -151,6 +151,7 @@ type clientFile struct {
 	AccessTokenType        string   `json:"access_token_type"`
 	Level                  string   `json:"level"`
 	BackChannelLogoutURI   string   `json:"backchannel_logout_uri"`
+	EventsURI              string   `json:"events_uri"`
 }
 
 // loadClientsFile upserts the clients of a JSON file.
@@ -168,7 +169,7 @@ func loadClientsFile(ctx context.Context, store idp.ClientStore, path string) er
 		hash, herr := hex.DecodeString(f.SecretSHA256)
 		c := idp.Client{ID: f.ID, Name: f.Name, SecretHash: hash, RedirectURIs: f.RedirectURIs,
 			PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, GrantTypes: f.GrantTypes, Public: f.Public,
-			AccessTokenType: f.AccessTokenType, Level: f.Level, BackChannelLogoutURI: f.BackChannelLogoutURI}
+			AccessTokenType: f.AccessTokenType, Level: f.Level, BackChannelLogoutURI: f.BackChannelLogoutURI, EventsURI: f.EventsURI}
 		if herr != nil || (!f.Public && len(hash) != sha256.Size) {
 			errs = append(errs, fmt.Errorf("client %d (%q): secret_sha256 must be 64 hex digits", i, f.ID))
 			continue
@@ -214,9 +215,17 @@ func validateClient(c idp.Client) error {
 	}
 	for _, g := range c.GrantTypes {
 		switch g {
-		case idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials:
+		case idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials, idp.GrantTokenExchange:
 		default:
 			errs = append(errs, fmt.Sprintf("grant type %q not supported", g))
+		}
+	}
+	for _, u := range []string{c.BackChannelLogoutURI, c.EventsURI} {
+		if u == "" {
+			continue
+		}
+		if err := checkRedirect(u); err != nil {
+			errs = append(errs, "back-channel logout or events URI: "+err.Error())
 		}
 	}
 	if c.Level != "" && idp.LevelRank(c.Level) < 0 {

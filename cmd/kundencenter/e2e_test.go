@@ -134,16 +134,7 @@ func TestEndToEnd(t *testing.T) {
 	const email = "anna.muster@example.ch"
 	const password = "Sonnenblume-Aare-42"
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	audit := func(page string) {
-		t.Helper()
-		vs, err := idptest.Axe(ctx)
-		if err != nil {
-			t.Fatalf("axe on %s: %v", page, err)
-		}
-		for _, v := range vs {
-			t.Errorf("accessibility on %s: %s", page, v)
-		}
-	}
+	audit := p.Audit
 
 	// 1. The status service sends an anonymous visitor to the IdP's login page.
 	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`#email`)))

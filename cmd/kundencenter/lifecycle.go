@@ -23,10 +23,15 @@ func lifecycleService(issuer string, store idp.Store, eph idp.Ephemeral, ring *k
 		store, eph, ring, nil, log.With("component", "lifecycle"))
 }
 
-// jobWorkers are River's workers: mail delivery and, when life is set, the
-// account lifecycle; jobs are the periodic jobs that go with them.
-func jobWorkers(ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service) (ws *river.Workers, jobs []*river.PeriodicJob) {
+// jobWorkers are River's workers: mail delivery, when life is set the
+// account lifecycle, and when ev is set the tokens for relying parties
+// (events.go); jobs are the periodic jobs that go with them.
+func jobWorkers(ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service, ev *notify.EventsConfig) (ws *river.Workers, jobs []*river.PeriodicJob) {
 	ws = notify.Workers(ring, sender, log)
+	if ev != nil {
+		notify.AddEventWorkers(ws, *ev)
+		jobs = append(jobs, notify.DispatchPeriodicJob(dispatchInterval))
+	}
 	if life != nil {
 		idp.AddLifecycleWorker(ws, life)
 		jobs = append(jobs, idp.LifecyclePeriodicJob(lifecycleInterval))

@@ -49,7 +49,11 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err != nil {
 		return fmt.Errorf("KC_SMTP_URL: %w", err)
 	}
-	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log))
+	ev, err := eventsConfig(ctx, cfg.Issuer, store, ring, log)
+	if err != nil {
+		return err
+	}
+	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log), ev)
 	if err != nil {
 		return err
 	}
@@ -73,8 +77,8 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 // startWorkersPostgres runs the River workers; River elects a leader for
 // maintenance, and each job is worked by exactly one instance.
 // life runs the account lifecycle job (lifecycle.go).
-func startWorkersPostgres(ctx context.Context, pool *pgxpool.Pool, ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service) (*river.Client[pgx.Tx], error) {
-	workers, periodic := jobWorkers(ring, sender, log, life)
+func startWorkersPostgres(ctx context.Context, pool *pgxpool.Pool, ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service, ev *notify.EventsConfig) (*river.Client[pgx.Tx], error) {
+	workers, periodic := jobWorkers(ring, sender, log, life, ev)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		PeriodicJobs: periodic,
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},

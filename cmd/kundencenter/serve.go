@@ -24,6 +24,7 @@ import (
 	"github.com/kanton/kundencenter/mfa/twilio"
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/services/page"
+	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/sqlite"
 )
@@ -96,7 +97,11 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	} else {
 		devOutbox = box.Handler()
 	}
-	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log))
+	ev, err := eventsConfig(ctx, cfg.Issuer, store, ring, log)
+	if err != nil {
+		return err
+	}
+	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log), ev)
 	if err != nil {
 		return err
 	}
@@ -112,7 +117,8 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 		base := svcURL(i)
 		c := idp.Client{ID: b.id, Name: b.name, SecretHash: idp.HashToken(secret),
 			RedirectURIs: []string{base + "/auth/callback"}, PostLogoutRedirectURIs: []string{base + "/logged-out"},
-			GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}
+			BackChannelLogoutURI: base + rp.BackChannelLogoutPath,
+			GrantTypes:           []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}
 		if err := putClient(ctx, store, c); err != nil {
 			return fmt.Errorf("register bundled client %s: %w", b.id, err)
 		}
@@ -165,8 +171,8 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 
 // startWorkersSQLite runs the River workers that deliver the outbox.
 // life runs the account lifecycle job (lifecycle.go).
-func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service) (*river.Client[*sql.Tx], error) {
-	workers, periodic := jobWorkers(ring, sender, log, life)
+func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life *idp.Service, ev *notify.EventsConfig) (*river.Client[*sql.Tx], error) {
+	workers, periodic := jobWorkers(ring, sender, log, life, ev)
 	client, err := river.NewClient(riversqlite.New(db), &river.Config{
 		PeriodicJobs:      periodic,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},

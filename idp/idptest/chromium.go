@@ -136,3 +136,16 @@ func (p *Page) WaitURL(prefix string) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Audit runs axe-core (WCAG 2.1 AA) on the tab's current page and reports
+// every violation as a test error naming page.
+func (p *Page) Audit(page string) {
+	p.T.Helper()
+	vs, err := Axe(p.Ctx)
+	if err != nil {
+		p.T.Fatalf("axe on %s: %v", page, err)
+	}
+	for _, v := range vs {
+		p.T.Errorf("accessibility on %s: %s", page, v)
+	}
+}

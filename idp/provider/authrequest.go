@@ -45,6 +45,9 @@ type AuthRequest struct {
 	// Acting is whom the login acts for at this client, chosen on the
 	// login's "Für wen handeln Sie?" page (zero: the person themself).
 	Acting idp.Acting `json:"acting,omitzero"`
+	// Profile is the profile the client sees, chosen on the login's
+	// profile page or the account's only one ("" = the first).
+	Profile string `json:"profile,omitempty"`
 }
 
 var _ op.AuthRequest = (*AuthRequest)(nil)

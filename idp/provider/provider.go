@@ -30,6 +30,9 @@ type Config struct {
 	// AccessTokenTTL, IDTokenTTL, RefreshTokenTTL (absolute, per family),
 	// CodeTTL and AuthRequestTTL bound the lifetimes; zero takes defaults.
 	AccessTokenTTL, IDTokenTTL, RefreshTokenTTL, CodeTTL, AuthRequestTTL time.Duration
+	// ExchangeTTL is the lifetime of a token obtained by token exchange
+	// (short: it cannot be refreshed).
+	ExchangeTTL time.Duration
 	// Levels are the acr values, weakest first.
 	Levels Levels
 	// Acting decides whom a login may act for (organisations,
@@ -50,6 +53,7 @@ func (c *Config) defaults() {
 		}
 	}
 	set(&c.AccessTokenTTL, 10*time.Minute)
+	set(&c.ExchangeTTL, 5*time.Minute)
 	set(&c.IDTokenTTL, 10*time.Minute)
 	set(&c.RefreshTokenTTL, 12*time.Hour)
 	set(&c.CodeTTL, time.Minute)
@@ -97,9 +101,11 @@ func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
 		SupportedUILocales:    []language.Tag{language.German, language.French, language.Italian, language.English},
-		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeProofing},
+		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeAddress, oidc.ScopePhone,
+			oidc.ScopeOfflineAccess, ScopeProofing},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
-			"at_hash", "c_hash", "name", "given_name", "family_name", "locale", "email", "email_verified", "birthdate", ClaimProofing},
+			"at_hash", "c_hash", "name", "given_name", "family_name", "locale", "email", "email_verified", "birthdate", ClaimProofing,
+			"address", "phone_number", "phone_number_verified", idp.ClaimProfile},
 	}
 	var opts []op.Option
 	if strings.HasPrefix(cfg.Issuer, "http://") {
@@ -145,33 +151,67 @@ func newRefreshValue() (string, []byte) {
 	return v, idp.HashToken(v)
 }
 
-// fillUserinfo sets the standard claims the scopes allow (OIDC Core §5.4).
-func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject string, scopes []string) error {
+// fillUserinfo sets the standard claims the scopes allow (OIDC Core
+// §5.4) from the profile the login chose (profiles.go in idp; "" = the
+// account's first), and that profile's ID as idp.ClaimProfile. A profile
+// deleted since is refused: the service must not see another instead.
+func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject, profileID string, scopes []string) error {
 	u.Subject = subject
 	if err := p.fillProofing(ctx, u, subject, scopes); err != nil { // proofing.go
 		return err
-	}
-	if !slices.Contains(scopes, oidc.ScopeProfile) && !slices.Contains(scopes, oidc.ScopeEmail) {
-		return nil
 	}
 	a, err := p.store.GetAccount(ctx, subject)
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("account not found").WithParent(err)
 	}
-	pd, err := p.idp.Personal(a)
+	pr, err := p.idp.ProfileForToken(ctx, subject, profileID)
+	if errors.Is(err, idp.ErrNotFound) {
+		return oidc.ErrAccessDenied().WithDescription("the profile chosen at login no longer exists")
+	}
 	if err != nil {
 		return err
 	}
-	if slices.Contains(scopes, oidc.ScopeProfile) {
-		u.GivenName, u.FamilyName = pd.GivenName, pd.FamilyName
-		u.Name = strings.TrimSpace(pd.GivenName + " " + pd.FamilyName)
-		u.Locale = oidc.NewLocale(language.Make(a.Locale))
-	}
-	if slices.Contains(scopes, oidc.ScopeEmail) {
-		u.Email = pd.Email
-		u.EmailVerified = oidc.Bool(a.Status == idp.StatusActive)
-	}
+	u.AppendClaims(idp.ClaimProfile, pr.ID)
+	fillProfile(u, a, pr, scopes)
 	return nil
+}
+
+// fillProfile sets a profile's claims per scope: profile (names, the
+// person's birth date, locale), email, address and phone (OIDC Core §5.4). Only the
+// account's own, confirmed address is email_verified; contact data typed
+// into a profile are not verified.
+func fillProfile(u *oidc.UserInfo, a idp.Account, pr idp.ProfileView, scopes []string) {
+	d := pr.Data
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		u.GivenName, u.FamilyName = d.GivenName, d.FamilyName
+		u.Name = strings.TrimSpace(d.GivenName + " " + d.FamilyName)
+		u.Locale = oidc.NewLocale(language.Make(a.Locale))
+		// Under ScopeProofing "birthdate" means a verified date (proofing.go):
+		// the self-declared one of "Meine Daten" is not mixed in there.
+		if !slices.Contains(scopes, ScopeProofing) {
+			u.Birthdate = pr.Birth
+		}
+	}
+	if slices.Contains(scopes, oidc.ScopeEmail) && d.Email != "" {
+		u.Email = d.Email
+		u.EmailVerified = oidc.Bool(pr.Main && a.Status == idp.StatusActive)
+	}
+	if slices.Contains(scopes, oidc.ScopeAddress) && d.Locality != "" {
+		street := strings.TrimSpace(d.Street + " " + d.HouseNumber)
+		lines := []string{street, strings.TrimSpace(d.PostalCode + " " + d.Locality)}
+		switch d.Country {
+		case idp.CountrySwitzerland:
+		case idp.CountryLiechtenstein:
+			lines = append(lines, "Liechtenstein")
+		default:
+			lines = append(lines, d.Country)
+		}
+		u.Address = &oidc.UserInfoAddress{Formatted: strings.Join(lines, "\n"), StreetAddress: street,
+			PostalCode: d.PostalCode, Locality: d.Locality, Country: d.Country}
+	}
+	if slices.Contains(scopes, oidc.ScopePhone) && d.Phone != "" {
+		u.PhoneNumber = d.Phone
+	}
 }
 
 // AuthRequest returns a pending auth request for the login UI.
@@ -204,6 +244,7 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 		return "", err
 	}
 	p.idp.NoteClientUse(ctx, sess.AccountID, a.ClientID) // told when the account is deleted
+	p.idp.NoteSessionClient(ctx, sess.ID, a.ClientID)    // told when the session ends (back-channel logout)
 	return p.callbackURL(id), nil
 }
 
@@ -221,6 +262,49 @@ func (p *Provider) SetActing(ctx context.Context, id string, acting idp.Acting) 
 	}
 	a.Acting = acting
 	return p.putAuthRequest(ctx, a)
+}
+
+// SetProfile records the profile a pending auth request's client sees,
+// after the login UI checked that it is the account's.
+func (p *Provider) SetProfile(ctx context.Context, id, profileID string) error {
+	a, err := p.getAuthRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	a.Profile = profileID
+	return p.putAuthRequest(ctx, a)
+}
+
+// HasProfileChoice reports whether the account has several profiles, so
+// that the login asks which one the client sees.
+func (p *Provider) HasProfileChoice(ctx context.Context, accountID string) bool {
+	ps, err := p.idp.Profiles(ctx, accountID)
+	if err != nil {
+		p.log.WarnContext(ctx, "profiles unavailable", "err", err)
+		return false
+	}
+	return len(ps) > 1
+}
+
+// PresetProfile records on a pending auth request the profile its client
+// sees when the login UI does not ask (one profile, or prompt=none): the
+// one last chosen for that client while it exists, else the first.
+func (p *Provider) PresetProfile(ctx context.Context, id, accountID, clientID string) error {
+	ps, err := p.idp.Profiles(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	choice := ps[0].ID
+	if rem, err := p.idp.RememberedProfile(ctx, accountID, clientID); err != nil {
+		return err
+	} else if rem != "" {
+		for _, pr := range ps {
+			if pr.ID == rem {
+				choice = rem
+			}
+		}
+	}
+	return p.SetProfile(ctx, id, choice)
 }
 
 // HasActingChoices reports whether the account may act for someone else

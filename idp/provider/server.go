@@ -36,7 +36,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		d := *resp.Data.(*oidc.DiscoveryConfiguration)
 		d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 		d.ResponseModesSupported = []string{"query"}
-		d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
+		d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials,
+			oidc.GrantTypeTokenExchange}
 		d.ACRValuesSupported = s.p.cfg.Levels
 		d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 		d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
@@ -45,6 +46,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		d.RequestURIParameterSupported = false
 		d.DeviceAuthorizationEndpoint = ""
 		d.ClaimsParameterSupported = false
+		// OIDC Back-Channel Logout 1.0 §2.1 (idp/backchannel.go, notify/events.go).
+		d.BackChannelLogoutSupported, d.BackChannelLogoutSessionSupported = true, true
 		s.discovery = &d
 	})
 	if s.discovery == nil {
@@ -98,11 +101,16 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	}
 	// A person who may act for an organisation or someone they represent
 	// at this client chooses on the login UI, even with a valid session.
-	choose := usable && !a.HasPrompt(oidc.PromptNone) && s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID)
+	// So does a person with several profiles: which one the client sees.
+	choose := usable && !a.HasPrompt(oidc.PromptNone) && (s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID) ||
+		s.p.HasProfileChoice(ctx, sess.AccountID))
 	switch {
 	case choose:
 		return redirect, nil
 	case usable:
+		if err := s.p.PresetProfile(ctx, id, sess.AccountID, a.ClientID); err != nil {
+			return nil, err
+		}
 		next, err := s.p.Complete(ctx, id, sess)
 		if err != nil {
 			return nil, err

@@ -119,17 +119,18 @@ type tokenInfo struct {
 	acr                            string
 	authTime                       time.Time
 	acting                         idp.Acting
+	profile                        string // the profile the client sees (idp/profiles.go)
 }
 
 func infoOf(req op.TokenRequest) (tokenInfo, error) {
 	switch r := req.(type) {
 	case *AuthRequest:
 		return tokenInfo{accountID: r.Subject, clientID: r.ClientID, sessionID: r.SessionID, scopes: r.Scopes,
-			audience: r.GetAudience(), amr: r.AMR, acr: r.ACR, authTime: r.AuthTime, acting: r.Acting}, nil
+			audience: r.GetAudience(), amr: r.AMR, acr: r.ACR, authTime: r.AuthTime, acting: r.Acting, profile: r.Profile}, nil
 	case *refreshRequest:
 		t := r.t
 		return tokenInfo{accountID: t.AccountID, clientID: t.ClientID, sessionID: t.SessionID, scopes: r.scopes,
-			audience: t.Audience, amr: t.AMR, acr: t.ACR, authTime: t.AuthTime, acting: t.Acting}, nil
+			audience: t.Audience, amr: t.AMR, acr: t.ACR, authTime: t.AuthTime, acting: t.Acting, profile: t.Profile}, nil
 	case *clientCredentialsRequest:
 		return tokenInfo{clientID: r.clientID, scopes: r.scopes, audience: []string{r.clientID}}, nil
 	}
@@ -157,7 +158,7 @@ func (p *Provider) issueAccessToken(ctx context.Context, subject string, info to
 	now := p.now()
 	t := idp.AccessToken{ID: idp.NewID(), ClientID: info.clientID, Subject: subject, AccountID: info.accountID,
 		Scopes: info.scopes, Audience: info.audience, IssuedAt: now, Expiry: now.Add(p.cfg.AccessTokenTTL),
-		AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, FamilyID: family, Acting: info.acting}
+		AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, FamilyID: family, Acting: info.acting, Profile: info.profile}
 	if err := p.idp.PutAccessToken(ctx, t); err != nil {
 		return "", time.Time{}, err
 	}
@@ -182,7 +183,7 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 	if current == "" {
 		rt = idp.RefreshToken{ID: idp.NewID(), Hash: hash, FamilyID: idp.NewID(), ClientID: info.clientID,
 			AccountID: info.accountID, SessionID: info.sessionID, Scopes: info.scopes, Audience: info.audience,
-			AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, Acting: info.acting, CreatedAt: now,
+			AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, Acting: info.acting, Profile: info.profile, CreatedAt: now,
 			ExpiresAt: now.Add(s.p.cfg.RefreshTokenTTL)}
 		if err := s.p.store.CreateRefreshToken(ctx, rt); err != nil {
 			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
@@ -242,6 +243,13 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 	// the membership, service assignment or representation.
 	if _, err := s.p.represents(ctx, t.AccountID, t.ClientID, t.Acting); err != nil {
 		return nil, err
+	}
+	// A grant showing a profile ends with that profile: the service must
+	// not see another one instead.
+	if t.Profile != "" {
+		if _, err := s.p.idp.ProfileForToken(ctx, t.AccountID, t.Profile); err != nil {
+			return nil, oidc.ErrInvalidGrant().WithDescription("the profile chosen at login no longer exists")
+		}
 	}
 	return &refreshRequest{t: t, scopes: t.Scopes}, nil
 }
@@ -362,12 +370,20 @@ func (s storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, 
 // SetUserinfoFromRequest fills the ID token's claims; acr is set here too
 // because the library sets it only for code-grant ID tokens.
 func (s storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	if err := s.p.fillUserinfo(ctx, u, req.GetSubject(), scopes); err != nil {
+	var profile string
+	switch r := req.(type) {
+	case *AuthRequest:
+		profile = r.Profile
+	case *refreshRequest:
+		profile = r.t.Profile
+	}
+	if err := s.p.fillUserinfo(ctx, u, req.GetSubject(), profile, scopes); err != nil {
 		return err
 	}
 	if r, ok := req.(*refreshRequest); ok && r.t.ACR != "" {
 		u.AppendClaims("acr", r.t.ACR)
 	}
+	addSID(u, req) // logouttoken.go
 	var acting idp.Acting
 	switch r := req.(type) {
 	case *AuthRequest:
@@ -389,14 +405,15 @@ func (s storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, r
 // live access token.
 func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tokenID, subject, origin string) error {
 	t, err := s.p.idp.AccessToken(ctx, tokenID)
-	if err != nil || t.Subject != subject || t.AccountID == "" {
+	if err != nil || t.Subject != subject || t.AccountID == "" || t.Actor != "" {
+		// A token from token exchange is for one API, not for userinfo.
 		return oidc.ErrAccessDenied().WithDescription("access token is invalid or expired")
 	}
 	claim, err := s.p.represents(ctx, t.AccountID, t.ClientID, t.Acting)
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("the organisation or representation has ended")
 	}
-	if err := s.p.fillUserinfo(ctx, u, subject, t.Scopes); err != nil {
+	if err := s.p.fillUserinfo(ctx, u, subject, t.Profile, t.Scopes); err != nil {
 		return err
 	}
 	if claim != nil {
@@ -414,11 +431,18 @@ func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.Introspe
 	}
 	// Acting for someone else is checked at every introspection: the token
 	// goes inactive as soon as the membership or representation ends.
-	claim, err := s.p.represents(ctx, t.AccountID, t.ClientID, t.Acting)
+	account, client := t.AccountID, t.ClientID
+	if t.Actor != "" && len(t.Audience) == 1 {
+		account, client = t.Actor, t.Audience[0] // token exchange: R acting for P at the audience
+	}
+	claim, err := s.p.represents(ctx, account, client, t.Acting)
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("token is not active")
 	}
 	r.Active = true
+	if t.Actor != "" {
+		r.Actor = &oidc.ActorClaims{Subject: t.Actor, Issuer: s.p.cfg.Issuer}
+	}
 	r.Scope = t.Scopes
 	r.ClientID = t.ClientID
 	r.TokenType = oidc.BearerToken
@@ -438,6 +462,9 @@ func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.Introspe
 		}
 		if claim != nil {
 			r.Claims["represents"] = claim
+		}
+		if t.Profile != "" {
+			r.Claims[idp.ClaimProfile] = t.Profile
 		}
 	}
 	return nil

@@ -109,7 +109,7 @@ func (h *Handler) finishContext(w http.ResponseWriter, r *http.Request, id strin
 		h.requestExpired(w, r)
 		return
 	}
-	next, err := h.prov.Complete(r.Context(), id, sess)
+	next, err := h.completeWithProfile(r.Context(), id, sess) // profiles.go: the profile step, if any
 	if err != nil {
 		h.requestExpired(w, r)
 		return

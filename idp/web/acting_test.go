@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,27 +178,8 @@ func TestActForRepresentedPerson(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
 	env.AddClient(t, idp.Client{ID: "other", Name: "Steuern", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
-	pAcct := env.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", mfaPassword)
-	env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
-	rAcct, err := env.Store.GetAccountByEmailIndex(t.Context(), env.Service.EmailIndex(mfaEmail))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	rep, code, err := env.Orgs.CreateRepresentation(ctx, pAcct.ID, delegation.RepInput{Services: []string{"svc"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Orgs.Accept(ctx, rAcct.ID, code, "203.0.113.9"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Orgs.Confirm(ctx, pAcct.ID, rep.ID); err != nil {
-		t.Fatal(err)
-	}
-	p, err := oidc.NewProvider(ctx, env.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newRepFixture(t, env, "svc")
+	pAcct, rAcct, rep, p, ctx := f.p, f.r, f.rep, f.oidcIssuer, t.Context()
 	oc := func(client string) *oauth2.Config {
 		return &oauth2.Config{ClientID: client, ClientSecret: mfaSecret, Endpoint: p.Endpoint(), RedirectURL: mfaRedirect,
 			Scopes: []string{oidc.ScopeOpenID}}
@@ -263,5 +245,122 @@ func TestActForRepresentedPerson(t *testing.T) {
 	r = b.Open(t, svc.AuthCodeURL("st", oauth2.S256ChallengeOption(v3), oidc.Nonce("n")))
 	if r.URL().Query().Get("code") == "" {
 		t.Fatalf("after the end: ended at %s", r.URL())
+	}
+}
+
+// repFixture is an IdP where Anna (R) represents Paula (P), confirmed, for
+// the given services.
+type repFixture struct {
+	env        *idptest.Env
+	p, r       idp.Account
+	rep        delegation.Representation
+	oidcIssuer *oidc.Provider
+}
+
+func newRepFixture(t *testing.T, env *idptest.Env, services ...string) *repFixture {
+	t.Helper()
+	f := &repFixture{env: env}
+	f.p = env.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", mfaPassword)
+	f.r = env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
+	ctx := t.Context()
+	rep, code, err := env.Orgs.CreateRepresentation(ctx, f.p.ID, delegation.RepInput{Services: services})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Orgs.Accept(ctx, f.r.ID, code, "203.0.113.9"); err != nil {
+		t.Fatal(err)
+	}
+	if f.rep, err = env.Orgs.Confirm(ctx, f.p.ID, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if f.oidcIssuer, err = oidc.NewProvider(ctx, env.URL); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// login logs R in to client with a fresh browser, choosing acting
+// ("self" or "person:<id>"), and returns the tokens.
+func (f *repFixture) login(t *testing.T, client, acting string) *oauth2.Token {
+	t.Helper()
+	oc := &oauth2.Config{ClientID: client, ClientSecret: mfaSecret, Endpoint: f.oidcIssuer.Endpoint(), RedirectURL: mfaRedirect,
+		Scopes: []string{oidc.ScopeOpenID, "profile"}}
+	b := f.env.NewBrowser(t)
+	v := oauth2.GenerateVerifier()
+	r := b.Open(t, oc.AuthCodeURL("st", oauth2.S256ChallengeOption(v), oidc.Nonce("n")))
+	id := r.URL().Query().Get("authRequestID")
+	r = b.Post(t, "/login", b.CSRF(t, r.URL().String()), url.Values{"authRequestID": {id}, "email": {mfaEmail}, "password": {mfaPassword}})
+	r = b.Post(t, "/login/context", r.Field("csrf"), url.Values{"authRequestID": {id}, "acting": {acting}})
+	tok, err := oc.Exchange(t.Context(), r.URL().Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatalf("login acting %s (ended at %s): %v", acting, r.URL(), err)
+	}
+	return tok
+}
+
+// postAction reports an action through the action-receipt API.
+func postAction(t *testing.T, env *idptest.Env, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/api/representation-actions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestActionReceipts: a service reports what it did for P with R's token
+// acting for P; P's timeline shows it; other tokens and bodies are refused
+// with an OAuth error, and after the end of the representation too.
+func TestActionReceipts(t *testing.T) {
+	env := idptest.Start(t, idptest.Options{})
+	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
+	f := newRepFixture(t, env, "svc")
+	forP, forSelf := f.login(t, "svc", "person:"+f.rep.ID), f.login(t, "svc", "self")
+
+	if status, out := postAction(t, env, forP.AccessToken, `{"action": "Baugesuch 2026-117 eingereicht"}`); status != http.StatusAccepted {
+		t.Fatalf("good receipt: %d %v", status, out)
+	}
+	events, err := env.Orgs.Timeline(t.Context(), f.p.ID, f.rep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e delegation.RepEvent) bool {
+		return e.Action == delegation.RepEventAction && e.ClientID == "svc" && e.Detail == "Baugesuch 2026-117 eingereicht"
+	}) {
+		t.Fatalf("timeline lacks the action: %+v", events)
+	}
+	for _, tc := range []struct {
+		name, token, body string
+		status            int
+		code              string
+	}{
+		{"no token", "", `{"action": "x"}`, http.StatusUnauthorized, "invalid_token"},
+		{"made-up token", "abc", `{"action": "x"}`, http.StatusUnauthorized, "invalid_token"},
+		{"token for oneself", forSelf.AccessToken, `{"action": "x"}`, http.StatusForbidden, "insufficient_scope"},
+		{"not JSON", forP.AccessToken, `action=x`, http.StatusBadRequest, "invalid_request"},
+		{"unknown field", forP.AccessToken, `{"action": "x", "principal": "someone"}`, http.StatusBadRequest, "invalid_request"},
+		{"empty action", forP.AccessToken, `{"action": " "}`, http.StatusBadRequest, "invalid_request"},
+		{"markup", forP.AccessToken, `{"action": "<script>"}`, http.StatusBadRequest, "invalid_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, out := postAction(t, env, tc.token, tc.body)
+			if status != tc.status || out["error"] != tc.code {
+				t.Fatalf("%d %v, want %d %s", status, out, tc.status, tc.code)
+			}
+		})
+	}
+	if err := env.Orgs.EndRepresentation(t.Context(), f.p.ID, f.rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if status, out := postAction(t, env, forP.AccessToken, `{"action": "late"}`); status != http.StatusUnauthorized {
+		t.Fatalf("after the end: %d %v", status, out)
 	}
 }

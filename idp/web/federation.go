@@ -387,7 +387,13 @@ func (h *Handler) createLink(ctx context.Context, accountID string, ident connec
 			return err
 		}
 	}
-	if err := h.svc.Store().CreateLink(ctx, l); err != nil {
+	var out []idp.Outgoing
+	if h.cfg.Factors != nil {
+		if out, err = h.cfg.Factors.Notice(ctx, accountID, "login_linked"); err != nil {
+			return err
+		}
+	}
+	if err := h.svc.Store().CreateLink(ctx, l, out...); err != nil {
 		return err
 	}
 	h.svc.Audit(ctx, accountID, "link.created", accountID, "connector="+ident.Connector)
@@ -785,7 +791,15 @@ func (h *Handler) fedUnlink(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/?links=last", http.StatusSeeOther)
 		return
 	}
-	if err := h.svc.Store().DeleteLink(ctx, acct.ID, conn, iss, sub); err != nil {
+	var out []idp.Outgoing
+	if h.cfg.Factors != nil {
+		if out, err = h.cfg.Factors.Notice(ctx, acct.ID, "login_unlinked"); err != nil {
+			status, key := h.serviceError(r, err)
+			h.errorPage(w, r, status, key)
+			return
+		}
+	}
+	if err := h.svc.Store().DeleteLink(ctx, acct.ID, conn, iss, sub, out...); err != nil {
 		status, key := h.serviceError(r, err)
 		h.errorPage(w, r, status, key)
 		return

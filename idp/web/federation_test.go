@@ -284,6 +284,9 @@ func TestFederationLinkNeedsPassword(t *testing.T) {
 	if l, ok := f.linkOf(t, f.up, "swissid"); !ok || l.AccountID != acct.ID {
 		t.Fatalf("link %+v %v", l, ok)
 	}
+	if m, ok := f.env.LastMail(swissUser.Email, idp.MailSecurityNotice); !ok || m.Data["Event"] != "login_linked" {
+		t.Fatalf("linking not announced by e-mail: %+v %v", m.Data, ok)
+	}
 	// The pending login is single use: replaying the form links nothing more.
 	r = b.Post(t, "/login/external/link", r.Field("csrf"), url.Values{"link_email": {swissUser.Email}, "link_password": {mfaPassword}})
 	if r.Resp.StatusCode != http.StatusBadRequest && r.Resp.StatusCode != http.StatusForbidden {
@@ -500,6 +503,9 @@ func TestFederationUnlink(t *testing.T) {
 	if links, _ := f.env.Store.ListLinks(t.Context(), acct.ID); len(links) != 0 {
 		t.Fatalf("links left: %+v", links)
 	}
+	if m, ok := f.env.LastMail(mfaEmail, idp.MailSecurityNotice); !ok || m.Data["Event"] != "login_unlinked" {
+		t.Fatalf("unlinking not announced by e-mail: %+v %v", m.Data, ok)
+	}
 	// Another account's link cannot be removed from here.
 	r = b2.Post(t, "/account/links/remove", r.Field("csrf"), form)
 	if r.Resp.StatusCode != http.StatusNotFound {
@@ -612,16 +618,7 @@ func TestFederationEndToEnd(t *testing.T) {
 	defer cancel()
 	p := &idptest.Page{T: t, Ctx: ctx}
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	audit := func(page string) {
-		t.Helper()
-		vs, err := idptest.Axe(ctx)
-		if err != nil {
-			t.Fatalf("axe on %s: %v", page, err)
-		}
-		for _, v := range vs {
-			t.Errorf("accessibility on %s: %s", page, v)
-		}
-	}
+	audit := p.Audit
 
 	// First login: SwissID, then a new account from the claims.
 	p.Do(chromedp.Navigate(f.env.URL+"/login"), chromedp.WaitVisible(css(`a.button-swissid`)))

@@ -22,16 +22,7 @@ func TestOrgsEndToEnd(t *testing.T) {
 	defer cancel()
 	p := &idptest.Page{T: t, Ctx: ctx}
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	audit := func(page string) {
-		t.Helper()
-		vs, err := idptest.Axe(ctx)
-		if err != nil {
-			t.Fatalf("axe on %s: %v", page, err)
-		}
-		for _, v := range vs {
-			t.Errorf("accessibility on %s: %s", page, v)
-		}
-	}
+	audit := p.Audit
 	login := func(email string) {
 		t.Helper()
 		p.Do(chromedp.Navigate(e.URL+"/login"), chromedp.WaitVisible(css(`#password`)),

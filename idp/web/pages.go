@@ -211,7 +211,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // only known local pages, so the parameter cannot be an open redirect.
 func localNext(s string) string {
 	switch s {
-	case "/security", pathData, pathEmail, pathDelete:
+	case "/security", pathData, pathEmail, pathDelete, pathProfiles:
 		return s
 	}
 	return ""
@@ -230,7 +230,7 @@ func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, authRequ
 		http.Redirect(w, r, "/login/context?authRequestID="+url.QueryEscape(authRequestID), http.StatusSeeOther)
 		return
 	}
-	next, err := h.prov.Complete(r.Context(), authRequestID, sess)
+	next, err := h.completeWithProfile(r.Context(), authRequestID, sess) // profiles.go
 	if err != nil {
 		h.requestExpired(w, r)
 		return

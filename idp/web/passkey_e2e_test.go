@@ -31,16 +31,7 @@ func TestPasskeysEndToEnd(t *testing.T) {
 	defer cancel()
 	p := &idptest.Page{T: t, Ctx: ctx}
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	audit := func(page string) {
-		t.Helper()
-		vs, err := idptest.Axe(ctx)
-		if err != nil {
-			t.Fatalf("axe on %s: %v", page, err)
-		}
-		for _, v := range vs {
-			t.Errorf("accessibility on %s: %s", page, v)
-		}
-	}
+	audit := p.Audit
 	auth := p.AddVirtualAuthenticator(idptest.AuthenticatorOptions{ResidentKey: true, UserVerification: true})
 
 	// 1. Password login, then register a passkey named "Arbeitsplatz".

@@ -131,6 +131,8 @@ func (c *Client) Callback(w http.ResponseWriter, r *http.Request) {
 		AuthTime:   claims.GetAuthTime(),
 		Expires:    now.Add(c.cfg.SessionTTL),
 		CSRF:       random(),
+		SID:        claimString(claims.Claims, "sid"),
+		Started:    now,
 	}
 	if err := c.setSession(w, s); err != nil {
 		c.fail(w, r, http.StatusInternalServerError, "error.failed", "session_cookie", err)

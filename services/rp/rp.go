@@ -52,6 +52,7 @@ type Client struct {
 	pages      *page.Renderer
 	log        *slog.Logger
 	csp        string
+	revoked    *revocations // sessions ended by back-channel logout (backchannel.go)
 }
 
 // New validates cfg, discovers the IdP's endpoints and returns the Client.
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("relying party config: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	c := &Client{cfg: cfg, log: cfg.Logger, pages: cfg.Pages}
+	c := &Client{cfg: cfg, log: cfg.Logger, pages: cfg.Pages, revoked: newRevocations()}
 	if c.pages == nil {
 		p, err := page.New(page.Site{}, cfg.Logger)
 		if err != nil {
@@ -144,12 +145,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 // Mount registers the login routes on mux: GET /login, GET /auth/callback,
-// POST /logout and GET /logged-out.
+// POST /logout, GET /logged-out and POST /backchannel-logout.
 func (c *Client) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+LoginPath, c.Login)
 	mux.HandleFunc("GET "+CallbackPath, c.Callback)
 	mux.HandleFunc("POST "+LogoutPath, c.Logout)
 	mux.HandleFunc("GET "+LoggedOutPath, c.LoggedOut)
+	mux.HandleFunc("POST "+BackChannelLogoutPath, c.BackChannelLogout)
 }
 
 // SecureHeaders wraps next so that every response carries the security

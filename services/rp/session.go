@@ -27,6 +27,8 @@ type Session struct {
 	AMR      []string
 	AuthTime time.Time // when the person authenticated at the IdP
 	Expires  time.Time // end of the service session
+	SID      string    // the IdP session's "sid" from the ID token (back-channel logout)
+	Started  time.Time // when the service session began
 	CSRF     string    // token of the logout form
 }
 
@@ -57,6 +59,8 @@ type sessionWire struct {
 	Auth int64    `json:"at,omitempty"`
 	Exp  int64    `json:"e"`
 	CSRF string   `json:"c"`
+	SID  string   `json:"i,omitempty"`
+	Iat  int64    `json:"b,omitempty"`
 }
 
 // sessionCtxKey is the context key of the Session set by RequireLogin.
@@ -86,11 +90,15 @@ func (c *Client) Session(r *http.Request) (*Session, bool) {
 	s := &Session{
 		Subject: w.Sub, Name: w.Name, GivenName: w.GN, FamilyName: w.FN, Email: w.Mail, For: w.For,
 		IDToken: w.IDT, ACR: w.ACR, AMR: w.AMR, Expires: time.Unix(w.Exp, 0), CSRF: w.CSRF,
+		SID: w.SID, Started: time.Unix(w.Iat, 0),
 	}
 	if w.Auth != 0 {
 		s.AuthTime = time.Unix(w.Auth, 0)
 	}
 	if !c.cfg.Now().Before(s.Expires) {
+		return nil, false
+	}
+	if c.revoked.revoked(s.SID, s.Subject, s.Started, c.cfg.Now()) { // ended at the IdP (backchannel.go)
 		return nil, false
 	}
 	return s, true
@@ -101,6 +109,7 @@ func (c *Client) setSession(w http.ResponseWriter, s *Session) error {
 	wire := sessionWire{
 		Sub: s.Subject, Name: s.Name, GN: s.GivenName, FN: s.FamilyName, Mail: s.Email, For: s.For,
 		IDT: s.IDToken, ACR: s.ACR, AMR: s.AMR, Exp: s.Expires.Unix(), CSRF: s.CSRF,
+		SID: s.SID, Iat: s.Started.Unix(),
 	}
 	if !s.AuthTime.IsZero() {
 		wire.Auth = s.AuthTime.Unix()

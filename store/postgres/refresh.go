@@ -13,7 +13,7 @@ import (
 )
 
 const refreshColumns = `id, hash, family_id, client_id, account_id, session_id, scopes, audience, auth_time,
-	amr, acr, created_at, expires_at, used_at, revoked_at, acting_kind, acting_id`
+	amr, acr, created_at, expires_at, used_at, revoked_at, acting_kind, acting_id, profile_id`
 
 func scanRefresh(r pgx.Row) (idp.RefreshToken, error) {
 	var (
@@ -21,7 +21,7 @@ func scanRefresh(r pgx.Row) (idp.RefreshToken, error) {
 		authTime, created, expires, used, revoked pgtype.Timestamptz
 	)
 	err := r.Scan(&t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.AccountID, &t.SessionID, &t.Scopes, &t.Audience,
-		&authTime, &t.AMR, &t.ACR, &created, &expires, &used, &revoked, &t.Acting.Kind, &t.Acting.ID)
+		&authTime, &t.AMR, &t.ACR, &created, &expires, &used, &revoked, &t.Acting.Kind, &t.Acting.ID, &t.Profile)
 	if err != nil {
 		return idp.RefreshToken{}, translate(err)
 	}
@@ -53,10 +53,10 @@ func canonRefresh(t idp.RefreshToken) idp.RefreshToken {
 
 func insertRefresh(ctx context.Context, q querier, t idp.RefreshToken) error {
 	_, err := exec(ctx, q, `INSERT INTO refresh_tokens (`+refreshColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		t.ID, dbBytes(t.Hash), t.FamilyID, t.ClientID, t.AccountID, t.SessionID,
 		dbList(t.Scopes), dbList(t.Audience), dbTime(t.AuthTime), dbList(t.AMR), t.ACR,
-		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID)
+		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID, t.Profile)
 	return err
 }
 

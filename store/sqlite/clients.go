@@ -9,7 +9,7 @@ import (
 )
 
 const clientColumns = `id, secret_hash, name, redirect_uris, post_logout_redirect_uris, grant_types, public,
-	access_token_type, level, back_channel_logout_uri, created_at, updated_at`
+	access_token_type, level, back_channel_logout_uri, events_uri, created_at, updated_at`
 
 func scanClient(r scanner) (idp.Client, error) {
 	var (
@@ -18,7 +18,7 @@ func scanClient(r scanner) (idp.Client, error) {
 		created, updated        sql.NullInt64
 	)
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &redirect, &logout, &grant, &c.Public,
-		&c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &created, &updated)
+		&c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI, &created, &updated)
 	if err != nil {
 		return idp.Client{}, translate(err)
 	}
@@ -38,15 +38,15 @@ func scanClient(r scanner) (idp.Client, error) {
 
 // PutClient inserts or replaces a client.
 func (s *Store) PutClient(ctx context.Context, c idp.Client) error {
-	_, err := exec(ctx, s.db, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := exec(ctx, s.db, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
 			redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 			grant_types = excluded.grant_types, public = excluded.public,
 			access_token_type = excluded.access_token_type, level = excluded.level,
-			back_channel_logout_uri = excluded.back_channel_logout_uri,
+			back_channel_logout_uri = excluded.back_channel_logout_uri, events_uri = excluded.events_uri,
 			created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		c.ID, dbBytes(c.SecretHash), c.Name, dbList(c.RedirectURIs), dbList(c.PostLogoutRedirectURIs),
-		dbList(c.GrantTypes), c.Public, c.AccessTokenType, c.Level, c.BackChannelLogoutURI,
+		dbList(c.GrantTypes), c.Public, c.AccessTokenType, c.Level, c.BackChannelLogoutURI, c.EventsURI,
 		dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put client %q: %w", c.ID, err)

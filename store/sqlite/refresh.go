@@ -11,7 +11,7 @@ import (
 )
 
 const refreshColumns = `id, hash, family_id, client_id, account_id, session_id, scopes, audience, auth_time,
-	amr, acr, created_at, expires_at, used_at, revoked_at, acting_kind, acting_id`
+	amr, acr, created_at, expires_at, used_at, revoked_at, acting_kind, acting_id, profile_id`
 
 func scanRefresh(r scanner) (idp.RefreshToken, error) {
 	var (
@@ -20,7 +20,7 @@ func scanRefresh(r scanner) (idp.RefreshToken, error) {
 		authTime, created, expires, used, revoked sql.NullInt64
 	)
 	err := r.Scan(&t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.AccountID, &t.SessionID, &scopes, &audience,
-		&authTime, &amr, &t.ACR, &created, &expires, &used, &revoked, &t.Acting.Kind, &t.Acting.ID)
+		&authTime, &amr, &t.ACR, &created, &expires, &used, &revoked, &t.Acting.Kind, &t.Acting.ID, &t.Profile)
 	if err != nil {
 		return idp.RefreshToken{}, translate(err)
 	}
@@ -59,10 +59,10 @@ func canonRefresh(t idp.RefreshToken) idp.RefreshToken {
 
 func insertRefresh(ctx context.Context, q querier, t idp.RefreshToken) error {
 	_, err := exec(ctx, q, `INSERT INTO refresh_tokens (`+refreshColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, dbBytes(t.Hash), t.FamilyID, t.ClientID, t.AccountID, t.SessionID,
 		dbList(t.Scopes), dbList(t.Audience), dbTime(t.AuthTime), dbList(t.AMR), t.ACR,
-		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID)
+		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID, t.Profile)
 	return err
 }
 

@@ -233,11 +233,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // enqueue inserts the outgoing messages as River jobs in tx.
 func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, out []idp.Outgoing) error {
 	for _, o := range out {
-		if o.Kind != (notify.MailArgs{}).Kind() {
+		if o.Kind != (notify.MailArgs{}).Kind() && !notify.IsEventKind(o.Kind) {
 			return fmt.Errorf("enqueue outgoing: unknown kind %q", o.Kind)
 		}
 	}
 	for _, o := range out {
+		if notify.IsEventKind(o.Kind) { // tokens for relying parties (notify/events.go)
+			args, opts, err := notify.EventJob(o)
+			if err != nil {
+				return err
+			}
+			if _, err := s.river.InsertTx(ctx, tx, args, opts); err != nil {
+				return fmt.Errorf("enqueue %s: %w", o.Kind, err)
+			}
+			continue
+		}
 		if _, err := s.river.InsertTx(ctx, tx, notify.MailArgs{Sealed: o.Sealed},
 			&river.InsertOpts{MaxAttempts: mailMaxAttempts}); err != nil {
 			return fmt.Errorf("enqueue %s: %w", o.Kind, err)

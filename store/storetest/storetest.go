@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) idp.Store, opts Options) {
 	}
 	tests = append(tests, mfaTests...)
 	tests = append(tests, lifecycleTests...)
+	tests = append(tests, profileTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, open(t), opts)
@@ -144,6 +145,7 @@ func newRefreshToken(t *testing.T, accountID, familyID string) idp.RefreshToken 
 		AMR:       []string{"pwd", "otp"},
 		ACR:       "urn:kanton:loa:2",
 		Acting:    idp.Acting{Kind: idp.ActingOrganisation, ID: unique("org")},
+		Profile:   unique("prof"),
 		CreatedAt: base,
 		ExpiresAt: base.Add(540 * 24 * time.Hour),
 	}
@@ -826,6 +828,7 @@ func testClients(t *testing.T, s idp.Store, _ Options) {
 		AccessTokenType:        "jwt",
 		Level:                  "urn:kanton:loa:2",
 		BackChannelLogoutURI:   "https://steuern.example.ch/backchannel",
+		EventsURI:              "https://steuern.example.ch/events",
 		CreatedAt:              base,
 		UpdatedAt:              base.Add(time.Second),
 	}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/kanton/kundencenter/idp"
+)
+
+// actionsAPI is the action-receipt API (POST /api/representation-actions):
+// a service tells the represented person what it did for them. It
+// authenticates with the representative's access token acting for the
+// person (or a token from token exchange) — the token names the
+// representation and the service, so the body carries only the action:
+//
+//	POST /api/representation-actions
+//	Authorization: Bearer <access token acting for P>
+//	Content-Type: application/json
+//
+//	{"action": "Baugesuch 2026-117 eingereicht"}
+//
+// Answers: 202 recorded; 400 invalid_request (body, action text); 401
+// invalid_token (unknown, expired, or the representation has ended); 403
+// insufficient_scope (the token does not act for a represented person).
+func (h *Handler) actionsAPI(w http.ResponseWriter, r *http.Request) {
+	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || bearer == "" {
+		apiError(w, http.StatusUnauthorized, "invalid_token", "a Bearer access token is required")
+		return
+	}
+	t, err := h.prov.BearerToken(r.Context(), strings.TrimSpace(bearer))
+	if err != nil {
+		if !errors.Is(err, idp.ErrNotFound) {
+			h.log.ErrorContext(r.Context(), "action receipt: token lookup failed", "err", err, "request_id", requestID(r.Context()))
+			apiError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later")
+			return
+		}
+		apiError(w, http.StatusUnauthorized, "invalid_token", "the access token is not active")
+		return
+	}
+	if t.Acting.Kind != idp.ActingPerson || h.cfg.Acting == nil {
+		apiError(w, http.StatusForbidden, "insufficient_scope", "the access token does not act for a represented person")
+		return
+	}
+	account, client := t.AccountID, t.ClientID
+	if t.Actor != "" && len(t.Audience) == 1 {
+		account, client = t.Actor, t.Audience[0]
+	}
+	if _, err := h.cfg.Acting.Represents(r.Context(), account, client, t.Acting); err != nil {
+		apiError(w, http.StatusUnauthorized, "invalid_token", "the representation has ended or does not cover this service")
+		return
+	}
+	var body struct {
+		Action string `json:"action"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		apiError(w, http.StatusBadRequest, "invalid_request", `the body must be JSON {"action": "…"}`)
+		return
+	}
+	rec, ok := h.cfg.Acting.(interface {
+		RecordAction(ctx context.Context, representationID, clientID, action string) error
+	})
+	if !ok {
+		apiError(w, http.StatusNotImplemented, "unsupported", "action receipts are not kept")
+		return
+	}
+	if err := rec.RecordAction(r.Context(), t.Acting.ID, client, body.Action); err != nil {
+		var ve *idp.ValidationError
+		if errors.As(err, &ve) {
+			apiError(w, http.StatusBadRequest, "invalid_request", "action: 1 to 200 characters of plain text")
+			return
+		}
+		h.log.WarnContext(r.Context(), "action receipt refused", "err", err, "request_id", requestID(r.Context()))
+		apiError(w, http.StatusUnauthorized, "invalid_token", "the representation does not accept receipts from this service")
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// apiError writes an OAuth-style JSON error (RFC 6750 §3 for token problems).
+func apiError(w http.ResponseWriter, status int, code, description string) {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+description+`"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}

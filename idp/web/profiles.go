@@ -1,0 +1,434 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/templates"
+)
+
+// Profiles (PRODUCT.md §1, idp/profiles.go): the list, creation, editing
+// and deletion under "Meine Daten", and the login step "Welches Profil
+// soll «Dienst» sehen?" for accounts with several profiles.
+
+// Paths of the profile pages.
+const (
+	pathProfiles     = "/account/profiles"
+	pathProfileNew   = "/account/profiles/new"
+	pathLoginProfile = "/login/profile"
+)
+
+func (h *Handler) profileRoutes(ui func(string, http.HandlerFunc)) {
+	ui("GET "+pathProfiles, h.profileList)
+	ui("GET "+pathProfileNew, h.profileNewForm)
+	ui("POST "+pathProfileNew, h.profileCreate)
+	ui("GET "+pathProfiles+"/{id}", h.profileEditForm)
+	ui("POST "+pathProfiles+"/{id}", h.profileSave)
+	ui("POST "+pathProfiles+"/{id}/delete", h.profileDelete)
+	ui("GET "+pathLoginProfile, h.loginProfileForm)
+	ui("POST "+pathLoginProfile, h.loginProfile)
+}
+
+// profilesView is page "profiles": the account's profiles.
+type profilesView struct {
+	templates.Page
+	Profiles []profileRow
+}
+
+// profileRow is one profile in the list or on the login's choice page.
+type profileRow struct {
+	ID      string
+	Name    string // display name; "" for a main profile never named (the page says "Meine Daten")
+	Main    bool
+	Person  string // given and family name
+	Address string // one line, "" if none
+	Email   string
+	Phone   string
+	EditURL string
+}
+
+// profileFormView is page "profile_form": create (New) or edit a profile.
+// For the main profile only the display name and phone are fields; the
+// rest is shown from "Meine Daten" with a link there.
+type profileFormView struct {
+	templates.Page
+	New       bool
+	Action    string
+	Main      bool
+	ID        string
+	Form      profileForm
+	Countries []option
+	CanDelete bool
+	Person    string // main profile: name and address from "Meine Daten"
+	Address   string
+	Email     string
+}
+
+// profileForm holds the submitted or stored values of the profile form.
+type profileForm struct {
+	Name, GivenName, FamilyName, Street, HouseNumber, PostalCode, Locality string
+	Country, CountryName, Email, Phone                                     string
+}
+
+// profileChoiceView is page "profile_choice": which profile the service
+// sees, for one login.
+type profileChoiceView struct {
+	templates.Page
+	AuthRequestID string
+	ClientName    string
+	Profiles      []profileRow
+	Selected      string
+}
+
+// profileFields are the form's fields in page order (the error summary's order).
+var profileFields = []string{"profile_name", "given_name", "family_name", "addr_street", "addr_house_number",
+	"addr_postal_code", "addr_locality", "addr_country", "addr_country_name", "contact_email", "contact_phone"}
+
+func rowOf(p idp.ProfileView) profileRow {
+	d := p.Data
+	row := profileRow{ID: p.ID, Name: p.Name, Main: p.Main, Person: strings.TrimSpace(d.GivenName + " " + d.FamilyName),
+		Email: d.Email, Phone: d.Phone, EditURL: pathProfiles + "/" + url.PathEscape(p.ID)}
+	if d.Locality != "" {
+		row.Address = strings.TrimSpace(d.Street+" "+d.HouseNumber) + ", " + strings.TrimSpace(d.PostalCode+" "+d.Locality)
+		if d.Country != idp.CountrySwitzerland {
+			row.Address += ", " + d.Country
+		}
+	}
+	return row
+}
+
+func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	status, key := h.serviceError(r, err)
+	h.errorPage(w, r, status, key)
+}
+
+// profileList shows the account's profiles.
+func (h *Handler) profileList(w http.ResponseWriter, r *http.Request) {
+	sess, _, ok := h.consoleSession(w, r, pathProfiles)
+	if !ok {
+		return
+	}
+	v, err := h.profilesView(r.Context(), sess.AccountID)
+	if err != nil {
+		h.pageError(w, r, err)
+		return
+	}
+	switch r.URL.Query().Get("done") {
+	case "created":
+		v.Notice = "profiles.notice_created"
+	case "saved":
+		v.Notice = "profiles.notice_saved"
+	case "deleted":
+		v.Notice = "profiles.notice_deleted"
+	}
+	h.render(w, r, http.StatusOK, "profiles", h.lang(w, r), v)
+}
+
+func (h *Handler) profilesView(ctx context.Context, accountID string) (*profilesView, error) {
+	ps, err := h.svc.Profiles(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	v := &profilesView{}
+	for _, p := range ps {
+		v.Profiles = append(v.Profiles, rowOf(p))
+	}
+	return v, nil
+}
+
+func (v *profileFormView) options() {
+	v.Countries = []option{{Value: idp.CountrySwitzerland, Key: "mydata.country_ch"},
+		{Value: idp.CountryLiechtenstein, Key: "mydata.country_li"}, {Value: "other", Key: "mydata.country_other"}}
+	for i := range v.Countries {
+		v.Countries[i].Selected = v.Countries[i].Value == v.Form.Country ||
+			(v.Form.Country == "" && v.Countries[i].Value == idp.CountrySwitzerland)
+	}
+}
+
+func (h *Handler) renderProfileForm(w http.ResponseWriter, r *http.Request, status int, v *profileFormView) {
+	v.options()
+	h.render(w, r, status, "profile_form", h.lang(w, r), v)
+}
+
+func formOf(d idp.ProfileData) profileForm {
+	f := profileForm{Name: d.Name, GivenName: d.GivenName, FamilyName: d.FamilyName, Street: d.Street,
+		HouseNumber: d.HouseNumber, PostalCode: d.PostalCode, Locality: d.Locality, Email: d.Email, Phone: d.Phone}
+	switch d.Country {
+	case idp.CountrySwitzerland, idp.CountryLiechtenstein, "":
+		f.Country = d.Country
+	default:
+		f.Country, f.CountryName = "other", d.Country
+	}
+	return f
+}
+
+func postedProfile(r *http.Request) profileForm {
+	return profileForm{Name: r.PostFormValue("profile_name"), GivenName: r.PostFormValue("given_name"),
+		FamilyName: r.PostFormValue("family_name"), Street: r.PostFormValue("addr_street"),
+		HouseNumber: r.PostFormValue("addr_house_number"), PostalCode: r.PostFormValue("addr_postal_code"),
+		Locality: r.PostFormValue("addr_locality"), Country: r.PostFormValue("addr_country"),
+		CountryName: r.PostFormValue("addr_country_name"), Email: r.PostFormValue("contact_email"),
+		Phone: r.PostFormValue("contact_phone")}
+}
+
+func (f profileForm) input() idp.ProfileInput {
+	return idp.ProfileInput{Name: f.Name, GivenName: f.GivenName, FamilyName: f.FamilyName, Street: f.Street,
+		HouseNumber: f.HouseNumber, PostalCode: f.PostalCode, Locality: f.Locality, Country: f.Country,
+		CountryName: f.CountryName, Email: f.Email, Phone: f.Phone}
+}
+
+// profileNewForm shows an empty profile form, pre-filled with the
+// person's name from "Meine Daten".
+func (h *Handler) profileNewForm(w http.ResponseWriter, r *http.Request) {
+	_, a, ok := h.consoleSession(w, r, pathProfiles)
+	if !ok {
+		return
+	}
+	p, err := h.svc.Personal(a)
+	if err != nil {
+		h.pageError(w, r, err)
+		return
+	}
+	h.renderProfileForm(w, r, http.StatusOK, &profileFormView{New: true, Action: pathProfileNew,
+		Form: profileForm{GivenName: p.GivenName, FamilyName: p.FamilyName}})
+}
+
+// profileCreate stores a new profile; on invalid input nothing is stored
+// and the form comes back with every message.
+func (h *Handler) profileCreate(w http.ResponseWriter, r *http.Request) {
+	if !h.postCheck(w, r) {
+		return
+	}
+	sess, _, ok := h.consoleSession(w, r, pathProfiles)
+	if !ok {
+		return
+	}
+	f := postedProfile(r)
+	_, err := h.svc.CreateProfile(r.Context(), sess.AccountID, f.input())
+	v := &profileFormView{New: true, Action: pathProfileNew, Form: f}
+	var ve *idp.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		v.Errors = fieldErrors(ve, profileFields...)
+		h.renderProfileForm(w, r, http.StatusUnprocessableEntity, v)
+	case errors.Is(err, idp.ErrProfileLimit):
+		v.Errors = []templates.FieldError{{Key: "err.profile_limit"}}
+		h.renderProfileForm(w, r, http.StatusConflict, v)
+	case err != nil:
+		h.pageError(w, r, err)
+	default:
+		http.Redirect(w, r, pathProfiles+"?done=created", http.StatusSeeOther)
+	}
+}
+
+// editView is the edit form of one of the account's profiles; ok is
+// false when the answer was written (not the account's profile: 404).
+func (h *Handler) editView(w http.ResponseWriter, r *http.Request, accountID string) (*profileFormView, bool) {
+	id := r.PathValue("id")
+	ps, err := h.svc.Profiles(r.Context(), accountID)
+	if err != nil {
+		h.pageError(w, r, err)
+		return nil, false
+	}
+	for _, p := range ps {
+		if p.ID != id {
+			continue
+		}
+		row := rowOf(p)
+		return &profileFormView{Action: row.EditURL, Main: p.Main, ID: p.ID, Form: formOf(p.Data), CanDelete: len(ps) > 1,
+			Person: row.Person, Address: row.Address, Email: row.Email}, true
+	}
+	h.errorPage(w, r, http.StatusNotFound, "err.profile_not_found")
+	return nil, false
+}
+
+// profileEditForm shows one profile's form.
+func (h *Handler) profileEditForm(w http.ResponseWriter, r *http.Request) {
+	sess, _, ok := h.consoleSession(w, r, pathProfiles)
+	if !ok {
+		return
+	}
+	v, ok := h.editView(w, r, sess.AccountID)
+	if !ok {
+		return
+	}
+	h.renderProfileForm(w, r, http.StatusOK, v)
+}
+
+// profileSave stores one profile's form.
+func (h *Handler) profileSave(w http.ResponseWriter, r *http.Request) {
+	if !h.postCheck(w, r) {
+		return
+	}
+	sess, _, ok := h.consoleSession(w, r, pathProfiles)
+	if !ok {
+		return
+	}
+	v, ok := h.editView(w, r, sess.AccountID)
+	if !ok {
+		return
+	}
+	f := postedProfile(r)
+	_, err := h.svc.UpdateProfile(r.Context(), sess.AccountID, v.ID, f.input())
+	var ve *idp.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		if v.Main {
+			v.Form.Name, v.Form.Phone = f.Name, f.Phone
+		} else {
+			v.Form = f
+		}
+		v.Errors = fieldErrors(ve, profileFields...)
+		h.renderProfileForm(w, r, http.StatusUnprocessableEntity, v)
+	case errors.Is(err, idp.ErrNotFound):
+		h.errorPage(w, r, http.StatusNotFound, "err.profile_not_found")
+	case err != nil:
+		h.pageError(w, r, err)
+	default:
+		http.Redirect(w, r, pathProfiles+"?done=saved", http.StatusSeeOther)
+	}
+}
+
+// profileDelete deletes a profile; the last one is refused.
+func (h *Handler) profileDelete(w http.ResponseWriter, r *http.Request) {
+	if !h.postCheck(w, r) {
+		return
+	}
+	sess, _, ok := h.consoleSession(w, r, pathProfiles)
+	if !ok {
+		return
+	}
+	err := h.svc.DeleteProfile(r.Context(), sess.AccountID, r.PathValue("id"))
+	switch {
+	case errors.Is(err, idp.ErrLastProfile):
+		v, err := h.profilesView(r.Context(), sess.AccountID)
+		if err != nil {
+			h.pageError(w, r, err)
+			return
+		}
+		v.Errors = []templates.FieldError{{Key: "err.profile_last"}}
+		h.render(w, r, http.StatusConflict, "profiles", h.lang(w, r), v)
+	case errors.Is(err, idp.ErrNotFound):
+		h.errorPage(w, r, http.StatusNotFound, "err.profile_not_found")
+	case err != nil:
+		h.pageError(w, r, err)
+	default:
+		http.Redirect(w, r, pathProfiles+"?done=deleted", http.StatusSeeOther)
+	}
+}
+
+// completeWithProfile completes an auth request whose level and acting
+// choice are settled, or returns the profile page when the account has
+// several profiles: then the person picks the one the service sees. With
+// prompt=none (no page may be shown, OIDC Core §3.1.2.1) the profile last
+// chosen for the service is taken, else the first.
+func (h *Handler) completeWithProfile(ctx context.Context, id string, sess idp.Session) (string, error) {
+	a, err := h.prov.AuthRequest(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	ps, err := h.svc.Profiles(ctx, sess.AccountID)
+	if err != nil {
+		return "", err
+	}
+	if len(ps) > 1 && !a.HasPrompt(oidc.PromptNone) {
+		return pathLoginProfile + "?authRequestID=" + url.QueryEscape(id), nil
+	}
+	if err := h.prov.PresetProfile(ctx, id, sess.AccountID, a.ClientID); err != nil {
+		return "", err
+	}
+	return h.prov.Complete(ctx, id, sess)
+}
+
+// profileChoice prepares the login's profile page; ok is false when the
+// answer was written.
+func (h *Handler) profileChoice(w http.ResponseWriter, r *http.Request, id string) (idp.Session, string, *profileChoiceView, bool) {
+	sess, ok := h.session(r)
+	a, err := h.prov.AuthRequest(r.Context(), id)
+	if !ok || err != nil {
+		h.requestExpired(w, r)
+		return idp.Session{}, "", nil, false
+	}
+	ps, err := h.svc.Profiles(r.Context(), sess.AccountID)
+	if err != nil {
+		h.pageError(w, r, err)
+		return idp.Session{}, "", nil, false
+	}
+	v := &profileChoiceView{AuthRequestID: id, ClientName: h.prov.ClientName(r.Context(), a.ClientID), Selected: ps[0].ID}
+	for _, p := range ps {
+		v.Profiles = append(v.Profiles, rowOf(p))
+	}
+	return sess, a.ClientID, v, true
+}
+
+// loginProfileForm asks which profile the service sees, pre-selecting the
+// one chosen there last time.
+func (h *Handler) loginProfileForm(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	sess, clientID, v, ok := h.profileChoice(w, r, id)
+	if !ok {
+		return
+	}
+	if len(v.Profiles) < 2 {
+		h.finishProfile(w, r, id, sess, clientID, v.Profiles[0].ID)
+		return
+	}
+	if rem, err := h.svc.RememberedProfile(r.Context(), sess.AccountID, clientID); err != nil {
+		h.log.WarnContext(r.Context(), "remembered profile not loaded", "err", err, "request_id", requestID(r.Context()))
+	} else {
+		for _, p := range v.Profiles {
+			if p.ID == rem {
+				v.Selected = rem
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "profile_choice", h.lang(w, r), v)
+}
+
+// loginProfile takes the choice; it must be one of the account's profiles.
+func (h *Handler) loginProfile(w http.ResponseWriter, r *http.Request) {
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	id := r.PostFormValue("authRequestID")
+	sess, clientID, v, ok := h.profileChoice(w, r, id)
+	if !ok {
+		return
+	}
+	choice := r.PostFormValue("profile")
+	for _, p := range v.Profiles {
+		if p.ID == choice {
+			h.finishProfile(w, r, id, sess, clientID, choice)
+			return
+		}
+	}
+	v.Errors = []templates.FieldError{{Field: "profile", Key: "err.profile_choice"}}
+	h.render(w, r, http.StatusUnprocessableEntity, "profile_choice", h.lang(w, r), v)
+}
+
+// finishProfile remembers the choice for the service, records it on the
+// auth request and completes it.
+func (h *Handler) finishProfile(w http.ResponseWriter, r *http.Request, id string, sess idp.Session, clientID, profileID string) {
+	if _, err := h.svc.ChooseProfile(r.Context(), sess.AccountID, clientID, profileID); err != nil {
+		h.pageError(w, r, err)
+		return
+	}
+	if err := h.prov.SetProfile(r.Context(), id, profileID); err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	next, err := h.prov.Complete(r.Context(), id, sess)
+	if err != nil {
+		h.requestExpired(w, r)
+		return
+	}
+	h.svc.Audit(r.Context(), sess.AccountID, "login.profile", sess.AccountID, "client="+clientID+" profile="+profileID)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}

@@ -1,0 +1,27 @@
+-- Profiles (issue 5): several per account ("Privat", "Geschäftlich"), each
+-- with its own sealed display name and contact data; the profile last
+-- chosen per service; and the profile a refresh-token grant shows.
+-- Profiles and choices go with their account.
+
+CREATE TABLE profiles (
+    id         text PRIMARY KEY,
+    account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    main       boolean NOT NULL DEFAULT false,
+    sealed     bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+
+CREATE INDEX profiles_account_id ON profiles (account_id, created_at);
+
+CREATE TABLE profile_choices (
+    account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    client_id  text NOT NULL,
+    profile_id text NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    chosen_at  timestamptz NOT NULL,
+    PRIMARY KEY (account_id, client_id)
+);
+
+CREATE INDEX profile_choices_profile_id ON profile_choices (profile_id);
+
+ALTER TABLE refresh_tokens ADD COLUMN profile_id text NOT NULL DEFAULT '';
