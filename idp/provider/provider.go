@@ -160,6 +160,26 @@ func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject, 
 	if err := p.fillProofing(ctx, u, subject, scopes); err != nil { // proofing.go
 		return err
 	}
+	// Without a scope that asks for profile data only the profile's ID is
+	// needed: no account read, nothing to decrypt (the refresh hot path).
+	if !slices.ContainsFunc(scopes, func(s string) bool {
+		return s == oidc.ScopeProfile || s == oidc.ScopeEmail || s == oidc.ScopeAddress || s == oidc.ScopePhone
+	}) {
+		if profileID != "" {
+			// Checked at login; a deletion revokes the grant.
+			u.AppendClaims(idp.ClaimProfile, profileID)
+			return nil
+		}
+		id, err := p.idp.ProfileIDForToken(ctx, subject, "")
+		if errors.Is(err, idp.ErrNotFound) {
+			return oidc.ErrAccessDenied().WithDescription("the profile chosen at login no longer exists")
+		}
+		if err != nil {
+			return err
+		}
+		u.AppendClaims(idp.ClaimProfile, id)
+		return nil
+	}
 	a, err := p.store.GetAccount(ctx, subject)
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("account not found").WithParent(err)

@@ -147,6 +147,9 @@ func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (st
 	if _, err := s.p.represents(ctx, info.accountID, info.clientID, info.acting); err != nil {
 		return "", time.Time{}, err
 	}
+	if err := s.p.resolveProfile(ctx, &info); err != nil {
+		return "", time.Time{}, err
+	}
 	id, exp, err := s.p.issueAccessToken(ctx, req.GetSubject(), info, "")
 	if err == nil {
 		s.p.recordIssued(ctx, req, id, "")
@@ -175,6 +178,9 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 		return "", "", time.Time{}, err
 	}
 	if _, err := s.p.represents(ctx, info.accountID, info.clientID, info.acting); err != nil {
+		return "", "", time.Time{}, err
+	}
+	if err := s.p.resolveProfile(ctx, &info); err != nil {
 		return "", "", time.Time{}, err
 	}
 	now := s.p.now()
@@ -246,11 +252,8 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 	}
 	// A grant showing a profile ends with that profile: the service must
 	// not see another one instead.
-	if t.Profile != "" {
-		if _, err := s.p.idp.ProfileForToken(ctx, t.AccountID, t.Profile); err != nil {
-			return nil, oidc.ErrInvalidGrant().WithDescription("the profile chosen at login no longer exists")
-		}
-	}
+	// A deleted profile revokes the refresh tokens that carry it (the
+	// stores' DeleteProfile), so no profile look-up is needed here.
 	return &refreshRequest{t: t, scopes: t.Scopes}, nil
 }
 
@@ -575,4 +578,19 @@ func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
 		_ = p.store.RevokeRefreshFamily(ctx, family, p.now())
 	}
 	p.log.WarnContext(ctx, "authorization code replayed; its tokens were revoked")
+}
+
+// resolveProfile names the profile of a new grant that did not choose one
+// at login (one profile only), once at issuance: its tokens then always
+// carry it and refreshes need no look-up.
+func (p *Provider) resolveProfile(ctx context.Context, info *tokenInfo) error {
+	if info.profile != "" || info.accountID == "" {
+		return nil
+	}
+	id, err := p.idp.ProfileIDForToken(ctx, info.accountID, "")
+	if err != nil {
+		return err
+	}
+	info.profile = id
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -183,7 +184,12 @@ func (s *Store) DeleteProfile(ctx context.Context, accountID, id string) error {
 		if n <= 1 {
 			return idp.ErrLastProfile
 		}
-		_, err = exec(ctx, tx, `DELETE FROM profiles WHERE id = $1 AND account_id = $2`, id, accountID)
+		if _, err = exec(ctx, tx, `DELETE FROM profiles WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
+			return err
+		}
+		// The grants that show this profile to a service end with it.
+		_, err = exec(ctx, tx, `UPDATE refresh_tokens SET revoked_at = $1 WHERE account_id = $2 AND profile_id = $3 AND revoked_at IS NULL`,
+			dbTime(time.Now()), accountID, id)
 		return err
 	})
 	if err != nil {

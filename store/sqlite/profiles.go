@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kanton/kundencenter/idp"
 )
@@ -173,7 +174,12 @@ func (s *Store) DeleteProfile(ctx context.Context, accountID, id string) error {
 		if n <= 1 {
 			return idp.ErrLastProfile
 		}
-		_, err = exec(ctx, tx, `DELETE FROM profiles WHERE id = ? AND account_id = ?`, id, accountID)
+		if _, err = exec(ctx, tx, `DELETE FROM profiles WHERE id = ? AND account_id = ?`, id, accountID); err != nil {
+			return err
+		}
+		// The grants that show this profile to a service end with it.
+		_, err = exec(ctx, tx, `UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND profile_id = ? AND revoked_at IS NULL`,
+			dbTime(time.Now()), accountID, id)
 		return err
 	})
 	if err != nil {

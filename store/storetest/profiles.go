@@ -21,6 +21,7 @@ var profileTests = []struct {
 	{"EnsureProfile", testEnsureProfile},
 	{"UpdateProfile", testUpdateProfile},
 	{"DeleteProfile", testDeleteProfile},
+	{"DeleteProfileRevokesGrants", testDeleteProfileRevokesGrants},
 	{"DeleteLastProfileConcurrent", testDeleteLastProfileConcurrent},
 	{"ProfileChoice", testProfileChoice},
 	{"DeleteAccountRemovesProfiles", testDeleteAccountRemovesProfiles},
@@ -384,4 +385,29 @@ func testPurgeAccountRemovesProfiles(t *testing.T, s idp.Store, _ Options) {
 	checkProfiles(t, s, a.ID)
 	_, err := s.GetProfileChoice(ctx, a.ID, "svc")
 	checkErr(t, "GetProfileChoice", err, idp.ErrNotFound)
+}
+
+// testDeleteProfileRevokesGrants: the refresh tokens that show a profile to
+// a service are revoked with it; others are not.
+func testDeleteProfileRevokesGrants(t *testing.T, s idp.Store, _ Options) {
+	ctx := t.Context()
+	a, _ := mustCreateAccount(t, s)
+	p1, p2 := newProfile(t, a.ID), newProfile(t, a.ID)
+	for _, p := range []idp.Profile{p1, p2} {
+		checkErr(t, "CreateProfile", s.CreateProfile(ctx, p, 10), nil)
+	}
+	gone := newRefreshToken(t, a.ID, unique("fam"))
+	gone.Profile = p1.ID
+	kept := newRefreshToken(t, a.ID, unique("fam"))
+	kept.Profile = p2.ID
+	for _, rt := range []idp.RefreshToken{gone, kept} {
+		checkErr(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, rt), nil)
+	}
+	checkErr(t, "DeleteProfile", s.DeleteProfile(ctx, a.ID, p1.ID), nil)
+	if got, err := s.GetRefreshToken(ctx, gone.Hash); err != nil || got.RevokedAt.IsZero() {
+		t.Fatalf("grant of the deleted profile: revoked at %v (%v)", got.RevokedAt, err)
+	}
+	if got, err := s.GetRefreshToken(ctx, kept.Hash); err != nil || !got.RevokedAt.IsZero() {
+		t.Fatalf("grant of another profile: revoked at %v (%v)", got.RevokedAt, err)
+	}
 }
