@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ func RunOrgs(t *testing.T, open func(t *testing.T) OrgStore, o Options) {
 		{"Invitations", testOrgInvitations},
 		{"Events", testOrgEvents},
 		{"DeleteAccount", testOrgDeleteAccount},
+		{"DeleteLastAdminHandsOver", testOrgDeleteLastAdmin},
 		{"Legacy", testOrgLegacy},
 	}
 	for _, tc := range tests {
@@ -606,5 +608,57 @@ func testOrgLegacy(t *testing.T, s OrgStore, o Options) {
 	checkErr(t, "ListLegacyAccounts", err, nil)
 	if len(list) != 1 || list[0].OrgName != "Umbenannt" {
 		t.Errorf("after second import: %+v", list)
+	}
+}
+
+// testOrgDeleteLastAdmin: deleting the account of an organisation's last
+// admin (by the person or the inactivity rules) makes the longest-standing
+// other member admin, with a history entry by the system; an organisation
+// that has another admin is left alone.
+func testOrgDeleteLastAdmin(t *testing.T, s OrgStore, _ Options) {
+	ctx := t.Context()
+	st, admin := mustCreateOrg(t, s)
+	older, _ := mustCreateAccount(t, s)
+	younger, _ := mustCreateAccount(t, s)
+	_, err := s.UpdateOrg(ctx, st.Org.ID, func(cur delegation.OrgState) (delegation.OrgState, []delegation.Event, []idp.Outgoing, error) {
+		cur.Members = append(cur.Members,
+			delegation.Membership{OrgID: st.Org.ID, AccountID: younger.ID, Roles: []string{delegation.RoleMember},
+				CreatedAt: base.Add(2 * time.Hour), UpdatedAt: base},
+			delegation.Membership{OrgID: st.Org.ID, AccountID: older.ID, Roles: []string{delegation.RoleMember},
+				CreatedAt: base.Add(time.Hour), UpdatedAt: base})
+		return cur, nil, nil, nil
+	})
+	checkErr(t, "UpdateOrg", err, nil)
+	other, otherAdmin := mustCreateOrg(t, s)
+	_, err = s.UpdateOrg(ctx, other.Org.ID, func(cur delegation.OrgState) (delegation.OrgState, []delegation.Event, []idp.Outgoing, error) {
+		cur.Members = append(cur.Members, delegation.Membership{OrgID: other.Org.ID, AccountID: admin.ID,
+			Roles: []string{delegation.RoleAdmin}, CreatedAt: base.Add(time.Hour), UpdatedAt: base})
+		return cur, nil, nil, nil
+	})
+	checkErr(t, "UpdateOrg other", err, nil)
+
+	checkErr(t, "DeleteAccount last admin", s.DeleteAccount(ctx, admin.ID), nil)
+	got, err := s.GetOrg(ctx, st.Org.ID)
+	checkErr(t, "GetOrg", err, nil)
+	roles := map[string][]string{}
+	for _, m := range got.Members {
+		roles[m.AccountID] = m.Roles
+	}
+	if len(got.Members) != 2 || !slices.Equal(roles[older.ID], []string{delegation.RoleAdmin}) ||
+		!slices.Equal(roles[younger.ID], []string{delegation.RoleMember}) {
+		t.Fatalf("after the last admin's account was deleted: %+v", got.Members)
+	}
+	ev, err := s.ListEvents(ctx, st.Org.ID, 10)
+	checkErr(t, "ListEvents", err, nil)
+	if !slices.ContainsFunc(ev, func(e delegation.Event) bool {
+		return e.Actor == "system" && e.Action == delegation.EventRoleChanged && e.Subject == older.ID && e.Detail == delegation.RoleAdmin
+	}) {
+		t.Fatalf("no history entry for the hand-over: %+v", ev)
+	}
+	// The other organisation still has its own admin: nobody is promoted.
+	got, err = s.GetOrg(ctx, other.Org.ID)
+	checkErr(t, "GetOrg other", err, nil)
+	if len(got.Members) != 1 || got.Members[0].AccountID != otherAdmin.ID {
+		t.Fatalf("other organisation: %+v", got.Members)
 	}
 }
