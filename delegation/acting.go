@@ -71,17 +71,21 @@ func (s *Service) Represents(ctx context.Context, accountID, clientID string, a 
 		}
 		return claim, nil
 	case idp.ActingPerson:
-		reps, err := s.RepChoices(ctx, accountID, clientID)
+		// By ID, not through RepChoices: that list keeps one representation
+		// per principal, and an older one that is still active must keep
+		// its grants.
+		r, err := s.store.GetRepresentation(ctx, a.ID)
+		if errors.Is(err, idp.ErrNotFound) {
+			return nil, ErrActingDenied
+		}
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range reps {
-			if c.RepresentationID == a.ID {
-				return map[string]any{"kind": idp.ActingPerson, "sub": c.Principal.AccountID, "name": c.Principal.Name,
-					"representation": c.RepresentationID}, nil
-			}
+		if r.RepresentativeID != accountID || !r.Active(s.Now()) || !r.Covers(clientID) {
+			return nil, ErrActingDenied
 		}
-		return nil, ErrActingDenied
+		p := s.personRef(ctx, r.PrincipalID)
+		return map[string]any{"kind": idp.ActingPerson, "sub": p.AccountID, "name": p.Name, "representation": r.ID}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown kind %q", ErrActingDenied, a.Kind)
 }

@@ -106,7 +106,12 @@
 // itself (a trigger on accounts: status revoked, ended_by "system", an
 // "ended" event with detail "account_deleted"); the party columns become
 // NULL, so the other party keeps the entry and the timeline, which hold
-// account IDs and client IDs but no names, addresses or codes.
+// account IDs and client IDs but no names, addresses or codes. Both
+// deletion paths (by the user, by the lifecycle rules) call
+// DeletionNotices through idp.Config.OnDelete and enqueue its messages in
+// the deletion's transaction: the other party gets the rep_ended mail,
+// and the services a confirmed representation covered a
+// representation-ended SET, as when a party ends it.
 //
 // MayRepresent and RepChoices are the decision function for persons: R
 // may act for P at a service only through a confirmed, unexpired,

@@ -392,8 +392,7 @@ func (s *Service) EndRepresentation(ctx context.Context, actor, id string) error
 		var out []idp.Outgoing
 		if len(parties) == 2 {
 			for i, p := range parties {
-				o, err := s.mail(p.email, p.acct.Locale, MailRepEnded, map[string]string{"Name": p.name,
-					"PartyName": parties[1-i].name, "Link": s.cfg.BaseURL + "/representations"})
+				o, err := s.endedMail(p, parties[1-i])
 				if err != nil {
 					return cur, nil, nil, err
 				}
@@ -403,20 +402,38 @@ func (s *Service) EndRepresentation(ctx context.Context, actor, id string) error
 		// The services it covered hear of it in the same transaction (a
 		// Security Event Token each, pushed by notify's event worker).
 		if cur.RepresentativeID != "" {
-			for _, client := range cur.Services {
-				o, err := idp.NewEventOutgoing(idp.EventNotice{JTI: idp.NewID(), ClientID: client,
-					Type: idp.EventRepresentationEnded, Subject: cur.PrincipalID, At: now,
-					Members:  map[string]string{"representation_id": cur.ID},
-					Subjects: map[string]string{"representative": cur.RepresentativeID}})
-				if err != nil {
-					return cur, nil, nil, err
-				}
-				out = append(out, o)
+			sets, err := endedEvents(cur, now)
+			if err != nil {
+				return cur, nil, nil, err
 			}
+			out = append(out, sets...)
 		}
 		return cur, []RepEvent{{RepresentationID: id, At: now, Actor: actor, Action: RepEventEnded}}, out, nil
 	})
 	return err
+}
+
+// endedMail tells p that the representation with other ended, in p's language.
+func (s *Service) endedMail(p, other person) (idp.Outgoing, error) {
+	return s.mail(p.email, p.acct.Locale, MailRepEnded, map[string]string{"Name": p.name,
+		"PartyName": other.name, "Link": s.cfg.BaseURL + "/representations"})
+}
+
+// endedEvents are the representation-ended Security Event Tokens for the
+// services r covers, one each, naming the principal as subject.
+func endedEvents(r Representation, at time.Time) ([]idp.Outgoing, error) {
+	var out []idp.Outgoing
+	for _, client := range r.Services {
+		o, err := idp.NewEventOutgoing(idp.EventNotice{JTI: idp.NewID(), ClientID: client,
+			Type: idp.EventRepresentationEnded, Subject: r.PrincipalID, At: at,
+			Members:  map[string]string{"representation_id": r.ID},
+			Subjects: map[string]string{"representative": r.RepresentativeID}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // NarrowServices lets the principal take services away from an open

@@ -21,7 +21,9 @@ type DeleteInput struct {
 // checking the password: one transaction removes the account with its
 // second factors, passkeys, linked logins, memberships and tokens, queues
 // an account-purged event for every service the account used and enqueues
-// the confirmation e-mail; then every session and access token ends. The
+// the confirmation e-mail and the notices of Config.OnDelete (the other
+// party of each open representation is told, and so are the services it
+// covered); then every session and access token ends. The
 // e-mail address is free for a new account at once.
 func (s *Service) DeleteAccountByUser(ctx context.Context, in DeleteInput) error {
 	a, err := s.store.GetAccount(ctx, in.AccountID)
@@ -49,12 +51,17 @@ func (s *Service) DeleteAccountByUser(ctx context.Context, in DeleteInput) error
 	if err != nil {
 		return err
 	}
+	now := s.Now()
+	msgs, err := s.deletionNotices(ctx, a.ID, now, []Outgoing{out})
+	if err != nil {
+		return err
+	}
 	// Sessions end first: if that fails, nothing is deleted and the user
 	// can try again; a session started after this finds no account.
 	if err := s.EndAllSessions(ctx, a.ID); err != nil {
 		return fmt.Errorf("end sessions: %w", err)
 	}
-	err = s.store.PurgeAccount(ctx, Purge{AccountID: a.ID, Event: EventAccountPurged, At: s.Now(), Out: []Outgoing{out}})
+	err = s.store.PurgeAccount(ctx, Purge{AccountID: a.ID, Event: EventAccountPurged, At: now, Out: msgs})
 	if errors.Is(err, ErrNotFound) {
 		return nil // deleted a moment ago (double submit)
 	}

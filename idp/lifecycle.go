@@ -14,11 +14,12 @@ import (
 // the 18 + 2-month rule, the clients an account used, and the durable queue
 // of events for those clients.
 type LifecycleStore interface {
-	// ListLifecycleCandidates returns, ordered by ID and after the ID
-	// after (""= from the start), at most limit accounts that either never
-	// logged in and were created before neverBefore, or whose last login
-	// (their creation if none) lies before idleBefore. The bounds are a
-	// coarse filter; the caller applies the exact calendar rules.
+	// ListLifecycleCandidates returns at most q.Limit accounts that either
+	// never logged in and were created before q.NeverBefore, or whose last
+	// login (their creation if none) lies before q.IdleBefore, ordered by
+	// (IdleSince, ID) and after (q.AfterIdle, q.After) (zero: from the
+	// start). The bounds are a coarse filter; the caller applies the exact
+	// calendar rules.
 	ListLifecycleCandidates(ctx context.Context, q LifecycleQuery) ([]LifecycleCandidate, error)
 	// MarkLifecycleNotice records that the inactivity reminder went out at
 	// at and enqueues out, in one transaction, but only while the account's
@@ -43,6 +44,10 @@ type LifecycleStore interface {
 	UpdateAccountWithToken(ctx context.Context, t ActionToken, fn func(Account) (Account, []Outgoing, error)) (Account, error)
 	// ListServiceEvents returns at most limit undelivered events, oldest first.
 	ListServiceEvents(ctx context.Context, limit int) ([]ServiceEvent, error)
+	// ListServiceEventsAfter returns at most limit undelivered events with
+	// an ID above after, oldest first: a cursor over all pending events, so
+	// that events stuck behind a failing receiver do not hide newer ones.
+	ListServiceEventsAfter(ctx context.Context, after int64, limit int) ([]ServiceEvent, error)
 	// MarkServiceEventDelivered records the delivery of an event;
 	// ErrNotFound if there is none with this ID.
 	MarkServiceEventDelivered(ctx context.Context, id int64, at time.Time) error
@@ -52,8 +57,12 @@ type LifecycleStore interface {
 type LifecycleQuery struct {
 	NeverBefore time.Time // never logged in and created before this
 	IdleBefore  time.Time // last login (creation if none) before this
-	After       string    // account ID to continue after
-	Limit       int
+	// The keyset to continue after (zero: from the start): candidates come
+	// ordered by their idle start (last login, else creation; IdleSince)
+	// and then ID, so that an index on that pair serves the query.
+	AfterIdle time.Time
+	After     string // account ID
+	Limit     int
 }
 
 // LifecycleCandidate is an account with its lifecycle marker.
@@ -108,12 +117,21 @@ const (
 // AddMonths adds n calendar months to t, keeping the day of the month where
 // the target month has it and taking the target month's last day
 // otherwise: 31 August + 2 = 31 October, 31 December + 2 = 28 (29)
-// February, where time.AddDate would give 3 (2) March.
+// February, where time.AddDate would give 3 (2) March. The months are
+// those of the calendar in Zurich, where the users live: a login on
+// 31 August at 01:30 local time (30 August in UTC) plus 18 months is
+// 28 February at 01:30 local time, not 1 March. The result is in t's
+// location (UTC for times from the store).
 func AddMonths(t time.Time, n int) time.Time {
-	y, m, d := t.Date()
-	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	l := t.In(zurich)
+	y, m, d := l.Date()
+	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, zurich)
 	last := first.AddDate(0, 1, -1).Day()
-	return first.AddDate(0, 0, min(d, last)-1)
+	ty, tm, _ := first.Date()
+	// The same wall-clock time on the target day; where the clocks change
+	// that day and the time is skipped or repeated, time.Date picks one of
+	// the two offsets (an hour either way does not matter to the rules).
+	return time.Date(ty, tm, min(d, last), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), zurich).In(t.Location())
 }
 
 // LifecycleAction is what the lifecycle rules demand for an account now.
@@ -161,32 +179,57 @@ func LifecycleDue(a Account, noticeAt, now time.Time) LifecycleAction {
 // LifecycleResult counts what a lifecycle run did.
 type LifecycleResult struct {
 	Reminded, DeletedNeverUsed, DeletedInactive int
+	Failed                                      int // accounts whose step failed (logged, retried by the next run)
 }
 
 // RunLifecycle applies the lifecycle rules to every account once, in
-// batches; each account's action is its own transaction, so a run that
-// stops half-way (crash, error) leaves every account either done or
-// untouched, and the next run continues. Several runs at once are safe:
-// the store records each reminder and deletion at most once.
+// batches; each account's action is its own transaction, so every account
+// is either done or untouched. An account whose step fails (its data
+// cannot be opened, its mail is refused, the store errs) is logged and
+// counted, and the run goes on with the others; the run then returns an
+// error naming the first failure, so that the job is retried. A run that
+// stops half-way (crash) is continued by the next. Several runs at once
+// are safe: the store records each reminder and deletion at most once.
 func (s *Service) RunLifecycle(ctx context.Context) (LifecycleResult, error) {
-	var res LifecycleResult
+	var (
+		res   LifecycleResult
+		first error
+	)
 	now := s.Now()
 	q := LifecycleQuery{NeverBefore: now.Add(-lifecycleNeverMin), IdleBefore: now.Add(-lifecycleIdleMin), Limit: lifecycleBatch}
 	for {
 		cands, err := s.store.ListLifecycleCandidates(ctx, q)
 		if err != nil {
-			return res, fmt.Errorf("list lifecycle candidates: %w", err)
+			return res, errors.Join(fmt.Errorf("list lifecycle candidates: %w", err), failedErr(res, first))
 		}
 		for _, c := range cands {
 			if err := s.lifecycleOne(ctx, c, now, &res); err != nil {
-				return res, fmt.Errorf("lifecycle of account %s: %w", c.Account.ID, err)
+				if ctx.Err() != nil {
+					return res, fmt.Errorf("lifecycle of account %s: %w", c.Account.ID, err)
+				}
+				res.Failed++
+				err = fmt.Errorf("lifecycle of account %s: %w", c.Account.ID, err)
+				if first == nil {
+					first = err
+				}
+				s.log.ErrorContext(ctx, "account lifecycle step failed; continuing with the other accounts",
+					"account_id", c.Account.ID, "err", err)
 			}
-			q.After = c.Account.ID
+			q.After, q.AfterIdle = c.Account.ID, IdleSince(c.Account)
 		}
 		if len(cands) < q.Limit {
-			return res, nil
+			return res, failedErr(res, first)
 		}
 	}
+}
+
+// failedErr is the error of a run in which res.Failed accounts failed,
+// the first with first; nil if none did.
+func failedErr(res LifecycleResult, first error) error {
+	if res.Failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d account(s) failed, first: %w", res.Failed, first)
 }
 
 func (s *Service) lifecycleOne(ctx context.Context, c LifecycleCandidate, now time.Time, res *LifecycleResult) error {
@@ -246,8 +289,14 @@ func (s *Service) lifecycleOne(ctx context.Context, c LifecycleCandidate, now ti
 
 // purge deletes an account for the lifecycle unless it logged in since
 // idleSince or is gone already (another run): then it reports false.
+// The notices of Config.OnDelete go out with it, in its transaction.
 func (s *Service) purge(ctx context.Context, a Account, idleSince time.Time, reason string, out []Outgoing) (bool, error) {
-	err := s.store.PurgeAccount(ctx, Purge{AccountID: a.ID, IdleSince: idleSince, Event: EventAccountPurged, At: s.Now(), Out: out})
+	now := s.Now()
+	out, err := s.deletionNotices(ctx, a.ID, now, out)
+	if err != nil {
+		return false, err
+	}
+	err = s.store.PurgeAccount(ctx, Purge{AccountID: a.ID, IdleSince: idleSince, Event: EventAccountPurged, At: now, Out: out})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
 		return false, nil
 	}
@@ -305,12 +354,15 @@ var _ river.Worker[LifecycleArgs] = (*LifecycleWorker)(nil)
 // NewLifecycleWorker returns the worker over svc.
 func NewLifecycleWorker(svc *Service) *LifecycleWorker { return &LifecycleWorker{svc: svc} }
 
-// Work runs the rules once; an error makes River retry, and the retry
-// continues where the run stopped (every finished step is committed).
+// Work runs the rules once. An account that fails is skipped and the run
+// goes on with the others; if any failed, the run's error makes River
+// retry the job, and the retry applies the rules to every account again:
+// finished steps are committed and not repeated (the store records each
+// reminder and deletion at most once), so only the failed ones remain.
 func (w *LifecycleWorker) Work(ctx context.Context, job *river.Job[LifecycleArgs]) error {
 	res, err := w.svc.RunLifecycle(ctx)
 	w.svc.log.InfoContext(ctx, "account lifecycle run", "job_id", job.ID, "reminded", res.Reminded,
-		"deleted_never_used", res.DeletedNeverUsed, "deleted_inactive", res.DeletedInactive, "err", err)
+		"deleted_never_used", res.DeletedNeverUsed, "deleted_inactive", res.DeletedInactive, "failed", res.Failed, "err", err)
 	return err
 }
 

@@ -23,7 +23,17 @@ import (
 	"github.com/kanton/kundencenter/store/sqlite"
 )
 
-func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 9, 30, 0, 0, time.UTC) }
+// zurich is the zone whose calendar the lifecycle rules count in.
+var zurich = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Zurich")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// day is 09:30 on that day in Zurich, in UTC as the store keeps it.
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 9, 30, 0, 0, zurich).UTC() }
 
 func TestAddMonths(t *testing.T) {
 	tests := []struct {
@@ -45,6 +55,24 @@ func TestAddMonths(t *testing.T) {
 	for _, tc := range tests {
 		if got := idp.AddMonths(tc.from, tc.n); !got.Equal(tc.want) {
 			t.Errorf("AddMonths(%s, %d) = %s, want %s", tc.from.Format(time.DateOnly), tc.n, got.Format(time.DateOnly), tc.want.Format(time.DateOnly))
+		}
+	}
+	// The months are Zurich's: 31 August 01:30 local time is 30 August
+	// 23:30 UTC, and 18 months later is 28 February 01:30 local time, not
+	// 1 March (as counting in UTC would give: 28 February 23:30 UTC).
+	late := time.Date(2025, 8, 31, 1, 30, 0, 0, zurich).UTC()
+	for _, tc := range []struct {
+		n    int
+		want time.Time
+	}{
+		{18, time.Date(2027, 2, 28, 1, 30, 0, 0, zurich)},
+		{20, time.Date(2027, 4, 30, 1, 30, 0, 0, zurich)},
+		{2, time.Date(2025, 10, 31, 1, 30, 0, 0, zurich)},
+	} {
+		got := idp.AddMonths(late, tc.n)
+		if !got.Equal(tc.want) || got.Location() != time.UTC {
+			t.Errorf("AddMonths(31.08.2025 01:30 Zurich, %d) = %s (%s Zurich), want %s Zurich in UTC",
+				tc.n, got, got.In(zurich).Format("02.01.2006 15:04"), tc.want.Format("02.01.2006 15:04"))
 		}
 	}
 	// time.AddDate normalises instead: the rule must not use it alone.
@@ -393,6 +421,55 @@ func TestLifecycleResumes(t *testing.T) {
 		if n := count(mails, e, idp.MailLifecycleDeleted); n != 1 {
 			t.Errorf("%s: %d final mails, want 1", e, n)
 		}
+	}
+}
+
+// TestLifecycleSkipsFailingAccount: an account whose sealed data cannot be
+// opened (so its final mail cannot be written) fails its step, but the
+// accounts after it are still deleted and reminded; the run reports the
+// failure (so River retries) and the next run fails on it alone.
+func TestLifecycleSkipsFailingAccount(t *testing.T) {
+	ctx := t.Context()
+	c := newClock(day(2025, 6, 1))
+	env := lifeEnv(t, c, nil)
+	// The broken account is the oldest: the first candidate of the run.
+	broken := env.CreateAccount(t, "Bruno", "Kaputt", "bruno@example.ch", pw)
+	c.set(day(2025, 6, 2))
+	idle := env.CreateAccount(t, "Ida", "Idle", "ida@example.ch", pw)
+	if _, err := env.Service.Login(ctx, "ida@example.ch", pw, "203.0.113.7"); err != nil {
+		t.Fatal(err)
+	}
+	c.set(day(2026, 12, 10))
+	fresh := env.CreateAccount(t, "Nina", "Neu", "nina@example.ch", pw)
+	if _, err := env.Store.UpdateAccount(ctx, broken.ID, func(a idp.Account) (idp.Account, []idp.Outgoing, error) {
+		a.Sealed = []byte("not a sealed box")
+		return a, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Bruno and Nina never logged in (2 months over), Ida's login is 18
+	// months old.
+	c.set(day(2027, 2, 10))
+	res, err := env.Service.RunLifecycle(ctx)
+	if err == nil {
+		t.Fatal("RunLifecycle: no error although an account failed")
+	}
+	if res.Failed != 1 || res.DeletedNeverUsed != 1 || res.Reminded != 1 {
+		t.Fatalf("run: %+v, %v; want 1 failed, 1 deleted, 1 reminded", res, err)
+	}
+	if !exists(t, env, broken.ID) || exists(t, env, fresh.ID) || !exists(t, env, idle.ID) {
+		t.Fatalf("after the run: broken %v, fresh %v, idle %v; want the broken and the reminded one left",
+			exists(t, env, broken.ID), exists(t, env, fresh.ID), exists(t, env, idle.ID))
+	}
+	mails := outbox(t, env.Store, env.Ring)
+	if count(mails, "nina@example.ch", idp.MailLifecycleDeleted) != 1 || count(mails, "ida@example.ch", idp.MailLifecycleReminder) != 1 {
+		t.Fatal("the accounts after the failing one got no mail")
+	}
+	// The retry does not repeat the finished steps and fails on the broken
+	// account only.
+	res, err = env.Service.RunLifecycle(ctx)
+	if err == nil || res != (idp.LifecycleResult{Failed: 1}) {
+		t.Fatalf("retry: %+v, %v; want only the broken account failing", res, err)
 	}
 }
 

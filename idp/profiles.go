@@ -48,6 +48,9 @@ var (
 	// ErrLastProfile means the profile is the account's only one; an
 	// account always keeps one.
 	ErrLastProfile = errors.New("the last profile cannot be deleted")
+	// ErrMainProfile means the profile is the account's main profile,
+	// whose person data are "Meine Daten": it cannot be deleted.
+	ErrMainProfile = errors.New("the main profile cannot be deleted")
 	// ErrProfileLimit means the account has MaxProfiles profiles already.
 	ErrProfileLimit = errors.New("too many profiles")
 )
@@ -474,8 +477,9 @@ func (s *Service) UpdateProfile(ctx context.Context, accountID, id string, in Pr
 
 // DeleteProfile deletes one of the account's profiles and the choices
 // remembered for it; ErrLastProfile for the only one (the implicit main
-// profile of an account without stored profiles included), ErrNotFound
-// for a profile the account does not have.
+// profile of an account without stored profiles included), ErrMainProfile
+// for the main profile, ErrNotFound for a profile the account does not
+// have.
 func (s *Service) DeleteProfile(ctx context.Context, accountID, id string) error {
 	cur, err := s.Profile(ctx, accountID, id)
 	if err != nil {
@@ -483,6 +487,9 @@ func (s *Service) DeleteProfile(ctx context.Context, accountID, id string) error
 	}
 	if !cur.Stored {
 		return ErrLastProfile
+	}
+	if cur.Main {
+		return ErrMainProfile
 	}
 	if err := s.store.DeleteProfile(ctx, accountID, id); err != nil {
 		return fmt.Errorf("delete profile: %w", err)

@@ -33,6 +33,12 @@ type Config struct {
 	// SealMail checks and seals an e-mail for the outbox (notify.SealMail in
 	// production, which validates template and data); nil seals without checks.
 	SealMail func(Mail) (Outgoing, error)
+	// OnDelete returns the messages an account's deletion owes besides the
+	// IdP's own (delegation.Service.DeletionNotices: the other party of an
+	// open representation and the services it covered); both deletion paths
+	// (DeleteAccountByUser, the lifecycle purge) enqueue them in the
+	// deletion's transaction. An error stops the deletion. nil: none.
+	OnDelete func(ctx context.Context, accountID string, now time.Time) ([]Outgoing, error)
 }
 
 // Limits are the rate limits applied to the account pages.
@@ -98,6 +104,25 @@ func NewService(cfg Config, store Store, eph Ephemeral, ring *keyring.Ring, hash
 
 // Now returns the service clock's time.
 func (s *Service) Now() time.Time { return s.cfg.Now().UTC() }
+
+// SetOnDelete sets Config.OnDelete, for a hook whose service needs this one
+// first (delegation). Call it before the service is used.
+func (s *Service) SetOnDelete(fn func(ctx context.Context, accountID string, now time.Time) ([]Outgoing, error)) {
+	s.cfg.OnDelete = fn
+}
+
+// deletionNotices returns out followed by what Config.OnDelete owes for
+// the deletion of accountID at now.
+func (s *Service) deletionNotices(ctx context.Context, accountID string, now time.Time, out []Outgoing) ([]Outgoing, error) {
+	if s.cfg.OnDelete == nil {
+		return out, nil
+	}
+	more, err := s.cfg.OnDelete(ctx, accountID, now)
+	if err != nil {
+		return nil, fmt.Errorf("deletion notices: %w", err)
+	}
+	return append(out, more...), nil
+}
 
 // Store returns the durable store (for the OIDC adapter).
 func (s *Service) Store() Store { return s.store }

@@ -29,8 +29,19 @@ func accountTokensKey(a string) string   { return "acctat:" + a }
 // StartSession opens a new SSO session (a new ID on every login, so a
 // cookie planted before the login is worthless: no session fixation).
 func (s *Service) StartSession(ctx context.Context, accountID string, amr []string, acr string) (Session, error) {
+	return s.StartSessionSince(ctx, accountID, amr, acr, time.Time{})
+}
+
+// StartSessionSince is StartSession for an authentication that happened
+// at authTime (zero: now): a step-up keeps the time the first factor was
+// entered, an upstream login its provider's auth_time. A time in the
+// future is taken as now.
+func (s *Service) StartSessionSince(ctx context.Context, accountID string, amr []string, acr string, authTime time.Time) (Session, error) {
 	now := s.Now()
-	sess := Session{ID: NewID(), AccountID: accountID, AuthTime: now, AMR: amr, ACR: acr, CreatedAt: now, LastSeen: now}
+	if authTime.IsZero() || authTime.After(now) {
+		authTime = now
+	}
+	sess := Session{ID: NewID(), AccountID: accountID, AuthTime: authTime.UTC(), AMR: amr, ACR: acr, CreatedAt: now, LastSeen: now}
 	if err := s.putSession(ctx, sess); err != nil {
 		return Session{}, err
 	}
@@ -166,8 +177,14 @@ func (s *Service) PutAccessToken(ctx context.Context, t AccessToken) error {
 	if err := s.eph.Set(ctx, accessTokenKey(t.ID), raw, ttl); err != nil {
 		return fmt.Errorf("store access token: %w", err)
 	}
-	if t.AccountID != "" {
-		if err := s.eph.SAdd(ctx, accountTokensKey(t.AccountID), t.ID, ttl); err != nil {
+	// A token from token exchange belongs to its actor (the representative):
+	// their logout, password reset or deletion ends it, not the principal's.
+	owner := t.AccountID
+	if t.Actor != "" {
+		owner = t.Actor
+	}
+	if owner != "" {
+		if err := s.eph.SAdd(ctx, accountTokensKey(owner), t.ID, ttl); err != nil {
 			return fmt.Errorf("index access token: %w", err)
 		}
 	}

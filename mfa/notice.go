@@ -22,7 +22,9 @@ var noticeTexts = map[string]string{
 // budget, so that it cannot be turned into a pump, and fails closed like a
 // code.
 func (s *Service) NotifyUnbound(ctx context.Context, accountID, e164, locale string) error {
-	phone, err := s.ParsePhone(e164)
+	// The number was valid when it was bound; a country removed from the
+	// allowed list since must not silence the notice.
+	phone, err := ParsePhone(e164, []string{"CH", "LI", "AT", "DE", "FR", "IT"})
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,11 @@ var (
 	// ErrLocked means the last allowed attempt failed; the challenge is
 	// deleted and a new one must be started.
 	ErrLocked = errors.New("SMS code locked after too many wrong attempts")
+	// ErrAccountLocked means the account had Config.AccountMaxFailures wrong
+	// codes within Config.AccountFailureWindow, across challenges: no code
+	// is checked until the window has passed (NIST SP 800-63B-4 §3.2.2: a
+	// new secret must not reset the failure count).
+	ErrAccountLocked = errors.New("SMS codes locked for the account after too many wrong codes")
 )
 
 // WrongCodeError is a wrong code with attempts left; it matches ErrCodeWrong.
@@ -158,6 +163,10 @@ type Config struct {
 	MaxAttempts int
 	// ResendAfter is the wait before a new code may be requested; 0 means 30 s.
 	ResendAfter time.Duration
+	// AccountMaxFailures bounds the wrong codes per account within
+	// AccountFailureWindow across all its challenges; 0 means 10 per 24 h.
+	AccountMaxFailures   int
+	AccountFailureWindow time.Duration
 	// Countries are the allowed regions (ISO 3166-1 alpha-2, see
 	// KnownCountry); nil means DefaultCountries (CH, LI).
 	Countries []string
@@ -183,6 +192,12 @@ func (c *Config) defaults() {
 	}
 	if c.ResendAfter == 0 {
 		c.ResendAfter = 30 * time.Second
+	}
+	if c.AccountMaxFailures == 0 {
+		c.AccountMaxFailures = 10
+	}
+	if c.AccountFailureWindow == 0 {
+		c.AccountFailureWindow = 24 * time.Hour
 	}
 	if len(c.Countries) == 0 {
 		c.Countries = DefaultCountries
@@ -340,6 +355,9 @@ func (s *Service) ParsePhone(raw string) (PhoneNumber, error) {
 
 func (s *Service) challengeKey(id string) string { return s.cfg.KeyPrefix + "c:" + id }
 func (s *Service) attemptsKey(id string) string  { return s.cfg.KeyPrefix + "a:" + id }
+func (s *Service) failuresKey(account string) string {
+	return s.cfg.KeyPrefix + "f:" + account
+}
 func (s *Service) resendKey(id string, sends int) string {
 	return s.cfg.KeyPrefix + "r:" + id + ":" + strconv.Itoa(sends)
 }
@@ -469,6 +487,14 @@ func (s *Service) Verify(ctx context.Context, challengeID, accountID string, pur
 	if err != nil {
 		return VerifiedChallenge{}, err
 	}
+	if raw, err := s.eph.Get(ctx, s.failuresKey(accountID)); err == nil {
+		if n, _ := strconv.Atoi(string(raw)); n >= s.cfg.AccountMaxFailures {
+			s.log.WarnContext(ctx, "sms codes locked for the account", "account_id", accountID, "failures", n)
+			return VerifiedChallenge{}, ErrAccountLocked
+		}
+	} else if !errors.Is(err, idp.ErrNotFound) {
+		return VerifiedChallenge{}, s.unavailable(ctx, "read account failures", err)
+	}
 	if rec.AccountID != accountID || rec.Purpose != purpose {
 		s.log.WarnContext(ctx, "sms code for another account or purpose", "account_id", accountID,
 			"purpose", string(purpose), "challenge_account_id", rec.AccountID)
@@ -483,6 +509,9 @@ func (s *Service) Verify(ctx context.Context, challengeID, accountID string, pur
 		return VerifiedChallenge{}, ErrLocked
 	}
 	if !hmac.Equal(s.mac(challengeID, rec, code), rec.MAC) {
+		if _, err := s.eph.Incr(ctx, s.failuresKey(accountID), s.cfg.AccountFailureWindow); err != nil {
+			return VerifiedChallenge{}, s.unavailable(ctx, "count account failure", err)
+		}
 		if n >= int64(s.cfg.MaxAttempts) {
 			s.lock(ctx, challengeID, rec, n)
 			return VerifiedChallenge{}, ErrLocked
@@ -499,8 +528,8 @@ func (s *Service) Verify(ctx context.Context, challengeID, accountID string, pur
 		// challenge is gone now and must be started again.
 		return VerifiedChallenge{}, fmt.Errorf("challenge changed concurrently: %w", ErrCodeExpired)
 	}
-	if err := s.eph.Delete(ctx, s.attemptsKey(challengeID)); err != nil {
-		s.log.WarnContext(ctx, "sms attempt counter not deleted", "err", err)
+	if err := s.eph.Delete(ctx, s.attemptsKey(challengeID), s.failuresKey(accountID)); err != nil {
+		s.log.WarnContext(ctx, "sms attempt counters not deleted", "err", err)
 	}
 	phone := PhoneNumber{E164: taken.Phone, Region: taken.Region}
 	s.log.InfoContext(ctx, "sms code verified", "account_id", taken.AccountID, "purpose", string(taken.Purpose),

@@ -73,6 +73,29 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("challenge keys left after use: %v", left)
 			}
 		}},
+		{"wrong codes across challenges lock the account", func(t *testing.T, e *env) {
+			// New challenges do not reset the count: 10 wrong codes in 24 h
+			// lock SMS codes for the account, even the right one.
+			for round := range 3 {
+				e.clock.Advance(time.Hour) // the account's sending budget (5 per hour)
+				ch, code := e.start(t, loginReq())
+				for range 4 {
+					_, err := e.svc.Verify(t.Context(), ch.ID, alice, mfa.PurposeLogin, wrong(code))
+					if round*4 >= 10 || err == nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+					if errors.Is(err, mfa.ErrAccountLocked) {
+						if round != 2 {
+							t.Fatalf("locked too early, in round %d", round)
+						}
+						_, err = e.svc.Verify(t.Context(), ch.ID, alice, mfa.PurposeLogin, code)
+						wantErr(t, err, mfa.ErrAccountLocked)
+						return
+					}
+				}
+			}
+			t.Fatal("12 wrong codes over three challenges did not lock the account")
+		}},
 		{"wrong code five times locks", func(t *testing.T, e *env) {
 			ch, code := e.start(t, loginReq())
 			for i := 1; i <= 4; i++ {

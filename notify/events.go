@@ -95,7 +95,7 @@ type Signer interface {
 // EventStore is what the event workers need from the durable store.
 type EventStore interface {
 	GetClient(ctx context.Context, id string) (idp.Client, error)
-	ListServiceEvents(ctx context.Context, limit int) ([]idp.ServiceEvent, error)
+	ListServiceEventsAfter(ctx context.Context, after int64, limit int) ([]idp.ServiceEvent, error)
 	MarkServiceEventDelivered(ctx context.Context, id int64, at time.Time) error
 	EnqueueOutgoing(ctx context.Context, out ...idp.Outgoing) error
 }
@@ -176,9 +176,10 @@ func (c EventsConfig) SETClaims(n idp.EventNotice, now time.Time) map[string]any
 	return claims
 }
 
-// Work signs and pushes one SET. 202 Accepted delivers it; 400 with an
-// error object (RFC 8935 §2.3) means the receiver will never take it: it
-// is logged and settled; anything else is retried.
+// Work signs and pushes one SET. Any 2xx delivers it: RFC 8935 §2.2
+// specifies 202 Accepted, but many receivers answer 200 or 204. 400 with
+// an error object (§2.3) means the receiver will never take it: it is
+// logged and settled; anything else is retried.
 func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
 	n := job.Args.Notice
 	log := w.cfg.Log.With("job_id", job.ID, "attempt", job.Attempt, "client_id", n.ClientID, "event", n.Type, "jti", n.JTI)
@@ -205,11 +206,11 @@ func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		log.Warn("security event not delivered, River will retry", "err", err)
 		return err
 	}
-	switch status {
-	case http.StatusAccepted:
-		log.Info("security event delivered")
+	switch {
+	case status >= 200 && status < 300:
+		log.Info("security event delivered", "status", status)
 		return w.settle(ctx, n)
-	case http.StatusBadRequest:
+	case status == http.StatusBadRequest:
 		var e struct {
 			Err         string `json:"err"`
 			Description string `json:"description"`
@@ -328,7 +329,7 @@ type DispatchWorker struct {
 
 var _ river.Worker[DispatchArgs] = (*DispatchWorker)(nil)
 
-// dispatchBatch is how many undelivered events one dispatch queues.
+// dispatchBatch is how many undelivered events one dispatch reads per page.
 const dispatchBatch = 500
 
 // Work queues a job per undelivered event; jobs that exist already are
@@ -339,25 +340,36 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs])
 }
 
 // DispatchServiceEvents queues a SET job for every undelivered service
-// event (at most dispatchBatch) and returns how many it looked at.
+// event and returns how many it looked at. It pages through all pending
+// events (keyset on the ID, dispatchBatch at a time): events whose jobs are
+// still retrying against a failing receiver stay pending, and reading only
+// the oldest page would never reach the events behind them.
 func DispatchServiceEvents(ctx context.Context, store EventStore) (int, error) {
-	events, err := store.ListServiceEvents(ctx, dispatchBatch)
-	if err != nil {
-		return 0, err
-	}
-	out := make([]idp.Outgoing, 0, len(events))
-	for _, e := range events {
-		o, err := idp.NewEventOutgoing(idp.EventNotice{JTI: "kc-se-" + strconv.FormatInt(e.ID, 10), ClientID: e.ClientID,
-			Type: e.Event, Subject: e.AccountID, At: e.CreatedAt, ServiceEventID: e.ID})
+	var after int64
+	total := 0
+	for {
+		events, err := store.ListServiceEventsAfter(ctx, after, dispatchBatch)
 		if err != nil {
-			return 0, err
+			return total, err
 		}
-		out = append(out, o)
+		out := make([]idp.Outgoing, 0, len(events))
+		for _, e := range events {
+			o, err := idp.NewEventOutgoing(idp.EventNotice{JTI: "kc-se-" + strconv.FormatInt(e.ID, 10), ClientID: e.ClientID,
+				Type: e.Event, Subject: e.AccountID, At: e.CreatedAt, ServiceEventID: e.ID})
+			if err != nil {
+				return total, err
+			}
+			out = append(out, o)
+			after = e.ID
+		}
+		if err := store.EnqueueOutgoing(ctx, out...); err != nil {
+			return total, fmt.Errorf("queue service events: %w", err)
+		}
+		total += len(events)
+		if len(events) < dispatchBatch {
+			return total, nil
+		}
 	}
-	if err := store.EnqueueOutgoing(ctx, out...); err != nil {
-		return 0, fmt.Errorf("queue service events: %w", err)
-	}
-	return len(events), nil
 }
 
 // DispatchPeriodicJob runs the dispatch every interval and at start; it is

@@ -142,7 +142,7 @@ type receiver struct {
 
 	mu       sync.Mutex
 	requests int
-	accepted []map[string]any // claims of the SETs answered with 202
+	accepted []map[string]any // claims of the SETs answered with a 2xx
 	bad      []string
 }
 
@@ -176,7 +176,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.script != nil {
 		status = r.script(n)
 	}
-	if status == http.StatusAccepted {
+	if status >= 200 && status < 300 {
 		r.mu.Lock()
 		r.accepted = append(r.accepted, claims)
 		r.mu.Unlock()
@@ -343,6 +343,98 @@ func TestSETRetriedUntilAccepted(t *testing.T) {
 	}
 	if pending, err := env.Store.ListServiceEvents(ctx, 10); err != nil || len(pending) != 0 {
 		t.Fatalf("pending service events: %v, %v", pending, err)
+	}
+}
+
+// TestSETAny2xxDelivers: RFC 8935 asks for 202, but receivers that answer
+// 200 or 204 have taken the SET too: it is sent once, the job completes
+// and the event counts as delivered (no retries, no re-dispatch).
+func TestSETAny2xxDelivers(t *testing.T) {
+	env := idptest.Start(t, idptest.Options{})
+	ctx := t.Context()
+	recv := map[string]*receiver{}
+	for id, status := range map[string]int{"forms": http.StatusOK, "status": http.StatusNoContent} {
+		r, uri := newReceiver(t, env, func(int) int { return status })
+		recv[id] = r
+		env.AddClient(t, idp.Client{ID: id, RedirectURIs: []string{"https://" + id + ".example.ch/cb"}, EventsURI: uri}, testSecret)
+	}
+	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", testPassword)
+	env.Service.NoteClientUse(ctx, acct.ID, "forms")
+	env.Service.NoteClientUse(ctx, acct.ID, "status")
+	if err := env.Service.DeleteAccountByUser(ctx, idp.DeleteInput{AccountID: acct.ID, Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	events := jobs(t, env, func(int) time.Duration { return time.Millisecond })
+	if _, err := notify.DispatchServiceEvents(ctx, env.Store); err != nil {
+		t.Fatal(err)
+	}
+	states, retries := waitJobs(t, events, idp.OutgoingEvent, 2)
+	if strings.Join(states, ",") != "completed,completed" || retries != 0 {
+		t.Fatalf("job states %v, %d retries; want both completed at the first attempt", states, retries)
+	}
+	for id, r := range recv {
+		if got, bad, requests := r.result(); requests != 1 || len(got) != 1 || len(bad) != 0 {
+			t.Errorf("%s: %d requests, %d accepted, refused %v", id, requests, len(got), bad)
+		}
+	}
+	if pending, err := env.Store.ListServiceEvents(ctx, 10); err != nil || len(pending) != 0 {
+		t.Fatalf("pending service events after a 200 and a 204: %v, %v", pending, err)
+	}
+}
+
+// TestDispatchPastStuckEvents: 500 undelivered events of a client whose
+// receiver keeps failing (their jobs stay queued for retry) fill more than
+// a page of pending events; an event for a healthy client deleted after
+// them is still queued by the next dispatch. Both stores.
+func TestDispatchPastStuckEvents(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			env := idptest.Start(t, idptest.Options{Store: b.open(t)})
+			ctx := t.Context()
+			st := env.Store
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			purge := func(i int, client string) {
+				id := fmt.Sprintf("acc-%s-%03d", client, i)
+				a := idp.Account{ID: id, KontoID: "KC-" + id, EmailIndex: []byte(id + strings.Repeat("x", 32))[:32], Sealed: []byte("sealed"),
+					PasswordHash: "x", Status: idp.StatusActive, Locale: "de", CreatedAt: at}
+				tok := idp.ActionToken{Hash: []byte(id + strings.Repeat("t", 32))[:32], Purpose: idp.PurposeActivate, AccountID: id, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+				if err := st.CreateAccount(ctx, a, tok); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.RecordClientUse(ctx, id, client, at); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.PurgeAccount(ctx, idp.Purge{AccountID: id, Event: idp.EventAccountPurged, At: at}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 500 {
+				purge(i, "down")
+			}
+			if n, err := notify.DispatchServiceEvents(ctx, st); err != nil || n != 500 {
+				t.Fatalf("first dispatch: %d events, %v", n, err)
+			}
+			purge(0, "healthy")
+			n, err := notify.DispatchServiceEvents(ctx, st)
+			if err != nil || n != 501 {
+				t.Fatalf("second dispatch looked at %d events (%v), want all 501 pending", n, err)
+			}
+			var healthy, all int
+			switch s := st.(type) {
+			case *sqlite.Store:
+				err = s.DB().QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE json_extract(args, '$.notice.client_id') = 'healthy'), count(*)
+					FROM river_job WHERE kind = ?`, idp.OutgoingEvent).Scan(&healthy, &all)
+			case *postgres.Store:
+				err = s.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE args->'notice'->>'client_id' = 'healthy'), count(*)
+					FROM river_job WHERE kind = $1`, idp.OutgoingEvent).Scan(&healthy, &all)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if healthy != 1 || all != 501 {
+				t.Fatalf("%d jobs for the healthy client, %d in all; want 1 and 501 (one per event)", healthy, all)
+			}
+		})
 	}
 }
 

@@ -29,7 +29,7 @@ var requiredPages = []string{
 	"reset_request", "reset_request_done", "reset", "reset_done",
 	"logout_confirm", "logged_out", "account", "error",
 	"login_mfa", "mfa_unmet", "security", "security_phone", "recovery_codes", "login_passkey",
-	"login_context",
+	"login_context", "activate",
 }
 
 // Page is the base every page view model embeds. Handlers fill it; the

@@ -79,6 +79,7 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	orgs := delegation.NewService(delegation.Config{BaseURL: cfg.Issuer,
 		SealMail: func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(parts.ring, m) }},
 		parts.orgs, svc, log)
+	svc.SetOnDelete(orgs.DeletionNotices) // a deletion tells the other party of each representation
 	prov, err := provider.New(provider.Config{Issuer: cfg.Issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(secure),
 		Acting: orgs},
 		svc, keys, clients, log)

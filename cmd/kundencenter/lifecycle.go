@@ -6,6 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/notify"
@@ -16,11 +17,15 @@ import (
 const lifecycleInterval = time.Hour
 
 // lifecycleService is the account service the lifecycle job runs on: the
-// same stores and key ring as the IdP's, no password hashing.
-func lifecycleService(issuer string, store idp.Store, eph idp.Ephemeral, ring *keyring.Ring, log *slog.Logger) *idp.Service {
-	return idp.NewService(idp.Config{BaseURL: issuer,
-		SealMail: func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(ring, m) }},
-		store, eph, ring, nil, log.With("component", "lifecycle"))
+// same stores and key ring as the IdP's, no password hashing. Like the
+// IdP's, its deletions tell the other party of each representation (orgs
+// is the same database as store).
+func lifecycleService(issuer string, store idp.Store, orgs delegation.Store, eph idp.Ephemeral, ring *keyring.Ring, log *slog.Logger) *idp.Service {
+	log = log.With("component", "lifecycle")
+	seal := func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(ring, m) }
+	life := idp.NewService(idp.Config{BaseURL: issuer, SealMail: seal}, store, eph, ring, nil, log)
+	life.SetOnDelete(delegation.NewService(delegation.Config{BaseURL: issuer, SealMail: seal}, orgs, life, log).DeletionNotices)
+	return life
 }
 
 // jobWorkers are River's workers: mail delivery, when life is set the

@@ -53,7 +53,7 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err != nil {
 		return err
 	}
-	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log), ev)
+	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log, lifecycleService(cfg.Issuer, store, store, eph, ring, log), ev)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	if err != nil {
 		return err
 	}
-	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log, lifecycleService(cfg.Issuer, store, eph, ring, log), ev)
+	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log, lifecycleService(cfg.Issuer, store, store, eph, ring, log), ev)
 	if err != nil {
 		return err
 	}

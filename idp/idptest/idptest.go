@@ -185,6 +185,7 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	if ostore, ok := o.Store.(delegation.Store); ok {
 		orgs = delegation.NewService(delegation.Config{BaseURL: issuer, Now: o.Now,
 			SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, ostore, svc, o.Log)
+		svc.SetOnDelete(orgs.DeletionNotices) // a deletion tells the other party of each representation
 	}
 	var acting idp.ActingResolver
 	if orgs != nil {

@@ -255,9 +255,8 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 	if err != nil {
 		return "", err
 	}
-	if l := p.cfg.Levels; !l.Meets(sess.ACR, []string{a.RequiredLevel(l)}) {
-		// The login UI must step up first; never hand out a weaker login.
-		return "", fmt.Errorf("complete auth request: session level %q does not reach %q", sess.ACR, a.RequiredLevel(l))
+	if err := p.admits(ctx, a, sess); err != nil {
+		return "", err
 	}
 	a.Completed, a.Subject, a.AuthTime, a.AMR, a.ACR, a.SessionID = true, sess.AccountID, sess.AuthTime, sess.AMR, sess.ACR, sess.ID
 	if err := p.putAuthRequest(ctx, a); err != nil {
@@ -266,6 +265,35 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 	p.idp.NoteClientUse(ctx, sess.AccountID, a.ClientID) // told when the account is deleted
 	p.idp.NoteSessionClient(ctx, sess.ID, a.ClientID)    // told when the session ends (back-channel logout)
 	return p.callbackURL(id), nil
+}
+
+// authTimeSkew tolerates clocks of upstream providers (an upstream
+// login's auth_time) when checking prompt=login and max_age.
+const authTimeSkew = time.Minute
+
+// admits checks, whatever page completes the request, that the session
+// may answer it (OIDC Core §3.1.2.1): the required level, a login after
+// the request for prompt=login, max_age, the id_token_hint's subject, and
+// an active account. The login UI enforces the same before; this is the
+// last line, so no page can hand out a weaker or staler login.
+func (p *Provider) admits(ctx context.Context, a *AuthRequest, sess idp.Session) error {
+	if l := p.cfg.Levels; !l.Meets(sess.ACR, []string{a.RequiredLevel(l)}) {
+		return fmt.Errorf("complete auth request: session level %q does not reach %q", sess.ACR, a.RequiredLevel(l))
+	}
+	if a.HasPrompt(oidc.PromptLogin) && sess.AuthTime.Before(a.CreatedAt.Add(-authTimeSkew)) {
+		return errors.New("complete auth request: prompt=login needs a login after the request")
+	}
+	if a.MaxAge != nil && p.now().Sub(sess.AuthTime) > time.Duration(*a.MaxAge)*time.Second+authTimeSkew {
+		return errors.New("complete auth request: the login is older than max_age")
+	}
+	if a.HintSubject != "" && a.HintSubject != sess.AccountID {
+		return errors.New("complete auth request: the session belongs to another account than id_token_hint")
+	}
+	acct, err := p.store.GetAccount(ctx, sess.AccountID)
+	if err != nil || acct.Status != idp.StatusActive {
+		return errors.New("complete auth request: the account is not active")
+	}
+	return nil
 }
 
 func (p *Provider) callbackURL(id string) string {

@@ -2,7 +2,10 @@ package provider
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -253,7 +256,13 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 	// A grant showing a profile ends with that profile: the service must
 	// not see another one instead.
 	// A deleted profile revokes the refresh tokens that carry it (the
-	// stores' DeleteProfile), so no profile look-up is needed here.
+	// stores' DeleteProfile); a rotation racing with the deletion is caught
+	// here (one query, no decryption).
+	if t.Profile != "" {
+		if _, err := s.p.idp.ProfileIDForToken(ctx, t.AccountID, t.Profile); err != nil {
+			return nil, oidc.ErrInvalidGrant().WithDescription("the profile chosen at login no longer exists")
+		}
+	}
 	return &refreshRequest{t: t, scopes: t.Scopes}, nil
 }
 
@@ -269,7 +278,13 @@ func (s storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSessi
 
 // RevokeToken revokes an access token or a refresh-token family (RFC 7009 §2.1).
 func (s storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
-	if family, ok := strings.CutPrefix(tokenOrID, familyPrefix); ok {
+	if ref, ok := strings.CutPrefix(tokenOrID, familyPrefix); ok {
+		// Only a reference made by GetRefreshTokenInfo for this client
+		// (the library passes undecodable values through as they are).
+		family, mac, _ := strings.Cut(ref, ".")
+		if !hmac.Equal([]byte(mac), []byte(s.p.familyMAC(clientID, family))) {
+			return nil // RFC 7009 §2.2: an invalid token is not an error
+		}
 		if err := s.p.store.RevokeRefreshFamily(ctx, family, s.p.now()); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
@@ -300,7 +315,14 @@ func (s storage) GetRefreshTokenInfo(ctx context.Context, clientID, value string
 	if err != nil || t.ClientID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
-	return t.AccountID, familyPrefix + t.FamilyID, nil
+	return t.AccountID, familyPrefix + t.FamilyID + "." + s.p.familyMAC(clientID, t.FamilyID), nil
+}
+
+// familyMAC binds a refresh family reference to the client that may revoke it.
+func (p *Provider) familyMAC(clientID, family string) string {
+	m := hmac.New(sha256.New, p.cfg.CryptoKey[:])
+	m.Write([]byte("refresh-family\x00" + clientID + "\x00" + family))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // SigningKey returns the active ES256 key from memory.
@@ -430,6 +452,11 @@ func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tok
 func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	t, err := s.p.idp.AccessToken(ctx, tokenID)
 	if err != nil || t.Subject != subject {
+		return oidc.ErrAccessDenied().WithDescription("token is not active")
+	}
+	// Only the client the token was issued to, or an audience it was issued
+	// for, learns about it (RFC 7662 §4: the server decides who may ask).
+	if clientID != t.ClientID && !slices.Contains(t.Audience, clientID) {
 		return oidc.ErrAccessDenied().WithDescription("token is not active")
 	}
 	// Acting for someone else is checked at every introspection: the token
@@ -580,14 +607,17 @@ func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
 	p.log.WarnContext(ctx, "authorization code replayed; its tokens were revoked")
 }
 
-// resolveProfile names the profile of a new grant that did not choose one
-// at login (one profile only), once at issuance: its tokens then always
-// carry it and refreshes need no look-up.
+// resolveProfile checks the profile a new grant chose at login (it may
+// have been deleted since) or names the account's first one, once at
+// issuance: its tokens then always carry a profile.
 func (p *Provider) resolveProfile(ctx context.Context, info *tokenInfo) error {
-	if info.profile != "" || info.accountID == "" {
+	if info.accountID == "" {
 		return nil
 	}
-	id, err := p.idp.ProfileIDForToken(ctx, info.accountID, "")
+	id, err := p.idp.ProfileIDForToken(ctx, info.accountID, info.profile)
+	if errors.Is(err, idp.ErrNotFound) {
+		return oidc.ErrInvalidGrant().WithDescription("the profile chosen at login no longer exists")
+	}
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ import (
 // TestActingEndToEnd logs R in to the real status service ("Meine
 // Vorgänge") in headless Chromium: R represents P for that service, picks
 // P on "Für wen handeln Sie?", and the service greets "R – Sie handeln für
-// P". The choice page is audited with axe-core.
+// P"; then for an organisation that assigned R the service; after both end,
+// the login asks nothing. The choice page is audited with axe-core.
 func TestActingEndToEnd(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -67,5 +68,46 @@ func TestActingEndToEnd(t *testing.T) {
 	p.Do(chromedp.WaitVisible(css(`.greeting`)))
 	if g := p.Text(".greeting"); !strings.Contains(g, "Anna Muster") || !strings.Contains(g, "Sie handeln für Paula Prinzipal") {
 		t.Fatalf("status service greets: %q", g)
+	}
+
+	// Anna also administers an organisation that assigned her the service:
+	// the next login offers it, and the service greets her for it.
+	org, err := env.Orgs.CreateOrg(ctx, rAcct.ID, delegation.OrgInput{Name: "Muster AG",
+		Addresses: []delegation.Address{{Street: "Bahnhofstrasse 1", PostalCode: "5000", Town: "Aarau", Country: "CH"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Orgs.SetServices(ctx, rAcct.ID, org.ID, rAcct.ID, []string{"status"}); err != nil {
+		t.Fatal(err)
+	}
+	relogin := func() {
+		t.Helper()
+		p.Do(chromedp.Submit(css(`form[action="/logout"] button`)))
+		p.WaitURL(base + "/logged-out")
+		p.Do(chromedp.Navigate(base+"/"), chromedp.WaitVisible(css(`#password`)),
+			chromedp.SendKeys(css(`#email`), mfaEmail), chromedp.SendKeys(css(`#password`), mfaPassword),
+			chromedp.Submit(css(`#password`)))
+	}
+	relogin()
+	p.Do(chromedp.WaitVisible(css(`input[value="organisation:`+org.ID+`"]`)),
+		chromedp.Click(css(`input[value="organisation:`+org.ID+`"]`)), chromedp.Submit(css(`input[name="acting"]`)))
+	p.WaitURL(base + "/")
+	p.Do(chromedp.WaitVisible(css(`.greeting`)))
+	if g := p.Text(".greeting"); !strings.Contains(g, "Sie handeln für Muster AG") {
+		t.Fatalf("status service greets for the organisation: %q", g)
+	}
+
+	// The assignment and the representation end: the next login asks nothing.
+	if err := env.Orgs.SetServices(ctx, rAcct.ID, org.ID, rAcct.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Orgs.EndRepresentation(ctx, pAcct.ID, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	relogin()
+	p.WaitURL(base + "/")
+	p.Do(chromedp.WaitVisible(css(`.greeting`)))
+	if g := p.Text(".greeting"); strings.Contains(g, "handeln für") {
+		t.Fatalf("after the assignment and the representation ended the service still greets: %q", g)
 	}
 }

@@ -364,3 +364,27 @@ func TestActionReceipts(t *testing.T) {
 		t.Fatalf("after the end: %d %v", status, out)
 	}
 }
+
+// TestSecondRepresentationKeepsFirst: a second representation between the
+// same two people (to add a service) does not end the first one's grants.
+func TestSecondRepresentationKeepsFirst(t *testing.T) {
+	env := idptest.Start(t, idptest.Options{})
+	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
+	env.AddClient(t, idp.Client{ID: "other", Name: "Steuern", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
+	f := newRepFixture(t, env, "svc")
+	tok := f.login(t, "svc", "person:"+f.rep.ID)
+	ctx := t.Context()
+	second, code, err := env.Orgs.CreateRepresentation(ctx, f.p.ID, delegation.RepInput{Services: []string{"svc", "other"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Orgs.Accept(ctx, f.r.ID, code, "203.0.113.9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Orgs.Confirm(ctx, f.p.ID, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if in := introspectAs(t, env, "svc", tok.AccessToken); in["active"] != true || !strings.Contains(toJSON(in["represents"]), f.rep.ID) {
+		t.Fatalf("the first representation's token after a second one: %v", in)
+	}
+}

@@ -214,7 +214,7 @@ func (h *Handler) phoneConfirm(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		_ = h.svc.EndSession(r.Context(), sess.ID)
-		up, err := h.svc.StartSession(r.Context(), sess.AccountID, amr, idp.LevelSubstantial)
+		up, err := h.svc.StartSessionSince(r.Context(), sess.AccountID, amr, idp.LevelSubstantial, sess.AuthTime)
 		if err != nil {
 			status, key := h.serviceError(r, err)
 			h.errorPage(w, r, status, key)

@@ -320,7 +320,9 @@ func (h *Handler) fedContinue(w http.ResponseWriter, r *http.Request, accountID 
 		have = idp.LevelLow
 	}
 	if idp.LevelAtLeast(have, need) {
-		h.openSession(w, r, accountID, amr, have, req.AuthRequestID, "", "")
+		// The session's auth_time is the provider's, so max_age and
+		// prompt=login see how old the upstream login really is.
+		h.openSessionSince(w, r, accountID, amr, have, req.AuthRequestID, "", "", ident.AuthTime)
 		return
 	}
 	opts := h.cfg.Federation.Options[ident.Connector]

@@ -33,6 +33,10 @@ type loginTx struct {
 	Challenge     string    `json:"ch,omitempty"`   // pending SMS challenge
 	Masked        string    `json:"masked,omitempty"`
 	Created       time.Time `json:"created"`
+	// FirstAuth is when the first factor was entered: now for a password
+	// just typed, the old session's auth_time for a step-up, the
+	// provider's auth_time for an upstream login. The session keeps it.
+	FirstAuth time.Time `json:"first_auth,omitzero"`
 }
 
 const loginTxTTL = 10 * time.Minute
@@ -153,15 +157,19 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 		h.requestExpired(w, r)
 		return
 	}
+	var firstAuth time.Time
+	if from.ID != "" {
+		firstAuth = from.AuthTime // a step-up: the first factor was entered then
+	}
 	if idp.LevelAtLeast(idp.LevelLow, need) {
-		h.openSession(w, r, accountID, amr, idp.LevelLow, authRequestID, next, from.ID)
+		h.openSessionSince(w, r, accountID, amr, idp.LevelLow, authRequestID, next, from.ID, firstAuth)
 		return
 	}
 	if !m.Any() && m.Recovery == 0 {
 		// The service needs two factors and the account has none: open a
 		// one-factor session and guide the user to enrol one; the security
 		// page offers to continue to the service afterwards.
-		if _, ok := h.newSession(w, r, accountID, amr, idp.LevelLow, from.ID); !ok {
+		if _, ok := h.newSession(w, r, accountID, amr, idp.LevelLow, from.ID, firstAuth); !ok {
 			return
 		}
 		target := "/security?enrol=1"
@@ -177,7 +185,7 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 		return
 	}
 	tx := loginTx{ID: idp.NewID(), AccountID: accountID, AuthRequestID: authRequestID, AMR: amr, Need: need,
-		Next: next, FromSession: from.ID, Created: h.svc.Now()}
+		Next: next, FromSession: from.ID, Created: h.svc.Now(), FirstAuth: firstAuth}
 	if err := h.saveTx(ctx, tx); err != nil {
 		status, key := h.serviceError(r, err)
 		h.errorPage(w, r, status, key)
@@ -190,14 +198,14 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 // newSession starts a fresh session (a new ID: no fixation), ending the
 // one it replaces, and sets its cookie; on failure it answers with an
 // error page and returns false.
-func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, replaces string) (idp.Session, bool) {
+func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, replaces string, authTime time.Time) (idp.Session, bool) {
 	ctx := r.Context()
 	if replaces != "" {
 		_ = h.svc.EndSession(ctx, replaces)
 	} else if old, ok := h.session(r); ok {
 		_ = h.svc.EndSession(ctx, old.ID)
 	}
-	sess, err := h.svc.StartSession(ctx, accountID, amr, acr)
+	sess, err := h.svc.StartSessionSince(ctx, accountID, amr, acr, authTime)
 	if err != nil {
 		status, key := h.serviceError(r, err)
 		h.errorPage(w, r, status, key)
@@ -217,7 +225,12 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID s
 
 // openSession starts a fresh session and completes the login.
 func (h *Handler) openSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, authRequestID, next, replaces string) {
-	sess, ok := h.newSession(w, r, accountID, amr, acr, replaces)
+	h.openSessionSince(w, r, accountID, amr, acr, authRequestID, next, replaces, time.Time{})
+}
+
+// openSessionSince is openSession for an authentication at authTime (zero: now).
+func (h *Handler) openSessionSince(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, authRequestID, next, replaces string, authTime time.Time) {
+	sess, ok := h.newSession(w, r, accountID, amr, acr, replaces, authTime)
 	if !ok {
 		return
 	}
@@ -300,6 +313,8 @@ func (h *Handler) smsError(r *http.Request, err error) (int, templates.FieldErro
 		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.code_wrong", Args: []any{wrong.Left}}
 	case errors.Is(err, mfa.ErrCodeWrong):
 		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.code_format"}
+	case errors.Is(err, mfa.ErrAccountLocked):
+		return http.StatusTooManyRequests, templates.FieldError{Key: "err.code_account_locked"}
 	case errors.Is(err, mfa.ErrLocked):
 		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.code_locked"}
 	case errors.Is(err, mfa.ErrCodeExpired):
@@ -477,7 +492,7 @@ func (h *Handler) finishMFA(w http.ResponseWriter, r *http.Request, tx loginTx, 
 		}
 	}
 	h.svc.Audit(r.Context(), tx.AccountID, "login.second_factor", tx.AccountID, "method="+method)
-	h.openSession(w, r, tx.AccountID, amr, level, tx.AuthRequestID, tx.Next, tx.FromSession)
+	h.openSessionSince(w, r, tx.AccountID, amr, level, tx.AuthRequestID, tx.Next, tx.FromSession, tx.FirstAuth)
 }
 
 // continueLogin hands an auth request to the provider once the browser's
@@ -492,6 +507,12 @@ func (h *Handler) continueLogin(w http.ResponseWriter, r *http.Request) {
 	a, err := h.prov.AuthRequest(r.Context(), id)
 	if err != nil {
 		h.requestExpired(w, r)
+		return
+	}
+	// The same rules as the login page: prompt=login, max_age, another
+	// account's id_token_hint or an inactive account need the password.
+	if !h.canStepUp(r, a, sess) {
+		http.Redirect(w, r, "/login?authRequestID="+url.QueryEscape(id), http.StatusSeeOther)
 		return
 	}
 	if !idp.LevelAtLeast(sess.ACR, a.RequiredLevel(h.prov.Levels())) {

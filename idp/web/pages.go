@@ -270,11 +270,23 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "register_done", lang, &registerDoneView{Email: strings.TrimSpace(v.Email)})
 }
 
-// activate consumes the e-mailed activation link. A mail scanner that
-// follows the link first activates the account for its owner, which is harmless.
+// activateForm is where the e-mailed activation link lands: a button that
+// confirms the address. The link itself changes nothing, so a mail scanner
+// that follows it cannot activate an account someone else opened with the
+// address (e.g. through SwissID with an address that is not theirs).
+func (h *Handler) activateForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "activate", h.lang(w, r), &activateView{Action: "/activate",
+		Token: r.URL.Query().Get("token"), AuthRequestID: r.URL.Query().Get("authRequestID")})
+}
+
+// activate consumes the activation token confirmed on activateForm.
 func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
-	a, err := h.svc.Activate(r.Context(), r.URL.Query().Get("token"))
+	if !h.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
+		return
+	}
+	a, err := h.svc.Activate(r.Context(), r.PostFormValue("token"))
 	if err != nil && !errors.Is(err, idp.ErrLinkInvalid) {
 		h.serviceError(r, err)
 	}
@@ -283,7 +295,7 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login := "/login"
-	if id := r.URL.Query().Get("authRequestID"); id != "" {
+	if id := r.PostFormValue("authRequestID"); id != "" {
 		if _, err := h.prov.AuthRequest(r.Context(), id); err == nil {
 			login += "?authRequestID=" + url.QueryEscape(id)
 		}

@@ -241,7 +241,7 @@ func (h *Handler) editView(w http.ResponseWriter, r *http.Request, accountID str
 			continue
 		}
 		row := rowOf(p)
-		return &profileFormView{Action: row.EditURL, Main: p.Main, ID: p.ID, Form: formOf(p.Data), CanDelete: len(ps) > 1,
+		return &profileFormView{Action: row.EditURL, Main: p.Main, ID: p.ID, Form: formOf(p.Data), CanDelete: len(ps) > 1 && !p.Main,
 			Person: row.Person, Address: row.Address, Email: row.Email}, true
 	}
 	h.errorPage(w, r, http.StatusNotFound, "err.profile_not_found")
@@ -295,7 +295,8 @@ func (h *Handler) profileSave(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// profileDelete deletes a profile; the last one is refused.
+// profileDelete deletes a profile; the last one and the main one are
+// refused (the form offers no button for them).
 func (h *Handler) profileDelete(w http.ResponseWriter, r *http.Request) {
 	if !h.postCheck(w, r) {
 		return
@@ -306,13 +307,17 @@ func (h *Handler) profileDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	err := h.svc.DeleteProfile(r.Context(), sess.AccountID, r.PathValue("id"))
 	switch {
-	case errors.Is(err, idp.ErrLastProfile):
+	case errors.Is(err, idp.ErrLastProfile), errors.Is(err, idp.ErrMainProfile):
+		key := "err.profile_last"
+		if errors.Is(err, idp.ErrMainProfile) {
+			key = "err.profile_main"
+		}
 		v, err := h.profilesView(r.Context(), sess.AccountID)
 		if err != nil {
 			h.pageError(w, r, err)
 			return
 		}
-		v.Errors = []templates.FieldError{{Key: "err.profile_last"}}
+		v.Errors = []templates.FieldError{{Key: key}}
 		h.render(w, r, http.StatusConflict, "profiles", h.lang(w, r), v)
 	case errors.Is(err, idp.ErrNotFound):
 		h.errorPage(w, r, http.StatusNotFound, "err.profile_not_found")

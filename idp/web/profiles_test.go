@@ -165,14 +165,35 @@ func TestProfilesConsole(t *testing.T) {
 	res = other.Submit(t, "/account/profiles", "/account/profiles/"+bizID, businessForm("profile_name", "Mine"))
 	wantStatus(t, "foreign edit", res.Resp, res.Body, http.StatusNotFound)
 
-	// Delete: one goes, the last one stays.
-	res = b.Submit(t, "/account/profiles/"+mainID, "/account/profiles/"+mainID+"/delete", nil)
+	// The main profile cannot be deleted, even beside another one: its
+	// edit page offers no button, and a forged request is refused with a
+	// message in the page's language.
+	edit = b.Open(t, "/account/profiles/"+mainID)
+	if strings.Contains(edit.Body, "/delete") {
+		t.Error("the edit page of the main profile offers deletion")
+	}
+	wantIn(t, "business edit page", b.Open(t, "/account/profiles/"+bizID).Body, `action="/account/profiles/`+bizID+`/delete"`)
+	for lang, msg := range map[string]string{"de": "Das Hauptprofil kann nicht gelöscht werden",
+		"fr": "Le profil principal ne peut pas être supprimé", "it": "Il profilo principale non può essere eliminato",
+		"en": "The main profile cannot be deleted"} {
+		b.Open(t, "/account/profiles?lang="+lang)
+		res = b.Post(t, "/account/profiles/"+mainID+"/delete", edit.Field("csrf"), nil)
+		wantStatus(t, "deleting the main profile", res.Resp, res.Body, http.StatusConflict)
+		wantIn(t, "refusal ("+lang+")", res.Body, msg)
+	}
+	b.Open(t, "/account/profiles?lang=de")
+	if ps := storedProfiles(t, env, acct.ID); len(ps) != 2 {
+		t.Fatalf("after refusing to delete the main profile: %+v", ps)
+	}
+
+	// Delete: the other one goes, the main one stays.
+	res = b.Submit(t, "/account/profiles/"+bizID, "/account/profiles/"+bizID+"/delete", nil)
 	if res.URL().Query().Get("done") != "deleted" {
 		t.Fatalf("delete: %d at %s", res.Resp.StatusCode, res.URL())
 	}
-	res = b.Submit(t, "/account/profiles", "/account/profiles/"+bizID+"/delete", nil)
+	res = b.Submit(t, "/account/profiles", "/account/profiles/"+mainID+"/delete", nil)
 	wantStatus(t, "deleting the last profile", res.Resp, res.Body, http.StatusConflict)
-	if ps := storedProfiles(t, env, acct.ID); len(ps) != 1 || ps[0].ID != bizID {
+	if ps := storedProfiles(t, env, acct.ID); len(ps) != 1 || ps[0].ID != mainID {
 		t.Fatalf("after deleting: %+v", ps)
 	}
 }

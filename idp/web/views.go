@@ -240,3 +240,12 @@ type loginContextView struct {
 	Options       []actingOption // the first is the person themself
 	Selected      string
 }
+
+// activateView is page "activate": the landing page of the activation
+// link, with the button that confirms the address.
+type activateView struct {
+	templates.Page
+	Action        string
+	Token         string // posted back
+	AuthRequestID string // posted back, optional
+}

@@ -72,6 +72,9 @@ func viewCases() []viewCase {
 		{name: "register_done", page: "register_done", view: func() any {
 			return &registerDoneView{Page: samplePage("/register"), Email: "anna.muster@example.ch", RegisterURL: "/register"}
 		}},
+		{name: "activate", page: "activate", view: func() any {
+			return &activateView{Page: samplePage("/activate?token=t"), Action: "/activate", Token: "t", AuthRequestID: "ar-1"}
+		}},
 		{name: "activate_done", page: "activate_done", view: func() any {
 			return &activateDoneView{Page: samplePage("/activate?token=t"), KontoID: "4821-7733-9015", LoginURL: "/login"}
 		}},

@@ -12,17 +12,32 @@ import (
 	"github.com/kanton/kundencenter/idp"
 )
 
+// idleExpr is an account's idle start: its last login, else its creation
+// (the expression of the indexes of migration 0012).
+const idleExpr = `COALESCE(a.last_login_at, a.created_at)`
+
 // ListLifecycleCandidates returns accounts that may be due for a lifecycle
-// step (see idp.LifecycleStore), ordered by ID.
+// step (see idp.LifecycleStore), ordered by idle start and ID. The two
+// disjoint halves of the condition each read one index of migration 0012
+// in order from the cursor (idle accounts: accounts_idle_idx; never used
+// and not yet idle that long: the partial accounts_never_used_idx), so a
+// batch touches about q.Limit rows of each, not the whole table.
 func (s *Store) ListLifecycleCandidates(ctx context.Context, q idp.LifecycleQuery) ([]idp.LifecycleCandidate, error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("list lifecycle candidates: limit must be positive")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+prefixed("a.", accountColumns)+`, l.notice_at
-		FROM accounts a LEFT JOIN account_lifecycle l ON l.account_id = a.id
-		WHERE a.id COLLATE "C" > $1 AND ((a.last_login_at IS NULL AND a.created_at < $2) OR COALESCE(a.last_login_at, a.created_at) < $3)
-		ORDER BY a.id COLLATE "C" LIMIT $4`,
-		q.After, canonTime(q.NeverBefore), canonTime(q.IdleBefore), q.Limit)
+	cols := prefixed("a.", accountColumns) + `, ` + idleExpr + ` AS idle`
+	rows, err := s.pool.Query(ctx, `SELECT `+prefixed("c.", accountColumns)+`, l.notice_at FROM (
+			(SELECT `+cols+` FROM accounts a
+				WHERE `+idleExpr+` < $3 AND (`+idleExpr+`, a.id) > ($1, $2)
+				ORDER BY `+idleExpr+`, a.id LIMIT $5)
+			UNION ALL
+			(SELECT `+cols+` FROM accounts a
+				WHERE a.last_login_at IS NULL AND `+idleExpr+` >= $3 AND `+idleExpr+` < $4 AND (`+idleExpr+`, a.id) > ($1, $2)
+				ORDER BY `+idleExpr+`, a.id LIMIT $5)
+		) c LEFT JOIN account_lifecycle l ON l.account_id = c.id
+		ORDER BY c.idle, c.id LIMIT $5`,
+		q.AfterIdle.UTC().Truncate(time.Microsecond), q.After, canonTime(q.IdleBefore), canonTime(q.NeverBefore), q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list lifecycle candidates: %w", translate(err))
 	}
@@ -178,8 +193,14 @@ func (s *Store) UpdateAccountWithToken(ctx context.Context, t idp.ActionToken,
 
 // ListServiceEvents returns undelivered events, oldest first.
 func (s *Store) ListServiceEvents(ctx context.Context, limit int) ([]idp.ServiceEvent, error) {
+	return s.ListServiceEventsAfter(ctx, 0, limit)
+}
+
+// ListServiceEventsAfter returns undelivered events with an ID above
+// after, oldest first (keyset paging over the pending events).
+func (s *Store) ListServiceEventsAfter(ctx context.Context, after int64, limit int) ([]idp.ServiceEvent, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, client_id, account_id, event, created_at, delivered_at
-		FROM service_events WHERE delivered_at IS NULL ORDER BY id LIMIT $1`, limit)
+		FROM service_events WHERE delivered_at IS NULL AND id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list service events: %w", translate(err))
 	}

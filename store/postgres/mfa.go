@@ -92,6 +92,13 @@ func (s *Store) UpdateMFA(ctx context.Context, accountID string,
 // ReplaceRecoveryCodes discards the account's codes and stores codes.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID string, codes []idp.RecoveryCode, out ...idp.Outgoing) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the account row first, as getMFA does: under READ COMMITTED
+		// two replacements would otherwise both delete the (same) old codes
+		// and both insert theirs, leaving twice the codes valid.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID).Scan(&one); err != nil {
+			return translate(err)
+		}
 		if _, err := exec(ctx, tx, `DELETE FROM recovery_codes WHERE account_id = $1`, accountID); err != nil {
 			return err
 		}

@@ -10,17 +10,37 @@ import (
 	"github.com/kanton/kundencenter/idp"
 )
 
+// idleExpr is an account's idle start: its last login, else its creation
+// (the expression of the indexes of migration 0012).
+const idleExpr = `COALESCE(a.last_login_at, a.created_at)`
+
 // ListLifecycleCandidates returns accounts that may be due for a lifecycle
-// step (see idp.LifecycleStore), ordered by ID.
+// step (see idp.LifecycleStore), ordered by idle start and ID. The two
+// disjoint halves of the condition each read one index of migration 0012
+// in order from the cursor (idle accounts: accounts_idle_idx; never used
+// and not yet idle that long: the partial accounts_never_used_idx). The
+// redundant "idle >= cursor" gives SQLite the lower bound of the index
+// range, which it does not take from the row-value comparison.
 func (s *Store) ListLifecycleCandidates(ctx context.Context, q idp.LifecycleQuery) ([]idp.LifecycleCandidate, error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("list lifecycle candidates: limit must be positive")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("a.", accountColumns)+`, l.notice_at
-		FROM accounts a LEFT JOIN account_lifecycle l ON l.account_id = a.id
-		WHERE a.id > ? AND ((a.last_login_at IS NULL AND a.created_at < ?) OR COALESCE(a.last_login_at, a.created_at) < ?)
-		ORDER BY a.id LIMIT ?`,
-		q.After, q.NeverBefore.UnixMicro(), q.IdleBefore.UnixMicro(), q.Limit)
+	cols := prefixed("a.", accountColumns) + `, ` + idleExpr + ` AS idle`
+	afterIdle, afterID := q.AfterIdle.UnixMicro(), q.After
+	idleBefore, neverBefore := q.IdleBefore.UnixMicro(), q.NeverBefore.UnixMicro()
+	rows, err := s.db.QueryContext(ctx, `SELECT `+prefixed("c.", accountColumns)+`, l.notice_at FROM (
+			SELECT * FROM (SELECT `+cols+` FROM accounts a
+				WHERE `+idleExpr+` < ? AND `+idleExpr+` >= ? AND (`+idleExpr+`, a.id) > (?, ?)
+				ORDER BY `+idleExpr+`, a.id LIMIT ?)
+			UNION ALL
+			SELECT * FROM (SELECT `+cols+` FROM accounts a
+				WHERE a.last_login_at IS NULL AND `+idleExpr+` >= ? AND `+idleExpr+` < ? AND `+idleExpr+` >= ? AND (`+idleExpr+`, a.id) > (?, ?)
+				ORDER BY `+idleExpr+`, a.id LIMIT ?)
+		) c LEFT JOIN account_lifecycle l ON l.account_id = c.id
+		ORDER BY c.idle, c.id LIMIT ?`,
+		idleBefore, afterIdle, afterIdle, afterID, q.Limit,
+		idleBefore, neverBefore, afterIdle, afterIdle, afterID, q.Limit,
+		q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list lifecycle candidates: %w", translate(err))
 	}
@@ -171,8 +191,14 @@ func (s *Store) UpdateAccountWithToken(ctx context.Context, t idp.ActionToken,
 
 // ListServiceEvents returns undelivered events, oldest first.
 func (s *Store) ListServiceEvents(ctx context.Context, limit int) ([]idp.ServiceEvent, error) {
+	return s.ListServiceEventsAfter(ctx, 0, limit)
+}
+
+// ListServiceEventsAfter returns undelivered events with an ID above
+// after, oldest first (keyset paging over the pending events).
+func (s *Store) ListServiceEventsAfter(ctx context.Context, after int64, limit int) ([]idp.ServiceEvent, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, client_id, account_id, event, created_at, delivered_at
-		FROM service_events WHERE delivered_at IS NULL ORDER BY id LIMIT ?`, limit)
+		FROM service_events WHERE delivered_at IS NULL AND id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list service events: %w", translate(err))
 	}

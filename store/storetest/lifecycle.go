@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,8 +60,7 @@ func testLifecycleCandidates(t *testing.T, s idp.Store, _ Options) {
 	got, err := s.ListLifecycleCandidates(ctx, idp.LifecycleQuery{NeverBefore: base.AddDate(0, -2, 0),
 		IdleBefore: base.AddDate(0, -18, 0), Limit: 10})
 	checkErr(t, "ListLifecycleCandidates", err, nil)
-	want := []string{a1.ID, a3.ID}
-	slices.Sort(want)
+	want := []string{a3.ID, a1.ID} // by idle start: a3's login before a1's creation
 	if ids := candidateIDs(got); !slices.Equal(ids, want) {
 		t.Fatalf("candidates %v, want %v", ids, want)
 	}
@@ -94,15 +94,42 @@ func testLifecycleCandidates(t *testing.T, s idp.Store, _ Options) {
 	checkUTC(t, "notice", got[0].NoticeAt)
 }
 
+// testLifecycleCandidatesPaging pages through candidates of both kinds
+// (idle and never used) with equal and different idle starts: the keyset
+// (AfterIdle, After) yields each exactly once, by idle start and ID.
 func testLifecycleCandidatesPaging(t *testing.T, s idp.Store, _ Options) {
 	ctx := t.Context()
-	var want []string
-	for range 7 {
-		want = append(want, createAt(t, s, base.AddDate(-3, 0, 0), base.AddDate(-2, 0, 0)).ID)
+	type cand struct {
+		idle time.Time
+		id   string
 	}
-	slices.Sort(want)
+	var want []cand
+	add := func(created, login time.Time) {
+		a := createAt(t, s, created, login)
+		want = append(want, cand{idp.IdleSince(a), a.ID})
+	}
+	for i := range 7 {
+		// Three share an idle start; the others differ, in both halves.
+		d := min(i, 2)
+		add(base.AddDate(-3, 0, 0), base.AddDate(-2, 0, -d)) // idle for two years
+		if i < 4 {
+			add(base.AddDate(0, -3, -i), time.Time{}) // never used, three months old
+		}
+	}
+	createAt(t, s, base.AddDate(0, 0, -10), time.Time{})           // never used, new: not
+	createAt(t, s, base.AddDate(-3, 0, 0), base.AddDate(0, -1, 0)) // logged in lately: not
+	slices.SortFunc(want, func(a, b cand) int {
+		if c := a.idle.Compare(b.idle); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	var wantIDs []string
+	for _, c := range want {
+		wantIDs = append(wantIDs, c.id)
+	}
 	var got []string
-	q := idp.LifecycleQuery{IdleBefore: base, NeverBefore: base, Limit: 3}
+	q := idp.LifecycleQuery{IdleBefore: base.AddDate(0, -18, 0), NeverBefore: base.AddDate(0, -2, 0), Limit: 3}
 	for range 10 {
 		page, err := s.ListLifecycleCandidates(ctx, q)
 		checkErr(t, "ListLifecycleCandidates", err, nil)
@@ -110,10 +137,28 @@ func testLifecycleCandidatesPaging(t *testing.T, s idp.Store, _ Options) {
 		if len(page) < q.Limit {
 			break
 		}
-		q.After = page[len(page)-1].Account.ID
+		last := page[len(page)-1].Account
+		q.AfterIdle, q.After = idp.IdleSince(last), last.ID
 	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("paged candidates %v, want %v", got, want)
+	if len(got) != len(wantIDs) {
+		t.Fatalf("paged %d candidates %v, want %d %v", len(got), got, len(wantIDs), wantIDs)
+	}
+	// Equal idle starts come by ID in the store's collation, which may
+	// differ from Go's byte order: compare the idle starts strictly and
+	// the set of IDs.
+	byID := map[string]time.Time{}
+	for _, c := range want {
+		byID[c.id] = c.idle
+	}
+	for i, id := range got {
+		idle, ok := byID[id]
+		if !ok {
+			t.Fatalf("paged candidate %s is not one (%v)", id, got)
+		}
+		if !idle.Equal(want[i].idle) {
+			t.Fatalf("paged candidates out of idle order: %v, want %v", got, wantIDs)
+		}
+		delete(byID, id)
 	}
 }
 
@@ -429,5 +474,20 @@ func testServiceEvents(t *testing.T, s idp.Store, _ Options) {
 	checkErr(t, "ListServiceEvents after delivery", err, nil)
 	if len(rest) != 4 || rest[0].ID != all[1].ID {
 		t.Fatalf("after delivering the first: %d events starting at %d", len(rest), rest[0].ID)
+	}
+	// The cursor pages past pending events: after the second, the third on.
+	page, err := s.ListServiceEventsAfter(ctx, all[1].ID, 2)
+	checkErr(t, "ListServiceEventsAfter", err, nil)
+	if len(page) != 2 || page[0].ID != all[2].ID || page[1].ID != all[3].ID {
+		t.Fatalf("after %d, limit 2: %+v", all[1].ID, page)
+	}
+	// Delivered events are skipped by the cursor too; after the last, none.
+	page, err = s.ListServiceEventsAfter(ctx, 0, 100)
+	checkErr(t, "ListServiceEventsAfter 0", err, nil)
+	if len(page) != 4 || page[0].ID != all[1].ID {
+		t.Fatalf("after 0: %+v", page)
+	}
+	if page, err = s.ListServiceEventsAfter(ctx, all[len(all)-1].ID, 100); err != nil || len(page) != 0 {
+		t.Fatalf("after the last: %+v, %v", page, err)
 	}
 }

@@ -3,6 +3,8 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ var mfaTests = []struct {
 	{"MFASettingsConcurrent", testMFASettingsConcurrent},
 	{"RecoveryCodes", testRecoveryCodes},
 	{"RecoveryCodeConcurrent", testRecoveryCodeConcurrent},
+	{"ReplaceRecoveryCodesConcurrent", testReplaceRecoveryCodesConcurrent},
 	{"MFADeletedWithAccount", testMFADeletedWithAccount},
 }
 
@@ -234,6 +237,47 @@ func testRecoveryCodeConcurrent(t *testing.T, s idp.Store, _ Options) {
 	}
 	if ok != 1 {
 		t.Fatalf("%d of %d concurrent uses succeeded, want exactly 1", ok, n)
+	}
+}
+
+// testReplaceRecoveryCodesConcurrent checks that concurrent replacements
+// (a double submit of "new codes") serialise: exactly one call's ten codes
+// remain, never a mix or the union of several.
+func testReplaceRecoveryCodesConcurrent(t *testing.T, s idp.Store, _ Options) {
+	ctx := guard(t)
+	a, _ := mustCreateAccount(t, s)
+	checkErr(t, "ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, a.ID, newRecoveryCodes(a.ID, "old")), nil)
+	const n, per = 8, 10
+	for round := range 5 {
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			ids := make([]string, per)
+			for j := range ids {
+				ids[j] = fmt.Sprintf("r%d-c%d-%02d", round, i, j)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.ReplaceRecoveryCodes(ctx, a.ID, newRecoveryCodes(a.ID, ids...))
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			checkErr(t, "concurrent ReplaceRecoveryCodes", err, nil)
+		}
+		codes, err := s.ListRecoveryCodes(ctx, a.ID)
+		checkErr(t, "ListRecoveryCodes", err, nil)
+		if len(codes) != per {
+			t.Fatalf("round %d: %d codes after %d concurrent replacements, want %d", round, len(codes), n, per)
+		}
+		call := strings.SplitN(codes[0].ID, "-", 3)[:2]
+		for _, c := range codes {
+			if got := strings.SplitN(c.ID, "-", 3)[:2]; got[0] != call[0] || got[1] != call[1] {
+				t.Fatalf("round %d: codes from several calls remain: %s and %s", round, codes[0].ID, c.ID)
+			}
+		}
 	}
 }
 

@@ -42,6 +42,7 @@ func RunOrgs(t *testing.T, open func(t *testing.T) OrgStore, o Options) {
 		{"Events", testOrgEvents},
 		{"DeleteAccount", testOrgDeleteAccount},
 		{"DeleteLastAdminHandsOver", testOrgDeleteLastAdmin},
+		{"DeleteAccountRevokesItsInvitations", testOrgDeleteRevokesInvitations},
 		{"Legacy", testOrgLegacy},
 	}
 	for _, tc := range tests {
@@ -660,5 +661,82 @@ func testOrgDeleteLastAdmin(t *testing.T, s OrgStore, _ Options) {
 	checkErr(t, "GetOrg other", err, nil)
 	if len(got.Members) != 1 || got.Members[0].AccountID != otherAdmin.ID {
 		t.Fatalf("other organisation: %+v", got.Members)
+	}
+}
+
+// testOrgDeleteRevokesInvitations: deleting an admin's account revokes the
+// pending invitations that admin sent (in every organisation), with a
+// history entry by the system each, as revokeInvitationsBy does when an
+// admin leaves; answered invitations and those of other admins stay.
+func testOrgDeleteRevokesInvitations(t *testing.T, s OrgStore, _ Options) {
+	ctx := t.Context()
+	st, admin := mustCreateOrg(t, s)
+	second, _ := mustCreateAccount(t, s)
+	other, otherAdmin := mustCreateOrg(t, s)
+	mine := newInvitation(t, st.Org.ID, admin.ID)
+	mine.Label = "m•••@example.ch"
+	answered := newInvitation(t, st.Org.ID, admin.ID)
+	answered.Status, answered.DoneAt = delegation.InvitationAccepted, base.Add(time.Minute)
+	theirs := newInvitation(t, st.Org.ID, second.ID)
+	_, err := s.UpdateOrg(ctx, st.Org.ID, func(cur delegation.OrgState) (delegation.OrgState, []delegation.Event, []idp.Outgoing, error) {
+		cur.Members = append(cur.Members, delegation.Membership{OrgID: st.Org.ID, AccountID: second.ID,
+			Roles: []string{delegation.RoleAdmin}, CreatedAt: base.Add(time.Hour), UpdatedAt: base})
+		cur.Invitations = append(cur.Invitations, mine, answered, theirs)
+		return cur, nil, nil, nil
+	})
+	checkErr(t, "UpdateOrg", err, nil)
+	// An invitation sent in another organisation, where the admin is one
+	// admin of two.
+	elsewhere := newInvitation(t, other.Org.ID, admin.ID)
+	elsewhere.Label = "e•••@example.ch"
+	_, err = s.UpdateOrg(ctx, other.Org.ID, func(cur delegation.OrgState) (delegation.OrgState, []delegation.Event, []idp.Outgoing, error) {
+		cur.Members = append(cur.Members, delegation.Membership{OrgID: other.Org.ID, AccountID: admin.ID,
+			Roles: []string{delegation.RoleAdmin}, CreatedAt: base.Add(time.Hour), UpdatedAt: base})
+		cur.Invitations = append(cur.Invitations, elsewhere)
+		return cur, nil, nil, nil
+	})
+	checkErr(t, "UpdateOrg other", err, nil)
+
+	checkErr(t, "DeleteAccount", s.DeleteAccount(ctx, admin.ID), nil)
+	for _, tc := range []struct {
+		inv  delegation.Invitation
+		want delegation.InvitationStatus
+	}{
+		{mine, delegation.InvitationRevoked}, {elsewhere, delegation.InvitationRevoked},
+		{answered, delegation.InvitationAccepted}, {theirs, delegation.InvitationPending},
+	} {
+		got, err := s.GetInvitation(ctx, tc.inv.ID)
+		checkErr(t, "GetInvitation", err, nil)
+		if got.Status != tc.want {
+			t.Errorf("invitation %s: status %s, want %s", tc.inv.Label, got.Status, tc.want)
+		}
+		if tc.want == delegation.InvitationRevoked && got.DoneAt.IsZero() {
+			t.Errorf("revoked invitation %s has no done time", tc.inv.Label)
+		}
+	}
+	for _, o := range []struct {
+		org   string
+		label string
+	}{{st.Org.ID, mine.Label}, {other.Org.ID, elsewhere.Label}} {
+		ev, err := s.ListEvents(ctx, o.org, 20)
+		checkErr(t, "ListEvents", err, nil)
+		n := 0
+		for _, e := range ev {
+			if e.Action == delegation.EventInvitationRevoked {
+				n++
+				if e.Actor != "system" || e.Subject != o.label {
+					t.Errorf("history entry %+v, want the system revoking %s", e, o.label)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("organisation %s: %d revocation entries, want 1: %+v", o.org, n, ev)
+		}
+	}
+	// The organisations keep their other admins and nobody is promoted.
+	got, err := s.GetOrg(ctx, other.Org.ID)
+	checkErr(t, "GetOrg other", err, nil)
+	if len(got.Members) != 1 || got.Members[0].AccountID != otherAdmin.ID || len(got.Invitations) != 0 {
+		t.Fatalf("other organisation: %+v", got)
 	}
 }
