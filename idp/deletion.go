@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // DeleteInput asks to delete an account ("Konto löschen").
@@ -79,8 +80,18 @@ func (s *Service) NoteClientUse(ctx context.Context, accountID, clientID string)
 	if accountID == "" || clientID == "" {
 		return
 	}
+	// Once a day per account and service is enough (the first use is what
+	// deletion needs); the ephemeral marker keeps the write off most logins.
+	key := "clientuse:" + accountID + ":" + clientID
+	if _, err := s.eph.Get(ctx, key); err == nil {
+		return
+	}
 	if err := s.store.RecordClientUse(ctx, accountID, clientID, s.Now()); err != nil {
 		s.log.ErrorContext(ctx, "record client use", "client_id", clientID, "err", err)
+		return
+	}
+	if err := s.eph.Set(ctx, key, []byte{1}, 24*time.Hour); err != nil {
+		s.log.WarnContext(ctx, "client use marker not stored", "err", err)
 	}
 }
 
