@@ -2,6 +2,7 @@ package delegation
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -508,8 +509,35 @@ func (s *Service) RecordAction(ctx context.Context, representationID, clientID, 
 	if r.ConfirmedAt.IsZero() || !r.Covers(clientID) {
 		return ErrRepState
 	}
+	// The text comes from a service and may name the person or the matter:
+	// it is stored sealed for the principal like other personal data.
 	return s.store.AppendRepEvents(ctx, RepEvent{RepresentationID: r.ID, At: s.Now(), Actor: r.RepresentativeID,
-		Action: RepEventAction, ClientID: clientID, Detail: action})
+		Action: RepEventAction, ClientID: clientID, Detail: sealedPrefix + base64.RawURLEncoding.EncodeToString(
+			s.idp.SealFor(r.PrincipalID, sealAction, []byte(action)))})
+}
+
+// Sealing of action texts in the timeline.
+const (
+	sealedPrefix = "sealed:"
+	sealAction   = "rep.action"
+)
+
+// openDetail opens a sealed action text; "" when it cannot be opened (the
+// key is gone, or the principal's account with it).
+func (s *Service) openDetail(principalID, detail string) string {
+	enc, ok := strings.CutPrefix(detail, sealedPrefix)
+	if !ok {
+		return detail
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return ""
+	}
+	plain, err := s.idp.OpenFor(principalID, sealAction, raw)
+	if err != nil {
+		return ""
+	}
+	return string(plain)
 }
 
 // RepView is a representation as one of its parties sees it.
@@ -577,5 +605,14 @@ func (s *Service) Timeline(ctx context.Context, actor, id string) ([]RepEvent, e
 	if err != nil || r.PrincipalID != actor {
 		return nil, ErrForbidden
 	}
-	return s.store.ListRepEvents(ctx, id, eventListLength)
+	events, err := s.store.ListRepEvents(ctx, id, eventListLength)
+	if err != nil {
+		return nil, err
+	}
+	for i := range events {
+		if events[i].Action == RepEventAction {
+			events[i].Detail = s.openDetail(r.PrincipalID, events[i].Detail)
+		}
+	}
+	return events, nil
 }

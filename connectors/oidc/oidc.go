@@ -231,12 +231,10 @@ func (c *Connector) HandleCallback(ctx context.Context, st connectors.LoginState
 		}
 		for k, v := range info {
 			switch k {
-			case "iss", "aud", "azp", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "auth_time", "amr", "jti", "sub":
-				continue // protocol claims come from the ID token
-			case "acr":
-				if _, ok := claims["acr"]; ok {
-					continue
-				}
+			case "iss", "aud", "azp", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "auth_time", "amr", "jti", "sub", "acr":
+				// Protocol claims, and the authentication level, come only
+				// from the signed ID token (userinfo may be plain JSON).
+				continue
 			}
 			claims[k] = v
 		}

@@ -337,6 +337,15 @@ func TestActionReceipts(t *testing.T) {
 	}) {
 		t.Fatalf("timeline lacks the action: %+v", events)
 	}
+	stored, err := env.Store.(delegation.Store).ListRepEvents(t.Context(), f.rep.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range stored {
+		if strings.Contains(e.Detail, "Baugesuch") {
+			t.Fatalf("the action text is stored in clear: %q", e.Detail)
+		}
+	}
 	for _, tc := range []struct {
 		name, token, body string
 		status            int
