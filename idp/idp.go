@@ -64,6 +64,9 @@ type Personal struct {
 	// only the newest link confirms the newest address.
 	PendingEmail      string `json:"pending_email,omitempty"`
 	PendingEmailToken string `json:"pending_email_token,omitempty"`
+	// PendingEmailUntil is when that link expires; after it the change is
+	// no longer shown as pending.
+	PendingEmailUntil time.Time `json:"pending_email_until,omitzero"`
 }
 
 // Client is a relying party (an integrated cantonal service).

@@ -276,7 +276,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, in EmailChangeInput) e
 			if err != nil {
 				return a, nil, err
 			}
-			p.PendingEmail, p.PendingEmailToken = email, hex.EncodeToString(tokHash)
+			p.PendingEmail, p.PendingEmailToken, p.PendingEmailUntil = email, hex.EncodeToString(tokHash), now.Add(EmailChangeTTL)
 			if err := s.seal(&a, p); err != nil {
 				return a, nil, err
 			}
@@ -341,7 +341,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (Account
 				return a, nil, ErrLinkInvalid // superseded by a newer request
 			}
 			old := p.Email
-			p.Email, p.PendingEmail, p.PendingEmailToken = p.PendingEmail, "", ""
+			p.Email, p.PendingEmail, p.PendingEmailToken, p.PendingEmailUntil = p.PendingEmail, "", "", time.Time{}
 			a.EmailIndex = s.EmailIndex(p.Email)
 			if err := s.seal(&a, p); err != nil {
 				return a, nil, err

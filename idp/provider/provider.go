@@ -105,7 +105,7 @@ func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log
 			oidc.ScopeOfflineAccess, ScopeProofing},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
 			"at_hash", "c_hash", "name", "given_name", "family_name", "locale", "email", "email_verified", "birthdate", ClaimProofing,
-			"address", "phone_number", "phone_number_verified", idp.ClaimProfile},
+			"address", "phone_number", "phone_number_verified", idp.ClaimProfile, "sid", "represents"},
 	}
 	var opts []op.Option
 	if strings.HasPrefix(cfg.Issuer, "http://") {

@@ -128,6 +128,9 @@ func (h *Handler) postCheck(w http.ResponseWriter, r *http.Request) bool {
 
 func (h *Handler) dataView(r *http.Request, a idp.Account, p idp.Personal) *mydataView {
 	v := &mydataView{KontoID: a.KontoID, Email: p.Email, PendingEmail: p.PendingEmail, Security: h.cfg.Factors != nil}
+	if !p.PendingEmailUntil.IsZero() && !h.svc.Now().Before(p.PendingEmailUntil) {
+		v.PendingEmail = "" // the link expired: nothing is pending any more
+	}
 	if m, err := h.methods(r.Context(), a.ID); err != nil {
 		h.log.WarnContext(r.Context(), "second factors not loaded", "err", err, "request_id", requestID(r.Context()))
 	} else if !m.Phone.IsZero() {

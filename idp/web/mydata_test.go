@@ -398,3 +398,20 @@ func TestDeleteNeedsSecondFactor(t *testing.T) {
 		t.Fatalf("re-login for the deletion ends at %s, want the second-factor page", res.URL())
 	}
 }
+
+// TestEmailChangeExpires: after its link expired (24 h), a change is no
+// longer shown as pending on "Meine Daten".
+func TestEmailChangeExpires(t *testing.T) {
+	c := &clock{now: time.Now().UTC()}
+	env := idptest.Start(t, idptest.Options{Now: c.Now})
+	env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
+	b := consoleLogin(t, env, "anna@example.ch", pw)
+	res := b.Submit(t, "/account/email", "/account/email", url.Values{"email": {"anna.neu@example.ch"}, "password": {pw}})
+	wantStatus(t, "request", res.Resp, res.Body, http.StatusOK)
+	wantIn(t, "pending", b.Open(t, "/account/data").Body, "Noch nicht bestätigt")
+	c.Add(25 * time.Hour)
+	b = consoleLogin(t, env, "anna@example.ch", pw) // the session ended meanwhile
+	if body := b.Open(t, "/account/data").Body; strings.Contains(body, "Noch nicht bestätigt") {
+		t.Fatal("an expired e-mail change is still shown as pending")
+	}
+}
