@@ -487,18 +487,20 @@ func (s *Service) Verify(ctx context.Context, challengeID, accountID string, pur
 	if err != nil {
 		return VerifiedChallenge{}, err
 	}
-	if raw, err := s.eph.Get(ctx, s.failuresKey(accountID)); err == nil {
-		if n, _ := strconv.Atoi(string(raw)); n >= s.cfg.AccountMaxFailures {
-			s.log.WarnContext(ctx, "sms codes locked for the account", "account_id", accountID, "failures", n)
-			return VerifiedChallenge{}, ErrAccountLocked
-		}
-	} else if !errors.Is(err, idp.ErrNotFound) {
-		return VerifiedChallenge{}, s.unavailable(ctx, "read account failures", err)
-	}
 	if rec.AccountID != accountID || rec.Purpose != purpose {
 		s.log.WarnContext(ctx, "sms code for another account or purpose", "account_id", accountID,
 			"purpose", string(purpose), "challenge_account_id", rec.AccountID)
 		return VerifiedChallenge{}, fmt.Errorf("challenge bound elsewhere: %w", ErrCodeExpired)
+	}
+	// Every check counts against the account before the comparison, so
+	// parallel guesses cannot slip past the limit; a right code clears it.
+	fails, err := s.eph.Incr(ctx, s.failuresKey(accountID), s.cfg.AccountFailureWindow)
+	if err != nil {
+		return VerifiedChallenge{}, s.unavailable(ctx, "count account attempt", err)
+	}
+	if fails > int64(s.cfg.AccountMaxFailures) {
+		s.log.WarnContext(ctx, "sms codes locked for the account", "account_id", accountID, "failures", fails-1)
+		return VerifiedChallenge{}, ErrAccountLocked
 	}
 	n, err := s.eph.Incr(ctx, s.attemptsKey(challengeID), s.lifetime())
 	if err != nil {
@@ -509,9 +511,6 @@ func (s *Service) Verify(ctx context.Context, challengeID, accountID string, pur
 		return VerifiedChallenge{}, ErrLocked
 	}
 	if !hmac.Equal(s.mac(challengeID, rec, code), rec.MAC) {
-		if _, err := s.eph.Incr(ctx, s.failuresKey(accountID), s.cfg.AccountFailureWindow); err != nil {
-			return VerifiedChallenge{}, s.unavailable(ctx, "count account failure", err)
-		}
 		if n >= int64(s.cfg.MaxAttempts) {
 			s.lock(ctx, challengeID, rec, n)
 			return VerifiedChallenge{}, ErrLocked

@@ -96,6 +96,28 @@ func TestLifecycle(t *testing.T) {
 			}
 			t.Fatal("12 wrong codes over three challenges did not lock the account")
 		}},
+		{"parallel guesses across challenges stay within the account's limit", func(t *testing.T, e *env) {
+			var chs []mfa.Challenge
+			var codes []string
+			for range 4 {
+				e.clock.Advance(31 * time.Second)
+				ch, code := e.start(t, loginReq())
+				chs, codes = append(chs, ch), append(codes, code)
+			}
+			results := parallel(20, func(i int) error {
+				_, err := e.svc.Verify(context.Background(), chs[i%4].ID, alice, mfa.PurposeLogin, wrong(codes[i%4]))
+				return err
+			})
+			compared := 0
+			for _, err := range results {
+				if errors.Is(err, mfa.ErrCodeWrong) || errors.Is(err, mfa.ErrLocked) {
+					compared++
+				}
+			}
+			if compared > 10 {
+				t.Fatalf("%d of 20 parallel guesses were compared, want at most the account's 10", compared)
+			}
+		}},
 		{"wrong code five times locks", func(t *testing.T, e *env) {
 			ch, code := e.start(t, loginReq())
 			for i := 1; i <= 4; i++ {
@@ -257,6 +279,7 @@ func TestLifecycle(t *testing.T) {
 				case errors.Is(err, mfa.ErrLocked):
 					locked++
 				case errors.Is(err, mfa.ErrCodeExpired): // read after the lock deleted it
+				case errors.Is(err, mfa.ErrAccountLocked): // the account's own limit (10) came first
 				default:
 					t.Errorf("unexpected result %v", err)
 				}

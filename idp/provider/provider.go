@@ -271,6 +271,23 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 // login's auth_time) when checking prompt=login and max_age.
 const authTimeSkew = time.Minute
 
+// FreshFor reports whether a login at authTime satisfies the request's
+// prompt=login (a login after the request) and max_age. upstream allows
+// authTimeSkew for the clock of an upstream provider's auth_time.
+func (p *Provider) FreshFor(a *AuthRequest, authTime time.Time, upstream bool) bool {
+	var skew time.Duration
+	if upstream {
+		skew = authTimeSkew
+	}
+	if a.HasPrompt(oidc.PromptLogin) && authTime.Before(a.CreatedAt.Add(-skew)) {
+		return false
+	}
+	if a.MaxAge != nil && p.now().Sub(authTime) > time.Duration(*a.MaxAge)*time.Second+skew {
+		return false
+	}
+	return true
+}
+
 // admits checks, whatever page completes the request, that the session
 // may answer it (OIDC Core §3.1.2.1): the required level, a login after
 // the request for prompt=login, max_age, the id_token_hint's subject, and
@@ -280,11 +297,8 @@ func (p *Provider) admits(ctx context.Context, a *AuthRequest, sess idp.Session)
 	if l := p.cfg.Levels; !l.Meets(sess.ACR, []string{a.RequiredLevel(l)}) {
 		return fmt.Errorf("complete auth request: session level %q does not reach %q", sess.ACR, a.RequiredLevel(l))
 	}
-	if a.HasPrompt(oidc.PromptLogin) && sess.AuthTime.Before(a.CreatedAt.Add(-authTimeSkew)) {
-		return errors.New("complete auth request: prompt=login needs a login after the request")
-	}
-	if a.MaxAge != nil && p.now().Sub(sess.AuthTime) > time.Duration(*a.MaxAge)*time.Second+authTimeSkew {
-		return errors.New("complete auth request: the login is older than max_age")
+	if !p.FreshFor(a, sess.AuthTime, slices.Contains(sess.AMR, idp.AMRFed)) {
+		return errors.New("complete auth request: prompt=login or max_age needs a newer login")
 	}
 	if a.HintSubject != "" && a.HintSubject != sess.AccountID {
 		return errors.New("complete auth request: the session belongs to another account than id_token_hint")

@@ -61,8 +61,9 @@ const CallbackPath = "/login/external/callback"
 
 // Purposes of an upstream login (connectors.Request.Purpose).
 const (
-	purposeLogin  = "login"
-	purposeStepUp = "stepup"
+	purposeLogin   = "login"
+	purposeStepUp  = "stepup"
+	purposeRelogin = "relogin" // asked again with prompt=login: the first answer was too old
 )
 
 // upstreamPerIP bounds how many upstream logins one client may start.
@@ -137,8 +138,8 @@ func (h *Handler) fedBegin(w http.ResponseWriter, r *http.Request) {
 		if idp.ValidEmail(a.LoginHint) {
 			req.LoginHint = a.LoginHint
 		}
-		if a.HasPrompt(oidc.PromptLogin) {
-			req.Prompt = oidc.PromptLogin
+		if a.HasPrompt(oidc.PromptLogin) || (a.MaxAge != nil && *a.MaxAge == 0) {
+			req.Prompt = oidc.PromptLogin // max_age=0 means the same (and is not sent on)
 		}
 		if a.MaxAge != nil {
 			req.MaxAge = int(*a.MaxAge)
@@ -267,6 +268,7 @@ var fedReasons = map[string]struct {
 	"account":    {"fed.err_account", http.StatusForbidden},
 	"linked":     {"fed.err_linked", http.StatusConflict},
 	"other_link": {"fed.err_other_link", http.StatusConflict},
+	"stale":      {"fed.err_stale", http.StatusForbidden},
 }
 
 // fedError sends the browser to the error page of reason (a key of
@@ -314,6 +316,32 @@ func (h *Handler) fedContinue(w http.ResponseWriter, r *http.Request, accountID 
 	if err != nil {
 		h.requestExpired(w, r)
 		return
+	}
+	// The upstream login must be as fresh as the service asked
+	// (prompt=login, max_age): a provider that answered from an older
+	// session of its own is asked once more with prompt=login.
+	if req.AuthRequestID != "" {
+		a, err := h.prov.AuthRequest(ctx, req.AuthRequestID)
+		if err != nil {
+			h.requestExpired(w, r)
+			return
+		}
+		if !h.prov.FreshFor(a, ident.AuthTime, true) {
+			if req.Purpose == purposeStepUp || req.Purpose == purposeRelogin {
+				h.fedError(w, r, req.AuthRequestID, "stale")
+				return
+			}
+			again := req
+			again.Prompt, again.MaxAge, again.Purpose, again.AccountID = oidc.PromptLogin, 0, purposeRelogin, accountID
+			to, cookie, err := h.cfg.Federation.Flow.Begin(ctx, ident.Connector, again)
+			if err != nil {
+				h.fedError(w, r, req.AuthRequestID, "stale")
+				return
+			}
+			h.setCookie(w, h.cookieName("kc_upstream"), cookie, int(connectors.DefaultStateTTL/time.Second))
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
 	}
 	have := ident.AuthLevel
 	if idp.LevelRank(have) < 0 {

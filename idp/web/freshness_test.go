@@ -99,3 +99,54 @@ func TestIntrospectionOnlyForTheTokensClient(t *testing.T) {
 		t.Fatalf("the token's own client: %v", in)
 	}
 }
+
+// TestFreshLoginAfterEnrolment: with prompt=login or max_age, the
+// password typed before enrolling a first factor counts: "continue" goes
+// to the service without asking again.
+func TestFreshLoginAfterEnrolment(t *testing.T) {
+	for _, opt := range []struct{ k, v string }{{"prompt", "login"}, {"max_age", "0"}, {"max_age", "600"}} {
+		t.Run(opt.k+"="+opt.v, func(t *testing.T) {
+			f := newMFAFixture(t, idptest.Options{})
+			f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
+			b := f.env.NewBrowser(t)
+			v := oauth2.GenerateVerifier()
+			r := b.Open(t, f.authURL("strong", v, oauth2.SetAuthURLParam(opt.k, opt.v)))
+			id := r.URL().Query().Get("authRequestID")
+			r = b.Post(t, "/login", b.CSRF(t, r.URL().String()), url.Values{"authRequestID": {id}, "email": {mfaEmail}, "password": {mfaPassword}})
+			if r.URL().Path != "/security" {
+				t.Fatalf("ended at %s", r.URL())
+			}
+			r = b.Submit(t, r.URL().String(), "/security/phone", url.Values{"phone": {"0791234567"}, "authRequestID": {id}})
+			r = b.Post(t, "/security/phone/confirm", r.Field("csrf"), url.Values{"challenge": {r.Field("challenge")},
+				"masked": {r.Field("masked")}, "code": {f.smsCode(t, mfaPhone)}, "authRequestID": {id}})
+			r = b.Open(t, "/login/continue?authRequestID="+url.QueryEscape(id))
+			if !strings.HasPrefix(r.URL().String(), mfaRedirect) {
+				t.Fatalf("freshly logged-in user sent to %s (status %d)", r.URL(), r.Resp.StatusCode)
+			}
+			f.exchange(t, "strong", v, r.URL())
+		})
+	}
+}
+
+// TestFederatedMaxAgeZero: max_age=0 is passed upstream as prompt=login
+// (a provider never sees max_age=0), and the fresh upstream login
+// completes the request.
+func TestFederatedMaxAgeZero(t *testing.T) {
+	f := newFedFixture(t, idptest.Options{})
+	b := f.env.NewBrowser(t)
+	v := oauth2.GenerateVerifier()
+	_, id := f.start(t, b, "basic", v)
+	f.exchangeSub(t, "basic", v, f.create(t, b, f.upstream(t, b, f.up, "swissid", id)).URL())
+
+	b2 := f.env.NewBrowser(t)
+	v2 := oauth2.GenerateVerifier()
+	_, id2 := f.start(t, b2, "basic", v2, oauth2.SetAuthURLParam("max_age", "0"))
+	r := f.upstream(t, b2, f.up, "swissid", id2)
+	auths := f.up.Authorizations()
+	if last := auths[len(auths)-1]; last.Get("prompt") != "login" {
+		t.Fatalf("max_age=0 was not passed upstream as prompt=login: %v", last)
+	}
+	if !strings.HasPrefix(r.URL().String(), mfaRedirect) {
+		t.Fatalf("max_age=0 federated login ended at %s (%d)", r.URL(), r.Resp.StatusCode)
+	}
+}

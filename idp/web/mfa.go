@@ -525,10 +525,12 @@ func (h *Handler) continueLogin(w http.ResponseWriter, r *http.Request) {
 // canStepUp reports whether the browser's session may skip the password
 // for this auth request and go straight to the second factor.
 func (h *Handler) canStepUp(r *http.Request, a *provider.AuthRequest, sess idp.Session) bool {
-	if a.HasPrompt(oidc.PromptLogin) || (a.HintSubject != "" && a.HintSubject != sess.AccountID) {
+	if a.HintSubject != "" && a.HintSubject != sess.AccountID {
 		return false
 	}
-	if a.MaxAge != nil && h.svc.Now().Sub(sess.AuthTime) > time.Duration(*a.MaxAge)*time.Second {
+	// prompt=login and max_age: a session started after the request (e.g.
+	// the password just typed before enrolling a factor) is fresh enough.
+	if !h.prov.FreshFor(a, sess.AuthTime, slices.Contains(sess.AMR, idp.AMRFed)) {
 		return false
 	}
 	if !slices.Contains(sess.AMR, idp.AMRPassword) && !slices.Contains(sess.AMR, idp.AMRFed) {
