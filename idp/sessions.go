@@ -177,13 +177,13 @@ func (s *Service) PutAccessToken(ctx context.Context, t AccessToken) error {
 	if err := s.eph.Set(ctx, accessTokenKey(t.ID), raw, ttl); err != nil {
 		return fmt.Errorf("store access token: %w", err)
 	}
-	// A token from token exchange belongs to its actor (the representative):
-	// their logout, password reset or deletion ends it, not the principal's.
-	owner := t.AccountID
-	if t.Actor != "" {
-		owner = t.Actor
-	}
-	if owner != "" {
+	// A token from token exchange concerns two people: the representative
+	// (its actor) and the represented person (its subject); the logout,
+	// password reset or deletion of either ends it.
+	for _, owner := range []string{t.AccountID, t.Actor} {
+		if owner == "" {
+			continue
+		}
 		if err := s.eph.SAdd(ctx, accountTokensKey(owner), t.ID, ttl); err != nil {
 			return fmt.Errorf("index access token: %w", err)
 		}

@@ -74,6 +74,20 @@ func TestTokenExchange(t *testing.T) {
 		t.Fatal("userinfo accepted an exchanged token")
 	}
 
+	// The represented person's "log out everywhere" ends tokens issued for
+	// them by exchange too (the representative's own token lives on).
+	_, out2 := exchange(t, env, "svc", mfaSecret, url.Values{"subject_token": {forP.AccessToken}, "audience": {"api"}})
+	second, _ := out2["access_token"].(string)
+	if err := env.Service.EndAllSessions(ctx, pAcct.ID); err != nil {
+		t.Fatal(err)
+	}
+	if in := introspectAs(t, env, "api", second); in["active"] != false {
+		t.Fatalf("exchanged token after P logged out everywhere: %v", in)
+	}
+	if in := introspectAs(t, env, "svc", forP.AccessToken); in["active"] != true {
+		t.Fatalf("R's own token after P logged out everywhere: %v", in)
+	}
+
 	refusals := []struct {
 		name, client, secret string
 		form                 url.Values
