@@ -63,11 +63,15 @@ func (s *Service) DeletionNotices(ctx context.Context, accountID string, now tim
 			switch {
 			case missing(err):
 			case err != nil:
-				return nil, err
+				// The other party's data cannot be read (e.g. a retired key):
+				// their mail is skipped rather than blocking this deletion
+				// (the services are still told below).
+				s.log.ErrorContext(ctx, "representation counterparty not told of a deletion", "account_id", other, "err", err)
 			default:
 				m, err := s.endedMail(p, *me)
 				if err != nil {
-					return nil, err
+					s.log.ErrorContext(ctx, "representation counterparty not told of a deletion", "account_id", other, "err", err)
+					break
 				}
 				out = append(out, m)
 			}
