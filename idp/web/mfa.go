@@ -140,26 +140,49 @@ func (h *Handler) requiredLevel(ctx context.Context, authRequestID string, m met
 	return need, nil
 }
 
+// oneFactorEnough reports, cheaply, that the auth request asks no more than
+// the low level and the account has not switched two-factor login on (which
+// it can only do with a factor); false also when that cannot be told, so the
+// caller takes the full path.
+func (h *Handler) oneFactorEnough(ctx context.Context, authRequestID, accountID string) bool {
+	if authRequestID != "" {
+		a, err := h.prov.AuthRequest(ctx, authRequestID)
+		if err != nil || !idp.LevelAtLeast(idp.LevelLow, a.RequiredLevel(h.prov.Levels())) {
+			return false
+		}
+	}
+	st, err := h.svc.Store().GetMFA(ctx, accountID)
+	return err == nil && !st.Required
+}
+
 // afterFirstFactor continues a login whose first factor (amr) passed: it
 // either opens the session at once, or asks for a second factor, or guides
 // a user without one to enrol. from is the session being stepped up ("" for
 // a fresh login).
 func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accountID string, amr []string, authRequestID, next string, from idp.Session) {
 	ctx := r.Context()
+	reauth := next == "/security" || next == pathDelete
+	var firstAuth time.Time
+	if from.ID != "" {
+		firstAuth = from.AuthTime // a step-up: the first factor was entered then
+	}
+	// The common case, one factor is enough (no service demand, two-factor
+	// login off, no re-authentication): one read of the settings, without
+	// loading passkeys and recovery codes.
+	if !reauth && h.cfg.Factors != nil && h.oneFactorEnough(ctx, authRequestID, accountID) {
+		h.openSessionSince(w, r, accountID, amr, idp.LevelLow, authRequestID, next, from.ID, firstAuth)
+		return
+	}
 	m, err := h.methods(ctx, accountID)
 	if err != nil {
 		status, key := h.serviceError(r, err)
 		h.errorPage(w, r, status, key)
 		return
 	}
-	need, err := h.requiredLevel(ctx, authRequestID, m, next == "/security" || next == pathDelete)
+	need, err := h.requiredLevel(ctx, authRequestID, m, reauth)
 	if err != nil {
 		h.requestExpired(w, r)
 		return
-	}
-	var firstAuth time.Time
-	if from.ID != "" {
-		firstAuth = from.AuthTime // a step-up: the first factor was entered then
 	}
 	if idp.LevelAtLeast(idp.LevelLow, need) {
 		h.openSessionSince(w, r, accountID, amr, idp.LevelLow, authRequestID, next, from.ID, firstAuth)
