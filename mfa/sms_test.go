@@ -81,8 +81,8 @@ func TestLifecycle(t *testing.T) {
 				ch, code := e.start(t, loginReq())
 				for range 4 {
 					_, err := e.svc.Verify(t.Context(), ch.ID, alice, mfa.PurposeLogin, wrong(code))
-					if round*4 >= 10 || err == nil {
-						t.Fatalf("round %d: %v", round, err)
+					if err == nil {
+						t.Fatalf("round %d: a wrong code was accepted", round)
 					}
 					if errors.Is(err, mfa.ErrAccountLocked) {
 						if round != 2 {

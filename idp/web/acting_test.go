@@ -134,7 +134,10 @@ func TestActForOrganisation(t *testing.T) {
 		t.Fatalf("refresh after the assignment ended: %v", err)
 	}
 	// The grant for oneself still refreshes.
-	if _, err := svc.TokenSource(ctx, &oauth2.Token{RefreshToken: tok3.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token(); err != nil && tok3.RefreshToken != "" {
+	if tok3.RefreshToken == "" {
+		t.Fatal("no refresh token for the own grant despite offline_access")
+	}
+	if _, err := svc.TokenSource(ctx, &oauth2.Token{RefreshToken: tok3.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token(); err != nil {
 		t.Fatalf("refresh of the own grant: %v", err)
 	}
 }
