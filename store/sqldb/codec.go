@@ -14,21 +14,13 @@ const sqliteTimeFormat = "2006-01-02T15:04:05.000000Z"
 // The zero time.Time is stored as NULL on both dialects, and NULL scans
 // into a time.Time as the zero time; a nil *time.Time is NULL as well.
 
-// pgArgs converts arguments for pgx: zero times become NULL.
+// pgArgs converts arguments for pgx: zero times become NULL, IntTime a
+// time, List a text[].
 func pgArgs(args []any) []any {
 	var out []any
 	for i, a := range args {
-		var v any
-		switch t := a.(type) {
-		case time.Time:
-			if !t.IsZero() {
-				continue
-			}
-		case *time.Time:
-			if t == nil || !t.IsZero() {
-				continue
-			}
-		default:
+		v, ok := pgValue(a)
+		if !ok {
 			continue
 		}
 		if out == nil {
@@ -42,29 +34,12 @@ func pgArgs(args []any) []any {
 	return out
 }
 
-// sqliteArgs converts arguments for SQLite: times to fixed-width UTC text,
-// booleans to 0/1.
+// sqliteArgs converts arguments for SQLite: times to fixed-width UTC text
+// (IntTime to microseconds), booleans to 0/1, lists to JSON.
 func sqliteArgs(args []any) []any {
 	out := make([]any, len(args))
 	for i, a := range args {
-		switch t := a.(type) {
-		case time.Time:
-			out[i] = sqliteTime(t)
-		case *time.Time:
-			if t == nil {
-				out[i] = nil
-			} else {
-				out[i] = sqliteTime(*t)
-			}
-		case bool:
-			if t {
-				out[i] = int64(1)
-			} else {
-				out[i] = int64(0)
-			}
-		default:
-			out[i] = a
-		}
+		out[i] = sqliteValue(a)
 	}
 	return out
 }
@@ -80,12 +55,12 @@ func sqliteTime(t time.Time) any {
 // time and returning every time in UTC.
 func scanPostgres(scan func(dest ...any) error, dest []any) error {
 	var fix []func()
-	d := dest
+	d, copied := dest, false
 	for i, x := range dest {
 		switch p := x.(type) {
 		case *time.Time:
-			if fix == nil {
-				d = append([]any(nil), dest...)
+			if !copied {
+				d, copied = append([]any(nil), dest...), true
 			}
 			var tmp *time.Time
 			d[i] = &tmp
@@ -94,6 +69,16 @@ func scanPostgres(scan func(dest ...any) error, dest []any) error {
 					*p = time.Time{}
 				} else {
 					*p = tmp.UTC()
+				}
+			})
+		case listDest:
+			if !copied {
+				d, copied = append([]any(nil), dest...), true
+			}
+			d[i] = p.p
+			fix = append(fix, func() {
+				if len(*p.p) == 0 {
+					*p.p = nil
 				}
 			})
 		case **time.Time:

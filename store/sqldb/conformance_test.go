@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,10 @@ CREATE TABLE parts (
     id       text PRIMARY KEY,
     thing_id text NOT NULL REFERENCES things (id)
 );`)},
+	"postgres/0002_legacy.sql": {Data: []byte(`
+CREATE TABLE legacy (id text PRIMARY KEY, at timestamptz, tags text[] NOT NULL, doc jsonb NOT NULL DEFAULT '{}');`)},
+	"sqlite/0002_legacy.sql": {Data: []byte(`
+CREATE TABLE legacy (id TEXT PRIMARY KEY, at INTEGER, tags TEXT NOT NULL, doc TEXT NOT NULL DEFAULT '{}') STRICT;`)},
 	"sqlite/0001_things.sql": {Data: []byte(`
 CREATE TABLE things (
     id      TEXT PRIMARY KEY,
@@ -143,6 +148,33 @@ func TestTimes(t *testing.T) {
 		must(t, db.QueryRow(ctx, `SELECT at FROM things WHERE id = ?`, "null-ptr").Scan(&v))
 		if !v.Equal(base.Truncate(time.Microsecond)) {
 			t.Errorf("after update: %v", v)
+		}
+	})
+}
+
+// IntTime and List: integer-microsecond times (older SQLite tables) and
+// lists (text[] / JSON), with JSON documents as strings.
+func TestIntTimeAndList(t *testing.T) {
+	each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		at := time.Date(2026, 12, 3, 10, 0, 0, 123456789, time.FixedZone("x", 3600))
+		mustExec(t, db, `INSERT INTO legacy (id, at, tags, doc) VALUES (?, ?, ?, ?)`, "a", sqldb.IntTime(at),
+			sqldb.List{"x", "y z"}, `{"k": [1, "?"]}`)
+		mustExec(t, db, `INSERT INTO legacy (id, at, tags) VALUES (?, ?, ?)`, "b", sqldb.IntTime{}, sqldb.List(nil))
+		var got time.Time
+		var tags []string
+		var doc []byte
+		must(t, db.QueryRow(ctx, `SELECT at, tags, doc FROM legacy WHERE id = ? AND at < ?`, "a",
+			sqldb.IntTime(at.Add(time.Second))).Scan(&got, sqldb.ScanList(&tags), &doc))
+		if !got.Equal(at.Truncate(time.Microsecond)) || len(tags) != 2 || tags[1] != "y z" {
+			t.Errorf("got %v %q", got, tags)
+		}
+		var m map[string]any
+		must(t, json.Unmarshal(doc, &m))
+		tags = []string{"old"}
+		must(t, db.QueryRow(ctx, `SELECT at, tags FROM legacy WHERE id = ?`, "b").Scan(&got, sqldb.ScanList(&tags)))
+		if !got.IsZero() || tags != nil {
+			t.Errorf("got %v %q", got, tags)
 		}
 	})
 }
