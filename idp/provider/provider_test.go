@@ -42,7 +42,8 @@ func newFixtureOn(t *testing.T, o idptest.Options) *fixture {
 	t.Helper()
 	env := idptest.Start(t, o)
 	env.AddClient(t, idp.Client{ID: "rp", RedirectURIs: []string{redirect},
-		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials}}, secret)
+		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials},
+		Scopes:     []string{"status:write"}}, secret)
 	env.CreateAccount(t, "Anna", "Muster", email, password)
 	ctx := t.Context()
 	p, err := oidc.NewProvider(ctx, env.URL)
@@ -320,34 +321,17 @@ func testRefreshRotationAndReuse(t *testing.T, f *fixture) {
 
 func introspect(t *testing.T, f *fixture, token string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, f.env.URL+"/oauth/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
-	req.SetBasicAuth("rp", secret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("introspect: status %d: %v", resp.StatusCode, err)
+	code, _, out := postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {token}})
+	if out == nil {
+		t.Fatalf("introspect: status %d", code)
 	}
 	return out
 }
 
 func revoke(t *testing.T, f *fixture, token string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, f.env.URL+"/oauth/revoke", strings.NewReader(url.Values{"token": {token}}.Encode()))
-	req.SetBasicAuth("rp", secret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	if code, _, body := postClient(t, f.env, "/oauth/revoke", "rp", secret, url.Values{"token": {token}}); code != http.StatusOK {
+		t.Fatalf("revoke: %d %v", code, body)
 	}
 }
 

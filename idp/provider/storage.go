@@ -135,7 +135,7 @@ func infoOf(req op.TokenRequest) (tokenInfo, error) {
 		return tokenInfo{accountID: t.AccountID, clientID: t.ClientID, sessionID: t.SessionID, scopes: r.scopes,
 			audience: t.Audience, amr: t.AMR, acr: t.ACR, authTime: t.AuthTime, acting: t.Acting, profile: t.Profile}, nil
 	case *clientCredentialsRequest:
-		return tokenInfo{clientID: r.clientID, scopes: r.scopes, audience: []string{r.clientID}}, nil
+		return tokenInfo{clientID: r.clientID, scopes: r.scopes, audience: r.audience}, nil
 	}
 	return tokenInfo{}, fmt.Errorf("unsupported token request %T", req)
 }
@@ -380,11 +380,34 @@ func (s storage) ClientCredentials(ctx context.Context, id, secret string) (op.C
 	return c, nil
 }
 
-// ClientCredentialsTokenRequest builds the request for a service's own token (RFC 6749 §4.4).
+// ClientCredentialsTokenRequest builds the request for a service's own
+// token (RFC 6749 §4.4). Only scopes registered for the client may be
+// requested (§5.2 invalid_scope); without a scope parameter the token
+// carries no scope (§3.3: the pre-defined default is the empty set), so a
+// service always names what it needs. openid and offline_access mean
+// nothing here and are dropped. The audience is the client itself plus
+// every client that serves a granted scope as its API, so that this API
+// can introspect the token.
 func (s storage) ClientCredentialsTokenRequest(ctx context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
-	return &clientCredentialsRequest{clientID: clientID, scopes: slices.DeleteFunc(slices.Clone(scopes), func(sc string) bool {
-		return sc == oidc.ScopeOpenID || sc == oidc.ScopeOfflineAccess
-	})}, nil
+	c, err := s.p.clients.Get(ctx, clientID)
+	if err != nil {
+		return nil, oidc.ErrInvalidClient()
+	}
+	granted := make([]string, 0, len(scopes))
+	for _, sc := range scopes {
+		switch {
+		case sc == oidc.ScopeOpenID || sc == oidc.ScopeOfflineAccess || slices.Contains(granted, sc):
+		case !slices.Contains(c.c.Scopes, sc):
+			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is not registered for this client", sc)
+		default:
+			granted = append(granted, sc)
+		}
+	}
+	aud, err := s.p.clients.APIAudience(ctx, clientID, granted)
+	if err != nil {
+		return nil, err
+	}
+	return &clientCredentialsRequest{clientID: clientID, scopes: granted, audience: aud}, nil
 }
 
 // SetUserinfoFromScopes is deprecated by the library; SetUserinfoFromRequest is used.
@@ -568,10 +591,11 @@ func (r *refreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 type clientCredentialsRequest struct {
 	clientID string
 	scopes   []string
+	audience []string // the client, then the APIs of the granted scopes
 }
 
 func (r *clientCredentialsRequest) GetSubject() string    { return r.clientID }
-func (r *clientCredentialsRequest) GetAudience() []string { return []string{r.clientID} }
+func (r *clientCredentialsRequest) GetAudience() []string { return r.audience }
 func (r *clientCredentialsRequest) GetScopes() []string   { return r.scopes }
 
 func usedCodeKey(hash []byte) string    { return fmt.Sprintf("codeused:%x", hash) }
