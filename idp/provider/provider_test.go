@@ -317,6 +317,12 @@ func testRefreshRotationAndReuse(t *testing.T, f *fixture) {
 	if _, err := refresh(t2.RefreshToken); oauthError(t, err) != "invalid_grant" {
 		t.Fatal("family not revoked after reuse")
 	}
+	// The whole grant ends: the access tokens of the family too.
+	for i, at := range []string{tok.AccessToken, t2.AccessToken} {
+		if got := introspect(t, f, at); got["active"] != false {
+			t.Fatalf("access token %d still active after reuse: %v", i, got)
+		}
+	}
 }
 
 func introspect(t *testing.T, f *fixture, token string) map[string]any {
@@ -355,10 +361,19 @@ func testIntrospectionAndRevocation(t *testing.T, f *fixture) {
 	if introspect(t, f, tok.AccessToken)["active"] != false {
 		t.Fatal("revoked access token still active")
 	}
-	revoke(t, f, tok.RefreshToken)
-	_, err = f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	// Revoking the refresh token ends the grant: the access token of a
+	// refresh, too.
+	t2, err := f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke(t, f, t2.RefreshToken)
+	_, err = f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: t2.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
 	if oauthError(t, err) != "invalid_grant" {
 		t.Fatal("revoked refresh token still works")
+	}
+	if got := introspect(t, f, t2.AccessToken); got["active"] != false {
+		t.Fatalf("access token of a revoked grant still active: %v", got)
 	}
 }
 

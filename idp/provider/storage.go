@@ -205,6 +205,12 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 			return rt
 		})
 		if errors.Is(err, idp.ErrReused) {
+			// The store revoked the refresh family; its access tokens too.
+			if old, err := s.p.store.GetRefreshToken(ctx, idp.HashToken(current)); err == nil {
+				if err := s.p.revokeGrant(ctx, old.FamilyID, false); err != nil {
+					return "", "", time.Time{}, err
+				}
+			}
 			s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", info.clientID)
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used; the grant has been revoked")
 		}
@@ -235,7 +241,7 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 	}
 	now := s.p.now()
 	if !t.UsedAt.IsZero() {
-		if err := s.p.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
+		if err := s.p.revokeGrant(ctx, t.FamilyID, true); err != nil {
 			return nil, err
 		}
 		s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", t.ClientID)
@@ -285,7 +291,7 @@ func (s storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID st
 		if !hmac.Equal([]byte(mac), []byte(s.p.familyMAC(clientID, family))) {
 			return nil // RFC 7009 §2.2: an invalid token is not an error
 		}
-		if err := s.p.store.RevokeRefreshFamily(ctx, family, s.p.now()); err != nil {
+		if err := s.p.revokeGrant(ctx, family, true); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
 		return nil
@@ -613,6 +619,17 @@ func (p *Provider) recordIssued(ctx context.Context, req op.TokenRequest, atID, 
 	}
 }
 
+// revokeGrant ends a whole grant: the refresh family (unless the store
+// has already revoked it) and every access token issued with it.
+func (p *Provider) revokeGrant(ctx context.Context, family string, refresh bool) error {
+	if refresh {
+		if err := p.store.RevokeRefreshFamily(ctx, family, p.now()); err != nil {
+			return err
+		}
+	}
+	return p.idp.RevokeFamilyAccessTokens(ctx, family)
+}
+
 // revokeIssuedForCode revokes the tokens of a code that is presented again.
 func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
 	id, err := p.eph.Get(ctx, usedCodeKey(hash))
@@ -626,7 +643,7 @@ func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
 	atID, family, _ := strings.Cut(string(raw), " ")
 	_ = p.idp.RevokeAccessToken(ctx, atID)
 	if family != "" {
-		_ = p.store.RevokeRefreshFamily(ctx, family, p.now())
+		_ = p.revokeGrant(ctx, family, true)
 	}
 	p.log.WarnContext(ctx, "authorization code replayed; its tokens were revoked")
 }
