@@ -21,8 +21,8 @@ func TestBadText(t *testing.T) {
 		{"Anna\nMuster", true},
 		{"Anna\tMuster", true},
 		{"<script>", true},
-		{"Anna \u202eretsuM", true}, // right-to-left override
-		{"Anna \u2066x\u2069", true},  // isolates
+		{"Anna \u202eretsuM", true},  // right-to-left override
+		{"Anna \u2066x\u2069", true}, // isolates
 		{"Anna\u2028", true},
 		{"\xff\xfe", true}, // invalid UTF-8
 	}
