@@ -12,7 +12,6 @@ import (
 	"github.com/kanton/kundencenter/services/forms"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
-	"github.com/kanton/kundencenter/services/status"
 )
 
 // serviceConfig is what one relying-party service needs.
@@ -38,7 +37,7 @@ func serviceHandler(ctx context.Context, name string, c serviceConfig, log *slog
 		CookieKey: key, Insecure: strings.HasPrefix(c.BaseURL, "http://"), Logger: log.With("service", name)}
 	switch name {
 	case "status":
-		return status.New(ctx, status.Config{RP: rc, Links: c.Links})
+		return statusHandler(ctx, rc, c, log)
 	case "forms":
 		return forms.New(ctx, forms.Config{RP: rc, Links: c.Links})
 	case "documents":

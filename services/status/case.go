@@ -55,7 +55,7 @@ type TransitionError struct{ From, To Status }
 
 func (e *TransitionError) Error() string {
 	if e.From.Final() {
-		return fmt.Sprintf("the case is %s: no status may follow", e.From)
+		return fmt.Sprintf("%s may not follow %s: the case is closed, no status follows", e.To, e.From)
 	}
 	next := make([]string, len(transitions[e.From]))
 	for i, s := range transitions[e.From] {
@@ -158,6 +158,7 @@ type Event struct {
 	Deadline   string // YYYY-MM-DD, with rueckfrage
 	Outcome    Outcome
 	Notify     bool
+	Test       bool   // testDeliveryFlag: must match the case's
 	By         string // the client that sent it
 	RecordedAt time.Time
 }
