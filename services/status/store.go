@@ -409,11 +409,14 @@ func (s *Store) Purge(ctx context.Context, sub string) (int64, error) {
 	var n int64
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var err error
-		n, err = tx.Exec(ctx, `UPDATE status_cases SET viewable = ?, owner_kind = '', owner_id = '', notify_due = NULL
-			WHERE owner_kind = ? AND owner_id = ?`, false, OwnerPerson, sub)
+		n, err = tx.Exec(ctx, `UPDATE status_cases SET viewable = ?, owner_kind = '', owner_id = '', notify_due = NULL,
+			submitted_by_sub = CASE WHEN submitted_by_sub = ? THEN '' ELSE submitted_by_sub END,
+			submitted_by_name = CASE WHEN submitted_by_sub = ? THEN '' ELSE submitted_by_name END
+			WHERE owner_kind = ? AND owner_id = ?`, false, sub, sub, OwnerPerson, sub)
 		if err != nil {
 			return fmt.Errorf("purge owned cases: %w", err)
 		}
+		// Submitted for someone else (an organisation, a represented person).
 		m, err := tx.Exec(ctx, `UPDATE status_cases SET submitted_by_sub = '', submitted_by_name = '' WHERE submitted_by_sub = ?`, sub)
 		if err != nil {
 			return fmt.Errorf("purge submitter: %w", err)
