@@ -266,3 +266,34 @@ func TestAPIInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIConcurrentCreate sends the same creation ten times at once: one
+// case, one answer.
+func TestAPIConcurrentCreate(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, backend)
+			body := createBody("wohnsitzbestaetigung", "anna")
+			var wg sync.WaitGroup
+			answers := make([]string, 10)
+			for i := range answers {
+				wg.Go(func() {
+					code, out := h.call("POST", "/api/v1/cases", writer, body)
+					answers[i] = fmt.Sprint(code == 200 || code == 201, " ", out)
+				})
+			}
+			wg.Wait()
+			for _, a := range answers {
+				if a != answers[0] || !strings.HasPrefix(a, "true") {
+					t.Fatalf("answers differ:\n%s", strings.Join(answers, "\n"))
+				}
+			}
+			var n int
+			if err := h.db.QueryRow(t.Context(), `SELECT count(*) FROM status_cases`).Scan(&n); err != nil || n != 1 {
+				t.Fatalf("%d cases (%v)", n, err)
+			}
+		})
+	}
+}

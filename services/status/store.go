@@ -187,6 +187,16 @@ type NewCase struct {
 // or answers a repeated message as before. answer renders the reply from
 // the new case; it is stored with the message.
 func (s *Store) Create(ctx context.Context, m Message, nc NewCase, answer func(Case, State) ([]byte, error)) (Receipt, error) {
+	out, err := s.create(ctx, m, nc, answer)
+	if errors.Is(err, sqldb.ErrConflict) {
+		// The same message arrived twice at once and the other copy
+		// committed first: this time its answer is found.
+		out, err = s.create(ctx, m, nc, answer)
+	}
+	return out, err
+}
+
+func (s *Store) create(ctx context.Context, m Message, nc NewCase, answer func(Case, State) ([]byte, error)) (Receipt, error) {
 	var out Receipt
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if a, err := remembered(ctx, tx, m); err != nil || a != nil {
