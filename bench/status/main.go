@@ -31,7 +31,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,10 +56,23 @@ func main() {
 	cases := flag.Int("cases", 1_000_000, "cases in the table for list_page")
 	owners := flag.Int("owners", 100_000, "owners the seeded cases belong to")
 	seedOnly := flag.Bool("seed-only", false, "seed the cases and stop")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench status:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := run(*duration, *conc, *pgURL, *schema, *cases, *owners, *seedOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench status:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -71,6 +86,15 @@ func env(k, def string) string {
 
 func run(duration time.Duration, conc int, pgURL, schema string, cases, owners int, seedOnly bool) error {
 	ctx := context.Background()
+	if !strings.Contains(pgURL, "pool_max_conns=") {
+		// One connection per client, as a service instance would be
+		// configured for this load (pgxpool's default is max(4, cores)).
+		sep := "?"
+		if strings.Contains(pgURL, "?") {
+			sep = "&"
+		}
+		pgURL += fmt.Sprintf("%spool_max_conns=%d", sep, conc)
+	}
 	db, err := sqldb.Open(ctx, pgURL, schema)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)

@@ -116,7 +116,7 @@ func (s *service) view(c Case, st State) caseView {
 	v := caseView{BusinessProcessID: c.ID, Reference: c.Reference, URL: s.caseURL(c.Reference), Service: c.Service,
 		Title: c.Title, Status: c.Status, Outcome: c.Outcome, Deadline: c.Deadline, BusinessCaseClosed: c.Closed,
 		ExpectedCompletion: c.ExpectedCompletion, TestDeliveryFlag: c.Test, SubmissionID: c.SubmissionID,
-		CreatedAt: c.CreatedAt, ChangedAt: c.ChangedAt, History: []entryView{}}
+		CreatedAt: c.CreatedAt, ChangedAt: c.ChangedAt}
 	if c.Owner.Kind != "" {
 		o := c.Owner
 		v.Owner = &o
@@ -247,7 +247,7 @@ func (s *service) apiEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.store.AddEvent(r.Context(), message(caller, req.MessageID, "event "+id, req), id, s.may(caller), ev,
-		func(c Case, st State) ([]byte, error) { return json.Marshal(s.view(c, st)) })
+		func(c Case) ([]byte, error) { return json.Marshal(s.view(c, State{})) })
 	s.answer(w, r, a, err)
 }
 

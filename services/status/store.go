@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"strings"
 	"time"
 
@@ -57,6 +58,7 @@ type Case struct {
 	ChangedAt          time.Time
 	Events             int64 // seq of the last event
 	NotifyDue          *time.Time
+	EventDate          time.Time // of the current entry; zero for cases from before migration 0002
 }
 
 // Person names who sent something in.
@@ -106,20 +108,21 @@ type notifyJob struct {
 
 const caseColumns = `id, reference, service, client_id, title, owner_kind, owner_id, viewable,
 	submitted_by_sub, submitted_by_name, submission_id, expected_completion, test,
-	status, outcome, deadline, closed, created_at, changed_at, events, notify_due`
+	status, outcome, deadline, closed, created_at, changed_at, events, notify_due, event_date`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanCase(row scanner) (Case, error) {
+// scanCase scans the caseColumns of row, and then extra.
+func scanCase(row scanner, extra ...any) (Case, error) {
 	var (
 		c     Case
 		title string
 		kind  string
 		id    string
 	)
-	err := row.Scan(&c.ID, &c.Reference, &c.Service, &c.ClientID, &title, &kind, &id, &c.Viewable,
+	err := row.Scan(append([]any{&c.ID, &c.Reference, &c.Service, &c.ClientID, &title, &kind, &id, &c.Viewable,
 		&c.SubmittedBy.Sub, &c.SubmittedBy.Name, &c.SubmissionID, &c.ExpectedCompletion, &c.Test,
-		&c.Status, &c.Outcome, &c.Deadline, &c.Closed, &c.CreatedAt, &c.ChangedAt, &c.Events, &c.NotifyDue)
+		&c.Status, &c.Outcome, &c.Deadline, &c.Closed, &c.CreatedAt, &c.ChangedAt, &c.Events, &c.NotifyDue, &c.EventDate}, extra...)...)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		return Case{}, ErrNotFound
 	}
@@ -214,15 +217,16 @@ func (s *Store) create(ctx context.Context, m Message, nc NewCase, answer func(C
 		}
 		c := Case{ID: newID(), Reference: FormatReference(year, n), Service: nc.Service, ClientID: m.ClientID,
 			Title: nc.Title, Owner: nc.Owner, Viewable: true, SubmittedBy: nc.SubmittedBy, SubmissionID: nc.SubmissionID,
-			ExpectedCompletion: nc.ExpectedCompletion, Test: nc.Test, Status: Eingereicht, CreatedAt: now, ChangedAt: now, Events: 1}
-		ev := Event{Seq: 1, MessageID: m.MessageID, Action: ActionNew, EventDate: nc.EventDate, Status: Eingereicht,
+			ExpectedCompletion: nc.ExpectedCompletion, Test: nc.Test, Status: Eingereicht, CreatedAt: now, ChangedAt: now, Events: 1,
+			EventDate: nc.EventDate.UTC().Truncate(time.Microsecond)}
+		ev := Event{Seq: 1, MessageID: m.MessageID, Action: ActionNew, EventDate: c.EventDate, Status: Eingereicht,
 			Note: nc.Note, By: m.ClientID, RecordedAt: now}
 		title, _ := json.Marshal(c.Title)
 		if _, err := tx.Exec(ctx, `INSERT INTO status_cases (`+caseColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Reference, c.Service, c.ClientID, string(title), c.Owner.Kind, c.Owner.Key(), c.Viewable,
 			c.SubmittedBy.Sub, c.SubmittedBy.Name, c.SubmissionID, c.ExpectedCompletion, c.Test,
-			string(c.Status), string(c.Outcome), c.Deadline, c.Closed, c.CreatedAt, c.ChangedAt, c.Events, c.NotifyDue); err != nil {
+			string(c.Status), string(c.Outcome), c.Deadline, c.Closed, c.CreatedAt, c.ChangedAt, c.Events, c.NotifyDue, c.EventDate); err != nil {
 			return fmt.Errorf("insert case: %w", err)
 		}
 		if err := insertEvent(ctx, tx, c.ID, ev); err != nil {
@@ -287,41 +291,64 @@ func loadEvents(ctx context.Context, q querier, caseID string) ([]Event, error) 
 // AddEvent adds a message's event to a case under a row lock, so that
 // concurrent messages on one case apply one after the other: it replays
 // the history with the event (see Replay), refuses it if the history
-// breaks a rule, and updates the case's current entry. may decides whether
-// the sending client may touch the case's service. A notifiable event
-// opens a notification window unless one is open (see Notifier).
+// breaks a rule, and updates the case's current entry. A new event dated
+// at or after the current entry only needs the transition from the current
+// status (Replay would append it), so the history is loaded only for late
+// messages, corrections and recalls. may decides whether the sending
+// client may touch the case's service. A notifiable event opens a
+// notification window unless one is open (see notify.go). answer renders
+// the reply from the case as it now stands.
 func (s *Store) AddEvent(ctx context.Context, m Message, caseID string, may func(service string) bool, ev Event,
-	answer func(Case, State) ([]byte, error)) (Receipt, error) {
+	answer func(Case) ([]byte, error)) (Receipt, error) {
 	var out Receipt
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM status_cases WHERE id = ? FOR UPDATE`, caseID))
+		var (
+			hash, body []byte
+			code       *int
+		)
+		// The case, locked, and the message if it came before (one round trip).
+		c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+`,
+			(SELECT body_hash FROM status_messages WHERE client_id = ? AND message_id = ?),
+			(SELECT code FROM status_messages WHERE client_id = ? AND message_id = ?),
+			(SELECT answer FROM status_messages WHERE client_id = ? AND message_id = ?)
+			FROM status_cases WHERE id = ? FOR UPDATE`, m.ClientID, m.MessageID, m.ClientID, m.MessageID, m.ClientID, m.MessageID, caseID),
+			&hash, &code, &body)
 		if err != nil {
 			return err
 		}
 		if !may(c.Service) {
 			return ErrForbidden
 		}
-		if a, err := remembered(ctx, tx, m); err != nil || a != nil {
-			if a != nil {
-				out = *a
+		if code != nil {
+			if !bytes.Equal(hash, m.Hash) {
+				return ErrMessageReuse
 			}
-			return err
+			out = Receipt{Code: http.StatusOK, Body: body}
+			return nil
 		}
 		if ev.Test != c.Test {
 			return fmt.Errorf("%w: testDeliveryFlag %t on a case with testDeliveryFlag %t", ErrInvalid, ev.Test, c.Test)
 		}
-		events, err := loadEvents(ctx, tx, caseID)
-		if err != nil {
-			return err
-		}
 		now := s.now().UTC().Truncate(time.Microsecond)
-		ev.Seq, ev.By, ev.RecordedAt = c.Events+1, m.ClientID, now
-		st, err := Replay(append(events, ev))
-		if err != nil {
-			return err
+		ev.Seq, ev.By, ev.RecordedAt, ev.EventDate = c.Events+1, m.ClientID, now, ev.EventDate.UTC().Truncate(time.Microsecond)
+		if ev.Action == ActionNew && !c.EventDate.IsZero() && !ev.EventDate.Before(c.EventDate) {
+			if !Allowed(c.Status, ev.Status) {
+				return &TransitionError{From: c.Status, To: ev.Status}
+			}
+			c.Status, c.Outcome, c.Deadline, c.EventDate = ev.Status, ev.Outcome, ev.Deadline, ev.EventDate
+		} else {
+			events, err := loadEvents(ctx, tx, caseID)
+			if err != nil {
+				return err
+			}
+			st, err := Replay(append(events, ev))
+			if err != nil {
+				return err
+			}
+			cur := st.Current()
+			c.Status, c.Outcome, c.Deadline, c.EventDate = cur.Status, cur.Outcome, cur.Deadline, cur.EventDate
 		}
-		cur := st.Current()
-		c.Status, c.Outcome, c.Deadline, c.Closed, c.ChangedAt, c.Events = cur.Status, cur.Outcome, cur.Deadline, cur.Status.Final(), now, ev.Seq
+		c.Closed, c.ChangedAt, c.Events = c.Status.Final(), now, ev.Seq
 		if ev.Notify && c.Viewable && !c.Test && (c.NotifyDue == nil || !c.NotifyDue.After(now)) {
 			due := now.Add(s.window)
 			c.NotifyDue = &due
@@ -334,15 +361,15 @@ func (s *Store) AddEvent(ctx context.Context, m Message, caseID string, may func
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE status_cases SET status = ?, outcome = ?, deadline = ?, closed = ?, changed_at = ?,
-			events = ?, notify_due = ? WHERE id = ?`, string(c.Status), string(c.Outcome), c.Deadline, c.Closed, c.ChangedAt,
-			c.Events, c.NotifyDue, c.ID); err != nil {
+			events = ?, notify_due = ?, event_date = ? WHERE id = ?`, string(c.Status), string(c.Outcome), c.Deadline, c.Closed, c.ChangedAt,
+			c.Events, c.NotifyDue, c.EventDate, c.ID); err != nil {
 			return fmt.Errorf("update case: %w", err)
 		}
-		body, err := answer(c, st)
+		reply, err := answer(c)
 		if err != nil {
 			return err
 		}
-		out = Receipt{Code: 201, Body: body}
+		out = Receipt{Code: http.StatusCreated, Body: reply}
 		return s.remember(ctx, tx, m, c.ID, out)
 	})
 	return out, err
