@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,8 +40,18 @@ common flags (environment defaults):
   -status-url      KC_STATUS_URL, http://localhost:8082
   -documents-url   KC_DOCUMENTS_URL, http://localhost:8083
   -client-id       KC_BACKOFFICE_CLIENT_ID, backoffice
-  -client-secret   KC_BACKOFFICE_CLIENT_SECRET
+  -client-secret   KC_BACKOFFICE_CLIENT_SECRET, else the file backoffice.secret in KC_DATA_DIR (written by serve)
 `
+
+// backofficeSecret returns the demo back office's secret:
+// KC_BACKOFFICE_CLIENT_SECRET, else what `serve` wrote to the data folder.
+func backofficeSecret() string {
+	if s := os.Getenv("KC_BACKOFFICE_CLIENT_SECRET"); s != "" {
+		return s
+	}
+	raw, _ := os.ReadFile(filepath.Join(cmp.Or(os.Getenv("KC_DATA_DIR"), "data"), backofficeSecretFile))
+	return strings.TrimSpace(string(raw))
+}
 
 // backoffice is the state of one backoffice command.
 type backoffice struct {
@@ -63,7 +74,7 @@ func runBackoffice(ctx context.Context, args []string, out io.Writer) error {
 	statusURL := fs.String("status-url", cmp.Or(os.Getenv("KC_STATUS_URL"), "http://localhost:8082"), "the status service")
 	documentsURL := fs.String("documents-url", cmp.Or(os.Getenv("KC_DOCUMENTS_URL"), "http://localhost:8083"), "the document service")
 	clientID := fs.String("client-id", cmp.Or(os.Getenv("KC_BACKOFFICE_CLIENT_ID"), "backoffice"), "the back-office client")
-	secret := fs.String("client-secret", os.Getenv("KC_BACKOFFICE_CLIENT_SECRET"), "its secret")
+	secret := fs.String("client-secret", backofficeSecret(), "its secret")
 	var run func() error
 	b := &backoffice{out: out}
 	switch cmd {
@@ -96,7 +107,7 @@ func runBackoffice(ctx context.Context, args []string, out io.Writer) error {
 		b.caseArg = fs.Arg(0)
 	}
 	if *secret == "" {
-		return errors.New("backoffice: no client secret (-client-secret or KC_BACKOFFICE_CLIENT_SECRET)")
+		return errors.New("backoffice: no client secret (-client-secret, KC_BACKOFFICE_CLIENT_SECRET, or start `kundencenter serve` once)")
 	}
 	b.statusURL = strings.TrimSuffix(*statusURL, "/")
 	b.documentsURL = strings.TrimSuffix(*documentsURL, "/")

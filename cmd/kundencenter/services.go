@@ -18,6 +18,7 @@ import (
 type serviceConfig struct {
 	Issuer, ClientID, ClientSecret, BaseURL, CookieKey string
 	Links                                              page.Links
+	DataDir                                            string // embedded mode: where a service keeps its SQLite file
 }
 
 // serviceLinks reads the services' public URLs for the navigation between

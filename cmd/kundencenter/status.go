@@ -22,10 +22,10 @@ const defaultStatusClients = "forms=*;backoffice=*"
 
 // statusHandler builds the status service with its own database:
 // KC_STATUS_DATABASE_URL (postgres://… or sqlite:/path; default
-// sqlite:$KC_DATA_DIR/status.db) and its API clients,
+// sqlite:status.db in the data folder) and its API clients,
 // KC_STATUS_API_CLIENTS ("client=service,service;client=*").
 func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
-	dir := cmp.Or(os.Getenv("KC_DATA_DIR"), "data")
+	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
 	dsn := cmp.Or(os.Getenv("KC_STATUS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "status.db"))
 	if strings.HasPrefix(dsn, "sqlite:") {
 		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(dsn, "sqlite:")), 0o700); err != nil {
