@@ -1,22 +1,26 @@
 package documents
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"codeberg.org/go-pdf/fpdf"
 
 	"github.com/kanton/kundencenter/services/documents/seal"
 	"github.com/kanton/kundencenter/services/documents/tsa"
 )
 
-// poppler runs a poppler-utils tool on pdf; the test fails when it is
+// poppler runs a poppler-utils tool on pdf (args, the file, after); the test fails when it is
 // missing (scripts/test installs poppler-utils).
-func poppler(t *testing.T, tool string, pdf []byte, args ...string) string {
+func poppler(t *testing.T, tool string, pdf []byte, args []string, after ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath(tool)
 	if err != nil {
@@ -26,7 +30,7 @@ func poppler(t *testing.T, tool string, pdf []byte, args ...string) string {
 	if err := os.WriteFile(f, pdf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, _ := exec.Command(bin, append(args, f, "-")...).CombinedOutput()
+	out, _ := exec.Command(bin, slices.Concat(args, []string{f}, after)...).CombinedOutput()
 	return string(out)
 }
 
@@ -42,6 +46,20 @@ func testSealing(t testing.TB) (*seal.Sealer, *seal.Verifier) {
 	roots.AddCert(pki.Root)
 	auth := &tsa.Authority{Cert: pki.TSACert, Key: pki.TSAKey}
 	return &seal.Sealer{Key: pki.SealKey, Chain: pki.SealChain, Timestamp: auth.Stamp}, &seal.Verifier{Roots: roots}
+}
+
+// samplePDF is a small PDF as a back office might deliver it.
+func samplePDF(t testing.TB) []byte {
+	t.Helper()
+	p := fpdf.New("P", "mm", "A4", "")
+	p.AddPage()
+	p.SetFont("Helvetica", "", 12)
+	p.Cell(0, 10, "Registerauszug")
+	var b bytes.Buffer
+	if err := p.Output(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func TestGenerateWohnsitz(t *testing.T) {
@@ -69,7 +87,7 @@ func TestGenerateWohnsitz(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			text := poppler(t, "pdftotext", sealed)
+			text := poppler(t, "pdftotext", sealed, []string{"-enc", "UTF-8"}, "-")
 			for _, want := range []string{tc.title, "Müller-Bärtschi, Jürg", "29.02.1980", "Rösslistrasse 5, 8001 Zürich", "01.11.2026"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("text lacks %q:\n%s", want, text)

@@ -70,6 +70,7 @@ type Share struct {
 var (
 	ErrNotFound  = errors.New("document not found")
 	ErrShareGone = errors.New("share link expired, used up or revoked")
+	ErrConflict  = errors.New("a document with this ID exists")
 )
 
 // Store keeps documents in the SQL database (PostgreSQL or SQLite).
@@ -118,10 +119,12 @@ func scanDocument(s scanner) (Document, error) {
 	return d, nil
 }
 
-// Insert stores a new document with its content and records its hash as
-// issued. When the client already delivered messageId, nothing is written
-// and the earlier document is returned with created false.
-func (s *Store) Insert(ctx context.Context, d Document, content []byte) (Document, bool, error) {
+// Insert stores a new document with its content, records its hash as issued
+// and, when note is not nil, enqueues it as the owner's notification in the
+// same transaction. When the client already delivered messageId, nothing is
+// written and the earlier document is returned with created false; another
+// document with the same ID is ErrConflict.
+func (s *Store) Insert(ctx context.Context, d Document, content, note []byte) (Document, bool, error) {
 	title, err := json.Marshal(d.Title)
 	if err != nil {
 		return d, false, err
@@ -136,12 +139,20 @@ func (s *Store) Insert(ctx context.Context, d Document, content []byte) (Documen
 		if _, err := tx.Exec(ctx, `INSERT INTO documents_content (document_id, content) VALUES (?, ?)`, d.ID, content); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO documents_issued (sha256, issued_at, issuer) VALUES (?, ?, ?)
-			ON CONFLICT (sha256) DO NOTHING`, d.SHA256, d.DeliveredAt, d.Issuer)
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO documents_issued (sha256, issued_at, issuer) VALUES (?, ?, ?)
+			ON CONFLICT (sha256) DO NOTHING`, d.SHA256, d.DeliveredAt, d.Issuer); err != nil {
+			return err
+		}
+		if note == nil {
+			return nil
+		}
+		return tx.Enqueue(ctx, jobNotify, d.ID, note, d.DeliveredAt)
 	})
 	if errors.Is(err, sqldb.ErrConflict) {
 		prev, err := s.ByMessage(ctx, d.ClientID, d.MessageID)
+		if errors.Is(err, ErrNotFound) {
+			return d, false, ErrConflict
+		}
 		if err != nil {
 			return d, false, err
 		}

@@ -87,16 +87,16 @@ func TestStore(t *testing.T) {
 		org := Owner{Kind: "organisation", ID: "org-1"}
 		content := []byte("%PDF-1.7 test content")
 
-		d, created, err := s.Insert(ctx, testDoc("d1", "m1", alice, content), content)
+		d, created, err := s.Insert(ctx, testDoc("d1", "m1", alice, content), content, nil)
 		if err != nil || !created {
 			t.Fatalf("insert: %v %v", created, err)
 		}
 		// Idempotent on (client, messageId): the earlier document comes back.
-		again, created, err := s.Insert(ctx, testDoc("d1-other", "m1", alice, []byte("other")), []byte("other"))
+		again, created, err := s.Insert(ctx, testDoc("d1-other", "m1", alice, []byte("other")), []byte("other"), nil)
 		if err != nil || created || again.ID != "d1" || again.SHA256 != d.SHA256 {
 			t.Fatalf("repeat insert: %+v %v %v", again, created, err)
 		}
-		if _, _, err := s.Insert(ctx, testDoc("d2", "m2", org, content), content); err != nil {
+		if _, _, err := s.Insert(ctx, testDoc("d2", "m2", org, content), content, nil); err != nil {
 			t.Fatal(err)
 		}
 
@@ -190,7 +190,7 @@ func TestStore(t *testing.T) {
 		exp := t0.Add(time.Hour)
 		old := testDoc("d3", "m3", alice, content)
 		old.ExpiresAt = &exp
-		if _, _, err := s.Insert(ctx, old, content); err != nil {
+		if _, _, err := s.Insert(ctx, old, content, nil); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.PurgeExpired(ctx, exp); err != nil || n != 0 {

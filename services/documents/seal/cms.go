@@ -33,6 +33,8 @@ var (
 	oidRSAEncryption       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
 	oidECDSAWithSHA256     = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
 	oidExtKeyUsageDocument = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
+	oidECPublicKey         = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidTSTInfo             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 )
 
 type contentInfo struct {
@@ -42,7 +44,7 @@ type contentInfo struct {
 
 type encapContentInfo struct {
 	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"explicit,optional,tag:0"`
+	Content     asn1.RawValue `asn1:"optional"` // [0] EXPLICIT OCTET STRING
 }
 
 type signedData struct {
@@ -214,6 +216,7 @@ type parsedCMS struct {
 	attrs     map[string][][]byte
 	unsigned  map[string][][]byte
 	digestAlg asn1.ObjectIdentifier
+	eContent  []byte // encapsulated content (nil when detached)
 }
 
 func parseAttrs(rv asn1.RawValue) (map[string][][]byte, error) {
@@ -256,6 +259,11 @@ func parseCMS(der []byte) (*parsedCMS, error) {
 		return nil, fmt.Errorf("CMS: %d signers, want 1", len(sd.SignerInfos))
 	}
 	p := &parsedCMS{si: sd.SignerInfos[0]}
+	if len(sd.EncapContentInfo.Content.Bytes) > 0 {
+		if _, err := asn1.Unmarshal(sd.EncapContentInfo.Content.Bytes, &p.eContent); err != nil {
+			return nil, fmt.Errorf("CMS content: %w", err)
+		}
+	}
 	certs, err := x509.ParseCertificates(sd.Certificates.Bytes)
 	if err != nil {
 		return nil, fmt.Errorf("CMS certificates: %w", err)
@@ -289,7 +297,7 @@ func (p *parsedCMS) checkSignature() error {
 	alg := p.si.SignatureAlgorithm.Algorithm
 	switch pub := p.signer.PublicKey.(type) {
 	case *ecdsa.PublicKey:
-		if !alg.Equal(oidECDSAWithSHA256) {
+		if !alg.Equal(oidECDSAWithSHA256) && !alg.Equal(oidECPublicKey) {
 			return fmt.Errorf("unexpected signature algorithm %v", alg)
 		}
 		if !ecdsa.VerifyASN1(pub, h[:], p.si.Signature) {

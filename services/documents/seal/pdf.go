@@ -46,28 +46,29 @@ type document struct {
 	objstms   map[int][]any // decoded object streams
 }
 
-var errNotPDF = errors.New("not a PDF file")
+// ErrNotPDF means the input is no PDF file this package can read.
+var ErrNotPDF = errors.New("not a PDF file")
 
 // parsePDF reads the cross-reference data of a PDF file.
 func parsePDF(data []byte) (*document, error) {
 	if !bytes.HasPrefix(data, []byte("%PDF-")) {
-		return nil, errNotPDF
+		return nil, ErrNotPDF
 	}
 	tail := data[max(0, len(data)-1024):]
 	i := bytes.LastIndex(tail, []byte("startxref"))
 	if i < 0 {
-		return nil, fmt.Errorf("%w: no startxref", errNotPDF)
+		return nil, fmt.Errorf("%w: no startxref", ErrNotPDF)
 	}
 	lx := &lexer{data: tail, pos: i + len("startxref")}
 	off, ok := lx.next().(int64)
 	if !ok || off <= 0 || off >= int64(len(data)) {
-		return nil, fmt.Errorf("%w: bad startxref", errNotPDF)
+		return nil, fmt.Errorf("%w: bad startxref", ErrNotPDF)
 	}
 	d := &document{data: data, xref: map[int]xrefEntry{}, startxref: off, objstms: map[int][]any{}}
 	seen := map[int64]bool{}
 	for off > 0 {
 		if seen[off] || off >= int64(len(data)) {
-			return nil, fmt.Errorf("%w: cross-reference loop", errNotPDF)
+			return nil, fmt.Errorf("%w: cross-reference loop", ErrNotPDF)
 		}
 		seen[off] = true
 		tr, err := d.readXref(off)
@@ -88,7 +89,7 @@ func parsePDF(data []byte) (*document, error) {
 		return nil, errors.New("encrypted PDF files cannot be sealed")
 	}
 	if _, ok := d.trailer["Root"].(ref); !ok {
-		return nil, fmt.Errorf("%w: no catalog", errNotPDF)
+		return nil, fmt.Errorf("%w: no catalog", ErrNotPDF)
 	}
 	return d, nil
 }
@@ -106,21 +107,21 @@ func (d *document) readXref(off int64) (dict, error) {
 				lx.pos += len("trailer")
 				tr, ok := lx.next().(dict)
 				if !ok {
-					return nil, fmt.Errorf("%w: bad trailer", errNotPDF)
+					return nil, fmt.Errorf("%w: bad trailer", ErrNotPDF)
 				}
 				return tr, nil
 			}
 			first, ok1 := lx.next().(int64)
 			count, ok2 := lx.next().(int64)
 			if !ok1 || !ok2 || count < 0 || count > 1<<22 {
-				return nil, fmt.Errorf("%w: bad xref subsection", errNotPDF)
+				return nil, fmt.Errorf("%w: bad xref subsection", ErrNotPDF)
 			}
 			for k := int64(0); k < count; k++ {
 				o, ok1 := lx.next().(int64)
 				_, ok2 := lx.next().(int64)
 				kw, ok3 := lx.next().(keyword)
 				if !ok1 || !ok2 || !ok3 {
-					return nil, fmt.Errorf("%w: bad xref entry", errNotPDF)
+					return nil, fmt.Errorf("%w: bad xref entry", ErrNotPDF)
 				}
 				num := int(first + k)
 				if _, known := d.xref[num]; known {
@@ -140,7 +141,7 @@ func (d *document) readXref(off int64) (dict, error) {
 	}
 	s, ok := v.(*stream)
 	if !ok || s.dict["Type"] != name("XRef") {
-		return nil, fmt.Errorf("%w: no cross-reference at %d", errNotPDF, off)
+		return nil, fmt.Errorf("%w: no cross-reference at %d", ErrNotPDF, off)
 	}
 	raw, err := decodeStream(s)
 	if err != nil {
@@ -148,13 +149,13 @@ func (d *document) readXref(off int64) (dict, error) {
 	}
 	w, _ := s.dict["W"].([]any)
 	if len(w) != 3 {
-		return nil, fmt.Errorf("%w: bad /W", errNotPDF)
+		return nil, fmt.Errorf("%w: bad /W", ErrNotPDF)
 	}
 	var ws [3]int
 	for i := range ws {
 		n, _ := w[i].(int64)
 		if n < 0 || n > 8 {
-			return nil, fmt.Errorf("%w: bad /W", errNotPDF)
+			return nil, fmt.Errorf("%w: bad /W", ErrNotPDF)
 		}
 		ws[i] = int(n)
 	}
@@ -165,7 +166,7 @@ func (d *document) readXref(off int64) (dict, error) {
 	}
 	rowLen := ws[0] + ws[1] + ws[2]
 	if rowLen == 0 {
-		return nil, fmt.Errorf("%w: bad /W", errNotPDF)
+		return nil, fmt.Errorf("%w: bad /W", ErrNotPDF)
 	}
 	field := func(b []byte) int64 {
 		var n int64
@@ -180,7 +181,7 @@ func (d *document) readXref(off int64) (dict, error) {
 		count, _ := index[i+1].(int64)
 		for k := int64(0); k < count; k++ {
 			if pos+rowLen > len(raw) {
-				return nil, fmt.Errorf("%w: short cross-reference stream", errNotPDF)
+				return nil, fmt.Errorf("%w: short cross-reference stream", ErrNotPDF)
 			}
 			row := raw[pos : pos+rowLen]
 			pos += rowLen
@@ -209,14 +210,14 @@ func (d *document) readXref(off int64) (dict, error) {
 // objectAt parses "num gen obj … endobj" at off.
 func (d *document) objectAt(off int64) (ref, any, error) {
 	if off < 0 || off >= int64(len(d.data)) {
-		return ref{}, nil, fmt.Errorf("%w: object offset out of range", errNotPDF)
+		return ref{}, nil, fmt.Errorf("%w: object offset out of range", ErrNotPDF)
 	}
 	lx := &lexer{data: d.data, pos: int(off), doc: d}
 	num, ok1 := lx.next().(int64)
 	gen, ok2 := lx.next().(int64)
 	kw, ok3 := lx.next().(keyword)
 	if !ok1 || !ok2 || !ok3 || kw != "obj" {
-		return ref{}, nil, fmt.Errorf("%w: no object at %d", errNotPDF, off)
+		return ref{}, nil, fmt.Errorf("%w: no object at %d", ErrNotPDF, off)
 	}
 	v := lx.next()
 	if lx.err != nil {
@@ -248,12 +249,12 @@ func (d *document) resolve(v any) (any, error) {
 				return nil, err
 			}
 			if e.index >= len(objs) {
-				return nil, fmt.Errorf("%w: object %d missing in its stream", errNotPDF, r.num)
+				return nil, fmt.Errorf("%w: object %d missing in its stream", ErrNotPDF, r.num)
 			}
 			v = objs[e.index]
 		}
 	}
-	return nil, fmt.Errorf("%w: reference chain too long", errNotPDF)
+	return nil, fmt.Errorf("%w: reference chain too long", ErrNotPDF)
 }
 
 // objectStream decodes the objects of object stream num.
@@ -263,7 +264,7 @@ func (d *document) objectStream(num int) ([]any, error) {
 	}
 	e := d.xref[num]
 	if e.kind != 1 {
-		return nil, fmt.Errorf("%w: object stream %d not found", errNotPDF, num)
+		return nil, fmt.Errorf("%w: object stream %d not found", ErrNotPDF, num)
 	}
 	_, v, err := d.objectAt(e.offset)
 	if err != nil {
@@ -271,7 +272,7 @@ func (d *document) objectStream(num int) ([]any, error) {
 	}
 	s, ok := v.(*stream)
 	if !ok {
-		return nil, fmt.Errorf("%w: object stream %d is no stream", errNotPDF, num)
+		return nil, fmt.Errorf("%w: object stream %d is no stream", ErrNotPDF, num)
 	}
 	raw, err := decodeStream(s)
 	if err != nil {
@@ -280,7 +281,7 @@ func (d *document) objectStream(num int) ([]any, error) {
 	n, _ := s.dict["N"].(int64)
 	first, _ := s.dict["First"].(int64)
 	if n < 0 || first < 0 || first > int64(len(raw)) {
-		return nil, fmt.Errorf("%w: bad object stream", errNotPDF)
+		return nil, fmt.Errorf("%w: bad object stream", ErrNotPDF)
 	}
 	head := &lexer{data: raw[:first]}
 	offsets := make([]int64, n)
@@ -291,7 +292,7 @@ func (d *document) objectStream(num int) ([]any, error) {
 	objs := make([]any, n)
 	for i, o := range offsets {
 		if first+o >= int64(len(raw)) {
-			return nil, fmt.Errorf("%w: bad object stream offset", errNotPDF)
+			return nil, fmt.Errorf("%w: bad object stream offset", ErrNotPDF)
 		}
 		lx := &lexer{data: raw, pos: int(first + o)}
 		objs[i] = lx.next()
@@ -350,7 +351,7 @@ func (d *document) firstPage() (ref, dict, [4]float64, error) {
 		}
 		node = kids[0]
 	}
-	return ref{}, nil, [4]float64{}, fmt.Errorf("%w: page 1 not found", errNotPDF)
+	return ref{}, nil, [4]float64{}, fmt.Errorf("%w: page 1 not found", ErrNotPDF)
 }
 
 func number(v any) float64 {
@@ -488,7 +489,7 @@ func (lx *lexer) skipSpace() {
 
 func (lx *lexer) fail(msg string) any {
 	if lx.err == nil {
-		lx.err = fmt.Errorf("%w: %s at %d", errNotPDF, msg, lx.pos)
+		lx.err = fmt.Errorf("%w: %s at %d", ErrNotPDF, msg, lx.pos)
 	}
 	lx.pos = len(lx.data)
 	return nil

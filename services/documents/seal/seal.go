@@ -114,7 +114,7 @@ func (s *Sealer) increment(doc *document, ap Appearance, at time.Time, reserve i
 	rootRef := doc.trailer["Root"].(ref)
 	root := doc.dictOf(rootRef)
 	if root == nil {
-		return nil, 0, fmt.Errorf("%w: catalog unreadable", errNotPDF)
+		return nil, 0, fmt.Errorf("%w: catalog unreadable", ErrNotPDF)
 	}
 	size, _ := doc.trailer["Size"].(int64)
 	for n := range doc.xref {

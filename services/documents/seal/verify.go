@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
+	"math/big"
 	"regexp"
 	"slices"
 	"time"
-
-	"github.com/digitorus/timestamp"
 )
 
 // Problem codes of a verification (shown to people through the messages of
@@ -165,31 +165,59 @@ func essMatches(p *parsedCMS) bool {
 	return bytes.Equal(sc.Certs[0].CertHash, sum[:])
 }
 
-// checkTimestamp verifies an RFC 3161 token over sha256(signature) and its
-// authority's certificate.
+// tstInfo is the part of an RFC 3161 TSTInfo the verifier reads.
+type tstInfo struct {
+	Version        int
+	Policy         asn1.ObjectIdentifier
+	MessageImprint struct {
+		HashAlgorithm pkix.AlgorithmIdentifier
+		HashedMessage []byte
+	}
+	SerialNumber *big.Int
+	GenTime      time.Time `asn1:"generalized"`
+}
+
+// checkTimestamp verifies an RFC 3161 token over sha256(signature): the
+// token's own CMS signature over its TSTInfo, the authority's certificate
+// (timeStamping EKU, chained to a trust anchor) and the message imprint.
 func (v *Verifier) checkTimestamp(token, signature []byte) (time.Time, bool) {
-	ts, err := timestamp.Parse(token) // checks the token's own signature
-	if err != nil || len(ts.Certificates) == 0 {
+	p, err := parseCMS(token)
+	if err != nil || p.eContent == nil || !p.digestAlg.Equal(oidSHA256) || v.Roots == nil {
 		return time.Time{}, false
 	}
-	want := sha256.Sum256(signature)
-	if !bytes.Equal(ts.HashedMessage, want[:]) {
+	var ct asn1.ObjectIdentifier
+	var md []byte
+	if vals := p.attrs[oidContentType.String()]; len(vals) != 1 {
+		return time.Time{}, false
+	} else if _, err := asn1.Unmarshal(vals[0], &ct); err != nil || !ct.Equal(oidTSTInfo) {
 		return time.Time{}, false
 	}
-	if v.Roots == nil {
+	if vals := p.attrs[oidMessageDigest.String()]; len(vals) != 1 {
+		return time.Time{}, false
+	} else if _, err := asn1.Unmarshal(vals[0], &md); err != nil {
+		return time.Time{}, false
+	}
+	if sum := sha256.Sum256(p.eContent); !bytes.Equal(md, sum[:]) || p.checkSignature() != nil {
+		return time.Time{}, false
+	}
+	var info tstInfo
+	if _, err := asn1.Unmarshal(p.eContent, &info); err != nil || !info.MessageImprint.HashAlgorithm.Algorithm.Equal(oidSHA256) {
+		return time.Time{}, false
+	}
+	if want := sha256.Sum256(signature); !bytes.Equal(info.MessageImprint.HashedMessage, want[:]) {
 		return time.Time{}, false
 	}
 	inter := x509.NewCertPool()
-	for _, c := range ts.Certificates[1:] {
-		inter.AddCert(c)
-	}
-	for _, c := range ts.Certificates {
-		if _, err := c.Verify(x509.VerifyOptions{Roots: v.Roots, Intermediates: inter, CurrentTime: ts.Time,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err == nil {
-			return ts.Time, true
+	for _, c := range p.certs {
+		if c != p.signer {
+			inter.AddCert(c)
 		}
 	}
-	return time.Time{}, false
+	if _, err := p.signer.Verify(x509.VerifyOptions{Roots: v.Roots, Intermediates: inter, CurrentTime: info.GenTime,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
+		return time.Time{}, false
+	}
+	return info.GenTime, true
 }
 
 // signatureDict is what the verifier reads from a signature dictionary.

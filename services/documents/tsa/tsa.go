@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/digitorus/timestamp"
@@ -29,6 +30,16 @@ type Authority struct {
 	Chain  []*x509.Certificate // intermediates to include, may be empty
 	Policy asn1.ObjectIdentifier
 	Now    func() time.Time
+}
+
+// pkcs7Mu serialises the parsing of github.com/digitorus/pkcs7, whose BER
+// decoder updates a package-level counter (a data race otherwise).
+var pkcs7Mu sync.Mutex
+
+func parseResponse(b []byte) (*timestamp.Timestamp, error) {
+	pkcs7Mu.Lock()
+	defer pkcs7Mu.Unlock()
+	return timestamp.ParseResponse(b)
 }
 
 // policy is a private test policy OID when none is configured.
@@ -66,6 +77,8 @@ func (a *Authority) Respond(req []byte) ([]byte, error) {
 		AddTSACertificate: q.Certificates,
 		Certificates:      a.Chain,
 	}
+	pkcs7Mu.Lock()
+	defer pkcs7Mu.Unlock()
 	return t.CreateResponseWithOpts(a.Cert, a.Key, crypto.SHA256)
 }
 
@@ -79,7 +92,7 @@ func (a *Authority) Stamp(_ context.Context, digest []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts, err := timestamp.ParseResponse(resp)
+	ts, err := parseResponse(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +151,7 @@ func Client(url string, hc *http.Client) func(ctx context.Context, digest []byte
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("time-stamp authority: HTTP %d", resp.StatusCode)
 		}
-		ts, err := timestamp.ParseResponse(body)
+		ts, err := parseResponse(body)
 		if err != nil {
 			return nil, fmt.Errorf("time-stamp authority: %w", err)
 		}
