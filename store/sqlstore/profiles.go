@@ -1,30 +1,23 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 var _ idp.ProfileStore = (*Store)(nil)
 
 const profileColumns = `id, account_id, main, sealed, created_at, updated_at`
 
-func scanProfile(r scanner) (idp.Profile, error) {
-	var (
-		p                idp.Profile
-		created, updated sql.NullInt64
-	)
-	if err := r.Scan(&p.ID, &p.AccountID, &p.Main, &p.Sealed, &created, &updated); err != nil {
+func scanProfile(r scanner) (p idp.Profile, err error) {
+	if err := r.Scan(&p.ID, &p.AccountID, &p.Main, &p.Sealed, &p.CreatedAt, &p.UpdatedAt); err != nil {
 		return idp.Profile{}, translate(err)
 	}
 	p.Sealed = goBytes(p.Sealed)
-	p.CreatedAt = goTime(created)
-	p.UpdatedAt = goTime(updated)
 	return p, nil
 }
 
@@ -35,8 +28,8 @@ func canonProfile(p idp.Profile) idp.Profile {
 	return p
 }
 
-func getProfile(ctx context.Context, q querier, accountID, id string) (idp.Profile, error) {
-	return scanProfile(q.QueryRowContext(ctx, `SELECT `+profileColumns+` FROM profiles WHERE id = ? AND account_id = ?`,
+func getProfile(ctx context.Context, q querier, accountID, id, lock string) (idp.Profile, error) {
+	return scanProfile(q.QueryRow(ctx, `SELECT `+profileColumns+` FROM profiles WHERE id = ? AND account_id = ?`+lock,
 		id, accountID))
 }
 
@@ -46,9 +39,16 @@ func insertProfile(ctx context.Context, q querier, p idp.Profile) error {
 	return err
 }
 
-func countProfiles(ctx context.Context, q querier, accountID string) (int, error) {
+// lockProfiles locks the account's row, so that counting its profiles and
+// changing them is one step under READ COMMITTED (two deletions of the
+// last two profiles, or creations at the limit, queue up), and counts
+// them. ErrNotFound if the account does not exist.
+func lockProfiles(ctx context.Context, q querier, accountID string) (int, error) {
+	if err := lockAccount(ctx, q, accountID, true); err != nil {
+		return 0, err
+	}
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM profiles WHERE account_id = ?`, accountID).Scan(&n)
+	err := q.QueryRow(ctx, `SELECT count(*) FROM profiles WHERE account_id = ?`, accountID).Scan(&n)
 	return n, translate(err)
 }
 
@@ -61,29 +61,18 @@ func checkProfile(p idp.Profile) error {
 
 // ListProfiles returns the account's stored profiles, oldest first.
 func (s *Store) ListProfiles(ctx context.Context, accountID string) ([]idp.Profile, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+profileColumns+` FROM profiles WHERE account_id = ?
+	rows, err := s.db.Query(ctx, `SELECT `+profileColumns+` FROM profiles WHERE account_id = ?
 		ORDER BY created_at, id`, accountID)
+	out, err := collect(rows, err, scanProfile)
 	if err != nil {
-		return nil, fmt.Errorf("list profiles: %w", translate(err))
-	}
-	defer func() { _ = rows.Close() }()
-	var out []idp.Profile
-	for rows.Next() {
-		p, err := scanProfile(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list profiles: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list profiles: %w", translate(err))
+		return nil, fmt.Errorf("list profiles: %w", err)
 	}
 	return out, nil
 }
 
 // GetProfile returns the account's profile with this ID or ErrNotFound.
 func (s *Store) GetProfile(ctx context.Context, accountID, id string) (idp.Profile, error) {
-	p, err := getProfile(ctx, s.db, accountID, id)
+	p, err := getProfile(ctx, s.db, accountID, id, "")
 	if err != nil {
 		return idp.Profile{}, fmt.Errorf("get profile: %w", err)
 	}
@@ -91,14 +80,13 @@ func (s *Store) GetProfile(ctx context.Context, accountID, id string) (idp.Profi
 }
 
 // CreateProfile stores a new profile unless the account has limit
-// profiles already (the write lock of BEGIN IMMEDIATE makes the count and
-// the insert one step).
+// profiles already.
 func (s *Store) CreateProfile(ctx context.Context, p idp.Profile, limit int) error {
 	if err := checkProfile(p); err != nil {
 		return fmt.Errorf("create profile: %w", err)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		n, err := countProfiles(ctx, tx, p.AccountID)
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		n, err := lockProfiles(ctx, tx, p.AccountID)
 		if err != nil {
 			return err
 		}
@@ -119,8 +107,8 @@ func (s *Store) EnsureProfile(ctx context.Context, p idp.Profile) (bool, error) 
 		return false, fmt.Errorf("ensure profile: %w", err)
 	}
 	stored := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		n, err := countProfiles(ctx, tx, p.AccountID)
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		n, err := lockProfiles(ctx, tx, p.AccountID)
 		if err != nil || n > 0 {
 			return err
 		}
@@ -138,8 +126,8 @@ func (s *Store) UpdateProfile(ctx context.Context, accountID, id string,
 	fn func(idp.Profile) (idp.Profile, error),
 ) (idp.Profile, error) {
 	var p idp.Profile
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := getProfile(ctx, tx, accountID, id)
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		old, err := getProfile(ctx, tx, accountID, id, " FOR UPDATE")
 		if err != nil {
 			return fmt.Errorf("load profile: %w", err)
 		}
@@ -163,12 +151,12 @@ func (s *Store) UpdateProfile(ctx context.Context, accountID, id string,
 // DeleteProfile removes the account's profile (and, by cascade, the
 // choices naming it) unless it is the account's last one.
 func (s *Store) DeleteProfile(ctx context.Context, accountID, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := getProfile(ctx, tx, accountID, id); err != nil {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		n, err := lockProfiles(ctx, tx, accountID)
+		if err != nil {
 			return err
 		}
-		n, err := countProfiles(ctx, tx, accountID)
-		if err != nil {
+		if _, err := getProfile(ctx, tx, accountID, id, ""); err != nil {
 			return err
 		}
 		if n <= 1 {
@@ -179,7 +167,7 @@ func (s *Store) DeleteProfile(ctx context.Context, accountID, id string) error {
 		}
 		// The grants that show this profile to a service end with it.
 		_, err = exec(ctx, tx, `UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND profile_id = ? AND revoked_at IS NULL`,
-			dbTime(time.Now()), accountID, id)
+			dbTime(s.now()), accountID, id)
 		return err
 	})
 	if err != nil {
@@ -190,8 +178,8 @@ func (s *Store) DeleteProfile(ctx context.Context, accountID, id string) error {
 
 // PutProfileChoice remembers the profile chosen for a service.
 func (s *Store) PutProfileChoice(ctx context.Context, c idp.ProfileChoice) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := getProfile(ctx, tx, c.AccountID, c.ProfileID); err != nil {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := getProfile(ctx, tx, c.AccountID, c.ProfileID, ""); err != nil {
 			return err
 		}
 		_, err := exec(ctx, tx, `INSERT INTO profile_choices (account_id, client_id, profile_id, chosen_at)
@@ -209,12 +197,10 @@ func (s *Store) PutProfileChoice(ctx context.Context, c idp.ProfileChoice) error
 // GetProfileChoice returns the choice remembered for the service.
 func (s *Store) GetProfileChoice(ctx context.Context, accountID, clientID string) (idp.ProfileChoice, error) {
 	c := idp.ProfileChoice{AccountID: accountID, ClientID: clientID}
-	var chosen sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT profile_id, chosen_at FROM profile_choices WHERE account_id = ? AND client_id = ?`,
-		accountID, clientID).Scan(&c.ProfileID, &chosen)
+	err := s.db.QueryRow(ctx, `SELECT profile_id, chosen_at FROM profile_choices WHERE account_id = ? AND client_id = ?`,
+		accountID, clientID).Scan(&c.ProfileID, &c.ChosenAt)
 	if err != nil {
 		return idp.ProfileChoice{}, fmt.Errorf("get profile choice: %w", translate(err))
 	}
-	c.ChosenAt = goTime(chosen)
 	return c, nil
 }

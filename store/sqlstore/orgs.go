@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 var _ delegation.Store = (*Store)(nil)
@@ -43,66 +44,54 @@ func dbNullBytes(b []byte) any {
 	return b
 }
 
+// orgRow receives an organisation's columns (orgColumns).
+type orgRow struct {
+	o      delegation.Organisation
+	addrs  string
+	legacy sql.NullString
+}
+
+func (r *orgRow) dest() []any {
+	return []any{&r.o.ID, &r.o.Name, &r.o.Designation, &r.addrs, &r.o.UID, &r.legacy, &r.o.CreatedAt, &r.o.UpdatedAt}
+}
+
+func (r *orgRow) value() (delegation.Organisation, error) {
+	if err := json.Unmarshal([]byte(r.addrs), &r.o.Addresses); err != nil {
+		return r.o, fmt.Errorf("decode addresses: %w", err)
+	}
+	if len(r.o.Addresses) == 0 {
+		r.o.Addresses = nil
+	}
+	r.o.LegacyID = r.legacy.String
+	return r.o, nil
+}
+
 func scanOrg(r scanner, extra ...any) (delegation.Organisation, error) {
-	var (
-		o                delegation.Organisation
-		addrs            string
-		legacy           sql.NullString
-		created, updated sql.NullInt64
-	)
-	dest := append([]any{&o.ID, &o.Name, &o.Designation, &addrs, &o.UID, &legacy, &created, &updated}, extra...)
-	if err := r.Scan(dest...); err != nil {
-		return o, translate(err)
+	var or orgRow
+	if err := r.Scan(append(or.dest(), extra...)...); err != nil {
+		return or.o, translate(err)
 	}
-	if err := json.Unmarshal([]byte(addrs), &o.Addresses); err != nil {
-		return o, fmt.Errorf("decode addresses: %w", err)
-	}
-	if len(o.Addresses) == 0 {
-		o.Addresses = nil
-	}
-	o.LegacyID = legacy.String
-	o.CreatedAt, o.UpdatedAt = goTime(created), goTime(updated)
-	return o, nil
+	return or.value()
 }
 
-// memberRow receives a membership's columns.
-type memberRow struct {
-	m                delegation.Membership
-	roles, services  string
-	created, updated sql.NullInt64
-}
-
-func (r *memberRow) dest() []any {
-	return []any{&r.m.OrgID, &r.m.AccountID, &r.roles, &r.services, &r.created, &r.updated}
-}
-
-func (r *memberRow) value() (delegation.Membership, error) {
-	var err error
-	if r.m.Roles, err = goList(r.roles); err != nil {
-		return r.m, err
-	}
-	if r.m.Services, err = goList(r.services); err != nil {
-		return r.m, err
-	}
-	r.m.CreatedAt, r.m.UpdatedAt = goTime(r.created), goTime(r.updated)
-	return r.m, nil
+// memberDest returns the scan destinations of memberColumns.
+func memberDest(m *delegation.Membership) []any {
+	return []any{&m.OrgID, &m.AccountID, sqldb.ScanList(&m.Roles), sqldb.ScanList(&m.Services), &m.CreatedAt, &m.UpdatedAt}
 }
 
 func scanInvitation(r scanner, extra ...any) (delegation.Invitation, error) {
 	var (
-		i                      delegation.Invitation
-		account                sql.NullString
-		status                 string
-		created, expires, done sql.NullInt64
+		i       delegation.Invitation
+		account sql.NullString
+		status  string
 	)
 	dest := append([]any{&i.ID, &i.OrgID, &i.Hash, &i.Role, &account, &i.EmailIndex, &i.Label, &i.InvitedBy, &status,
-		&created, &expires, &done}, extra...)
+		&i.CreatedAt, &i.ExpiresAt, &i.DoneAt}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return i, translate(err)
 	}
 	i.AccountID, i.Status = account.String, delegation.InvitationStatus(status)
 	i.Hash, i.EmailIndex = goBytes(i.Hash), goBytes(i.EmailIndex)
-	i.CreatedAt, i.ExpiresAt, i.DoneAt = goTime(created), goTime(expires), goTime(done)
 	return i, nil
 }
 
@@ -120,7 +109,7 @@ func insertOrg(ctx context.Context, q querier, o delegation.Organisation) error 
 func insertMember(ctx context.Context, q querier, m delegation.Membership) error {
 	_, err := exec(ctx, q, `INSERT INTO org_members (org_id, account_id, roles, services, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)`,
-		m.OrgID, m.AccountID, dbList(m.Roles), dbList(m.Services), dbTime(m.CreatedAt), dbTime(m.UpdatedAt))
+		m.OrgID, m.AccountID, sqldb.List(m.Roles), sqldb.List(m.Services), dbTime(m.CreatedAt), dbTime(m.UpdatedAt))
 	return err
 }
 
@@ -166,7 +155,7 @@ func checkState(st delegation.OrgState) error {
 	return nil
 }
 
-func (s *Store) createOrg(ctx context.Context, tx *sql.Tx, st delegation.OrgState, events []delegation.Event, out []idp.Outgoing) error {
+func (s *Store) createOrg(ctx context.Context, tx *sqldb.Tx, st delegation.OrgState, events []delegation.Event, out []idp.Outgoing) error {
 	if err := checkState(st); err != nil {
 		return err
 	}
@@ -192,58 +181,41 @@ func (s *Store) createOrg(ctx context.Context, tx *sql.Tx, st delegation.OrgStat
 // CreateOrg inserts an organisation with its first members, its history
 // events and their messages at once.
 func (s *Store) CreateOrg(ctx context.Context, st delegation.OrgState, events []delegation.Event, out ...idp.Outgoing) error {
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.createOrg(ctx, tx, st, events, out) }); err != nil {
+	if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error { return s.createOrg(ctx, tx, st, events, out) }); err != nil {
 		return fmt.Errorf("create organisation: %w", err)
 	}
 	return nil
 }
 
-func loadOrg(ctx context.Context, q querier, id string) (delegation.OrgState, error) {
-	o, err := scanOrg(q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.id = ?`, id))
+// loadOrg reads an organisation's state; lock takes the row lock that
+// serialises UpdateOrg (SELECT … FOR UPDATE; SQLite's write lock).
+func loadOrg(ctx context.Context, q querier, id string, lock bool) (delegation.OrgState, error) {
+	query := `SELECT ` + orgColumns + ` FROM orgs o WHERE o.id = ?`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	o, err := scanOrg(q.QueryRow(ctx, query, id))
 	if err != nil {
 		return delegation.OrgState{}, err
 	}
 	st := delegation.OrgState{Org: o}
-	rows, err := q.QueryContext(ctx, `SELECT `+memberColumns+` FROM org_members m WHERE m.org_id = ?
+	rows, err := q.Query(ctx, `SELECT `+memberColumns+` FROM org_members m WHERE m.org_id = ?
 		ORDER BY m.created_at, m.account_id`, id)
-	if err != nil {
-		return st, translate(err)
+	if st.Members, err = collect(rows, err, func(r scanner) (m delegation.Membership, err error) {
+		return m, r.Scan(memberDest(&m)...)
+	}); err != nil {
+		return st, err
 	}
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var r memberRow
-		if err := rows.Scan(r.dest()...); err != nil {
-			return st, translate(err)
-		}
-		m, err := r.value()
-		if err != nil {
-			return st, err
-		}
-		st.Members = append(st.Members, m)
-	}
-	if err := rows.Err(); err != nil {
-		return st, translate(err)
-	}
-	irows, err := q.QueryContext(ctx, `SELECT `+invitationColumns+` FROM org_invitations i
+	rows, err = q.Query(ctx, `SELECT `+invitationColumns+` FROM org_invitations i
 		WHERE i.org_id = ? AND i.status = ? ORDER BY i.created_at, i.id`, id, string(delegation.InvitationPending))
-	if err != nil {
-		return st, translate(err)
-	}
-	defer func() { _ = irows.Close() }()
-	for irows.Next() {
-		i, err := scanInvitation(irows)
-		if err != nil {
-			return st, err
-		}
-		st.Invitations = append(st.Invitations, i)
-	}
-	return st, translate(irows.Err())
+	st.Invitations, err = collect(rows, err, func(r scanner) (delegation.Invitation, error) { return scanInvitation(r) })
+	return st, err
 }
 
 // GetOrg returns the organisation with its members and its pending
 // invitations, or ErrNotFound.
 func (s *Store) GetOrg(ctx context.Context, id string) (delegation.OrgState, error) {
-	st, err := loadOrg(ctx, s.db, id)
+	st, err := loadOrg(ctx, s.db, id, false)
 	if err != nil {
 		return delegation.OrgState{}, fmt.Errorf("get organisation: %w", err)
 	}
@@ -251,7 +223,7 @@ func (s *Store) GetOrg(ctx context.Context, id string) (delegation.OrgState, err
 }
 
 // writeState stores the difference between old and next.
-func writeState(ctx context.Context, tx *sql.Tx, old, next delegation.OrgState) error {
+func writeState(ctx context.Context, tx *sqldb.Tx, old, next delegation.OrgState) error {
 	addrs, err := dbAddresses(next.Org.Addresses)
 	if err != nil {
 		return err
@@ -267,7 +239,7 @@ func writeState(ctx context.Context, tx *sql.Tx, old, next delegation.OrgState) 
 		keep[m.AccountID] = true
 		if _, existed := old.Member(m.AccountID); existed {
 			if _, err := exec(ctx, tx, `UPDATE org_members SET roles = ?, services = ?, created_at = ?, updated_at = ?
-				WHERE org_id = ? AND account_id = ?`, dbList(m.Roles), dbList(m.Services), dbTime(m.CreatedAt),
+				WHERE org_id = ? AND account_id = ?`, sqldb.List(m.Roles), sqldb.List(m.Services), dbTime(m.CreatedAt),
 				dbTime(m.UpdatedAt), m.OrgID, m.AccountID); err != nil {
 				return fmt.Errorf("store member: %w", err)
 			}
@@ -304,14 +276,15 @@ func writeState(ctx context.Context, tx *sql.Tx, old, next delegation.OrgState) 
 	return nil
 }
 
-// UpdateOrg applies fn to the organisation's current state under SQLite's
-// write lock (the transaction begins IMMEDIATE) and writes the result.
+// UpdateOrg applies fn to the organisation's current state while holding
+// its row lock (SELECT … FOR UPDATE; on SQLite the write lock) and writes
+// the result.
 func (s *Store) UpdateOrg(ctx context.Context, id string,
 	fn func(delegation.OrgState) (delegation.OrgState, []delegation.Event, []idp.Outgoing, error),
 ) (delegation.OrgState, error) {
 	var next delegation.OrgState
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := loadOrg(ctx, tx, id)
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		old, err := loadOrg(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
@@ -357,50 +330,33 @@ func cloneState(st delegation.OrgState) delegation.OrgState {
 
 // ListMemberOrgs returns the organisations an account belongs to, by name.
 func (s *Store) ListMemberOrgs(ctx context.Context, accountID string) ([]delegation.MemberOrg, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+orgColumns+`, `+memberColumns+`
+	rows, err := s.db.Query(ctx, `SELECT `+orgColumns+`, `+memberColumns+`
 		FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.account_id = ? ORDER BY o.name, o.id`, accountID)
+	out, err := collect(rows, err, scanMemberOrg)
 	if err != nil {
-		return nil, fmt.Errorf("list organisations: %w", translate(err))
-	}
-	defer func() { _ = rows.Close() }()
-	var out []delegation.MemberOrg
-	for rows.Next() {
-		var r memberRow
-		o, err := scanOrg(rows, r.dest()...)
-		if err != nil {
-			return nil, fmt.Errorf("list organisations: %w", err)
-		}
-		m, err := r.value()
-		if err != nil {
-			return nil, fmt.Errorf("list organisations: %w", err)
-		}
-		out = append(out, delegation.MemberOrg{Org: o, Membership: m})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list organisations: %w", translate(err))
+		return nil, fmt.Errorf("list organisations: %w", err)
 	}
 	return out, nil
 }
 
+func scanMemberOrg(r scanner) (mo delegation.MemberOrg, err error) {
+	mo.Org, err = scanOrg(r, memberDest(&mo.Membership)...)
+	return mo, err
+}
+
 // GetMemberOrg returns one membership with its organisation or ErrNotFound.
 func (s *Store) GetMemberOrg(ctx context.Context, orgID, accountID string) (delegation.MemberOrg, error) {
-	var r memberRow
-	o, err := scanOrg(s.db.QueryRowContext(ctx, `SELECT `+orgColumns+`, `+memberColumns+`
-		FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.org_id = ? AND m.account_id = ?`, orgID, accountID),
-		r.dest()...)
+	mo, err := scanMemberOrg(s.db.QueryRow(ctx, `SELECT `+orgColumns+`, `+memberColumns+`
+		FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.org_id = ? AND m.account_id = ?`, orgID, accountID))
 	if err != nil {
 		return delegation.MemberOrg{}, fmt.Errorf("get membership: %w", err)
 	}
-	m, err := r.value()
-	if err != nil {
-		return delegation.MemberOrg{}, fmt.Errorf("get membership: %w", err)
-	}
-	return delegation.MemberOrg{Org: o, Membership: m}, nil
+	return mo, nil
 }
 
 // GetInvitation returns an invitation by ID or ErrNotFound.
 func (s *Store) GetInvitation(ctx context.Context, id string) (delegation.Invitation, error) {
-	i, err := scanInvitation(s.db.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM org_invitations i WHERE i.id = ?`, id))
+	i, err := scanInvitation(s.db.QueryRow(ctx, `SELECT `+invitationColumns+` FROM org_invitations i WHERE i.id = ?`, id))
 	if err != nil {
 		return i, fmt.Errorf("get invitation: %w", err)
 	}
@@ -409,7 +365,7 @@ func (s *Store) GetInvitation(ctx context.Context, id string) (delegation.Invita
 
 // GetInvitationByHash returns an invitation by token hash or ErrNotFound.
 func (s *Store) GetInvitationByHash(ctx context.Context, hash []byte) (delegation.Invitation, error) {
-	i, err := scanInvitation(s.db.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM org_invitations i WHERE i.hash = ?`,
+	i, err := scanInvitation(s.db.QueryRow(ctx, `SELECT `+invitationColumns+` FROM org_invitations i WHERE i.hash = ?`,
 		dbBytes(hash)))
 	if err != nil {
 		return i, fmt.Errorf("get invitation: %w", err)
@@ -420,64 +376,34 @@ func (s *Store) GetInvitationByHash(ctx context.Context, hash []byte) (delegatio
 // ListInvitationsFor returns the open invitations addressed to the
 // account or the e-mail blind index, oldest first.
 func (s *Store) ListInvitationsFor(ctx context.Context, accountID string, emailIndex []byte, now time.Time) ([]delegation.InvitationWithOrg, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+invitationColumns+`, `+orgColumns+`
+	rows, err := s.db.Query(ctx, `SELECT `+invitationColumns+`, `+orgColumns+`
 		FROM org_invitations i JOIN orgs o ON o.id = i.org_id
 		WHERE i.status = ? AND i.expires_at > ? AND (i.account_id = ? OR (i.account_id IS NULL AND i.email_index = ?))
 		ORDER BY i.created_at, i.id`,
-		string(delegation.InvitationPending), now.UnixMicro(), accountID, dbNullBytes(emailIndex))
+		string(delegation.InvitationPending), dbTime(now), accountID, dbNullBytes(emailIndex))
+	out, err := collect(rows, err, func(r scanner) (iw delegation.InvitationWithOrg, err error) {
+		var or orgRow
+		if iw.Invitation, err = scanInvitation(r, or.dest()...); err != nil {
+			return iw, err
+		}
+		iw.Org, err = or.value()
+		return iw, err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list invitations: %w", translate(err))
-	}
-	defer func() { _ = rows.Close() }()
-	var out []delegation.InvitationWithOrg
-	for rows.Next() {
-		var (
-			o                delegation.Organisation
-			addrs            string
-			legacy           sql.NullString
-			created, updated sql.NullInt64
-		)
-		i, err := scanInvitation(rows, &o.ID, &o.Name, &o.Designation, &addrs, &o.UID, &legacy, &created, &updated)
-		if err != nil {
-			return nil, fmt.Errorf("list invitations: %w", err)
-		}
-		if err := json.Unmarshal([]byte(addrs), &o.Addresses); err != nil {
-			return nil, fmt.Errorf("list invitations: decode addresses: %w", err)
-		}
-		if len(o.Addresses) == 0 {
-			o.Addresses = nil
-		}
-		o.LegacyID, o.CreatedAt, o.UpdatedAt = legacy.String, goTime(created), goTime(updated)
-		out = append(out, delegation.InvitationWithOrg{Invitation: i, Org: o})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list invitations: %w", translate(err))
+		return nil, fmt.Errorf("list invitations: %w", err)
 	}
 	return out, nil
 }
 
 // ListEvents returns an organisation's history, newest first.
 func (s *Store) ListEvents(ctx context.Context, orgID string, limit int) ([]delegation.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT org_id, at, actor, action, subject, detail FROM org_events
+	rows, err := s.db.Query(ctx, `SELECT org_id, at, actor, action, subject, detail FROM org_events
 		WHERE org_id = ? ORDER BY id DESC LIMIT ?`, orgID, limit)
+	out, err := collect(rows, err, func(r scanner) (e delegation.Event, err error) {
+		return e, r.Scan(&e.OrgID, &e.At, &e.Actor, &e.Action, &e.Subject, &e.Detail)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list events: %w", translate(err))
-	}
-	defer func() { _ = rows.Close() }()
-	var out []delegation.Event
-	for rows.Next() {
-		var (
-			e  delegation.Event
-			at sql.NullInt64
-		)
-		if err := rows.Scan(&e.OrgID, &at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
-			return nil, fmt.Errorf("list events: %w", translate(err))
-		}
-		e.At = goTime(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list events: %w", translate(err))
+		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return out, nil
 }
@@ -485,13 +411,13 @@ func (s *Store) ListEvents(ctx context.Context, orgID string, limit int) ([]dele
 // PutLegacyAccounts inserts legacy accounts or updates those not yet
 // migrated, in one transaction.
 func (s *Store) PutLegacyAccounts(ctx context.Context, list []delegation.LegacyAccount) (inserted, updated int, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		inserted, updated = 0, 0
 		for _, l := range list {
-			var migrated sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT migrated_at FROM legacy_org_accounts WHERE legacy_id = ?`, l.LegacyID).Scan(&migrated)
+			var migrated time.Time
+			err := tx.QueryRow(ctx, `SELECT migrated_at FROM legacy_org_accounts WHERE legacy_id = ? FOR UPDATE`, l.LegacyID).Scan(&migrated)
 			switch {
-			case errors.Is(err, sql.ErrNoRows):
+			case errors.Is(err, sqldb.ErrNotFound):
 				if _, err := exec(ctx, tx, `INSERT INTO legacy_org_accounts (legacy_id, org_name, uid, email_index,
 					imported_at, migrated_at, migrated_by, org_id) VALUES (?, ?, ?, ?, ?, NULL, '', '')`,
 					l.LegacyID, l.OrgName, l.UID, dbBytes(l.EmailIndex), dbTime(l.ImportedAt)); err != nil {
@@ -500,7 +426,7 @@ func (s *Store) PutLegacyAccounts(ctx context.Context, list []delegation.LegacyA
 				inserted++
 			case err != nil:
 				return translate(err)
-			case migrated.Valid:
+			case !migrated.IsZero():
 				// Migrated accounts are history; the import leaves them.
 			default:
 				if _, err := exec(ctx, tx, `UPDATE legacy_org_accounts SET org_name = ?, uid = ?, email_index = ?,
@@ -521,27 +447,16 @@ func (s *Store) PutLegacyAccounts(ctx context.Context, list []delegation.LegacyA
 
 // ListLegacyAccounts returns the unmigrated legacy accounts of an owner.
 func (s *Store) ListLegacyAccounts(ctx context.Context, emailIndex []byte) ([]delegation.LegacyAccount, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT legacy_id, org_name, uid, email_index, imported_at, migrated_at,
+	rows, err := s.db.Query(ctx, `SELECT legacy_id, org_name, uid, email_index, imported_at, migrated_at,
 		migrated_by, org_id FROM legacy_org_accounts WHERE email_index = ? AND migrated_at IS NULL ORDER BY legacy_id`,
 		dbBytes(emailIndex))
+	out, err := collect(rows, err, func(r scanner) (l delegation.LegacyAccount, err error) {
+		err = r.Scan(&l.LegacyID, &l.OrgName, &l.UID, &l.EmailIndex, &l.ImportedAt, &l.MigratedAt, &l.MigratedBy, &l.OrgID)
+		l.EmailIndex = goBytes(l.EmailIndex)
+		return l, err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list legacy accounts: %w", translate(err))
-	}
-	defer func() { _ = rows.Close() }()
-	var out []delegation.LegacyAccount
-	for rows.Next() {
-		var (
-			l                  delegation.LegacyAccount
-			imported, migrated sql.NullInt64
-		)
-		if err := rows.Scan(&l.LegacyID, &l.OrgName, &l.UID, &l.EmailIndex, &imported, &migrated, &l.MigratedBy, &l.OrgID); err != nil {
-			return nil, fmt.Errorf("list legacy accounts: %w", translate(err))
-		}
-		l.EmailIndex, l.ImportedAt, l.MigratedAt = goBytes(l.EmailIndex), goTime(imported), goTime(migrated)
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list legacy accounts: %w", translate(err))
+		return nil, fmt.Errorf("list legacy accounts: %w", err)
 	}
 	return out, nil
 }
@@ -551,15 +466,15 @@ func (s *Store) ListLegacyAccounts(ctx context.Context, emailIndex []byte) ([]de
 func (s *Store) MigrateLegacyAccount(ctx context.Context, legacyID, accountID string, now time.Time,
 	st delegation.OrgState, events []delegation.Event, out ...idp.Outgoing,
 ) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		n, err := exec(ctx, tx, `UPDATE legacy_org_accounts SET migrated_at = ?, migrated_by = ?, org_id = ?
-			WHERE legacy_id = ? AND migrated_at IS NULL`, now.UnixMicro(), accountID, st.Org.ID, legacyID)
+			WHERE legacy_id = ? AND migrated_at IS NULL`, dbTime(now), accountID, st.Org.ID, legacyID)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM legacy_org_accounts WHERE legacy_id = ?`, legacyID).Scan(&one); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM legacy_org_accounts WHERE legacy_id = ?`, legacyID).Scan(&one); err != nil {
 				return translate(err)
 			}
 			return idp.ErrReused

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"bytes"
@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 var _ idp.WebAuthnStore = (*Store)(nil)
@@ -17,24 +15,18 @@ var _ idp.WebAuthnStore = (*Store)(nil)
 const webauthnColumns = `id, account_id, name, public_key, attestation_type, aaguid, sign_count, transports,
 	user_verified, backup_eligible, backup_state, clone_warning, created_at, last_used_at`
 
-func scanWebAuthn(r pgx.Row) (idp.WebAuthnCredential, error) {
-	var (
-		c                 idp.WebAuthnCredential
-		signCount         int64
-		created, lastUsed pgtype.Timestamptz
-	)
-	err := r.Scan(&c.ID, &c.AccountID, &c.Name, &c.PublicKey, &c.AttestationType, &c.AAGUID, &signCount,
-		&c.Transports, &c.UserVerified, &c.BackupEligible, &c.BackupState, &c.CloneWarning, &created, &lastUsed)
+func scanWebAuthn(r scanner) (c idp.WebAuthnCredential, err error) {
+	var signCount int64
+	err = r.Scan(&c.ID, &c.AccountID, &c.Name, &c.PublicKey, &c.AttestationType, &c.AAGUID, &signCount,
+		sqldb.ScanList(&c.Transports), &c.UserVerified, &c.BackupEligible, &c.BackupState, &c.CloneWarning,
+		&c.CreatedAt, &c.LastUsedAt)
 	if err != nil {
 		return idp.WebAuthnCredential{}, translate(err)
 	}
 	c.ID = goBytes(c.ID)
 	c.PublicKey = goBytes(c.PublicKey)
 	c.AAGUID = goBytes(c.AAGUID)
-	c.Transports = goList(c.Transports)
 	c.SignCount = uint32(signCount) // the column's CHECK keeps it in range
-	c.CreatedAt = goTime(created)
-	c.LastUsedAt = goTime(lastUsed)
 	return c, nil
 }
 
@@ -43,10 +35,17 @@ func canonWebAuthn(c idp.WebAuthnCredential) idp.WebAuthnCredential {
 	c.ID = goBytes(c.ID)
 	c.PublicKey = goBytes(c.PublicKey)
 	c.AAGUID = goBytes(c.AAGUID)
-	c.Transports = goList(c.Transports)
+	if len(c.Transports) == 0 {
+		c.Transports = nil
+	}
 	c.CreatedAt = canonTime(c.CreatedAt)
 	c.LastUsedAt = canonTime(c.LastUsedAt)
 	return c
+}
+
+func getWebAuthn(ctx context.Context, q querier, id []byte, lock string) (idp.WebAuthnCredential, error) {
+	return scanWebAuthn(q.QueryRow(ctx,
+		`SELECT `+webauthnColumns+` FROM webauthn_credentials WHERE id = ?`+lock, dbBytes(id)))
 }
 
 // AddWebAuthnCredential stores a new credential and enqueues the messages
@@ -56,11 +55,11 @@ func (s *Store) AddWebAuthnCredential(ctx context.Context, c idp.WebAuthnCredent
 	if len(c.ID) == 0 || c.AccountID == "" {
 		return errors.New("add WebAuthn credential: ID and account are required")
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := exec(ctx, tx, `INSERT INTO webauthn_credentials (`+webauthnColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			dbBytes(c.ID), c.AccountID, c.Name, dbBytes(c.PublicKey), c.AttestationType, dbBytes(c.AAGUID),
-			int64(c.SignCount), dbList(c.Transports), c.UserVerified, c.BackupEligible, c.BackupState,
+			int64(c.SignCount), sqldb.List(c.Transports), c.UserVerified, c.BackupEligible, c.BackupState,
 			c.CloneWarning, dbTime(c.CreatedAt), dbTime(c.LastUsedAt)); err != nil {
 			return err
 		}
@@ -74,24 +73,23 @@ func (s *Store) AddWebAuthnCredential(ctx context.Context, c idp.WebAuthnCredent
 
 // ListWebAuthnCredentials returns the account's credentials, oldest first.
 func (s *Store) ListWebAuthnCredentials(ctx context.Context, accountID string) ([]idp.WebAuthnCredential, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+webauthnColumns+` FROM webauthn_credentials
-		WHERE account_id = $1 ORDER BY created_at, seq`, accountID)
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (idp.WebAuthnCredential, error) {
-		return scanWebAuthn(r)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list WebAuthn credentials: %w", translate(err))
+	// Insertion order: PostgreSQL's seq column, SQLite's rowid.
+	seq := "seq"
+	if s.db.Dialect() == sqldb.SQLite {
+		seq = "rowid"
 	}
-	if len(list) == 0 {
-		return nil, nil
+	rows, err := s.db.Query(ctx, `SELECT `+webauthnColumns+` FROM webauthn_credentials
+		WHERE account_id = ? ORDER BY created_at, `+seq, accountID)
+	list, err := collect(rows, err, scanWebAuthn)
+	if err != nil {
+		return nil, fmt.Errorf("list WebAuthn credentials: %w", err)
 	}
 	return list, nil
 }
 
 // GetWebAuthnCredential returns the credential with this ID or ErrNotFound.
 func (s *Store) GetWebAuthnCredential(ctx context.Context, id []byte) (idp.WebAuthnCredential, error) {
-	c, err := scanWebAuthn(s.pool.QueryRow(ctx,
-		`SELECT `+webauthnColumns+` FROM webauthn_credentials WHERE id = $1`, dbBytes(id)))
+	c, err := getWebAuthn(ctx, s.db, id, "")
 	if err != nil {
 		return idp.WebAuthnCredential{}, fmt.Errorf("get WebAuthn credential: %w", err)
 	}
@@ -99,15 +97,14 @@ func (s *Store) GetWebAuthnCredential(ctx context.Context, id []byte) (idp.WebAu
 }
 
 // UpdateWebAuthnCredential applies fn to the current credential, locked
-// with SELECT … FOR UPDATE, and stores the result; the ID, account and
-// public key cannot change.
+// with SELECT … FOR UPDATE (SQLite: the write lock), and stores the result;
+// the ID, account and public key cannot change.
 func (s *Store) UpdateWebAuthnCredential(ctx context.Context, id []byte,
 	fn func(idp.WebAuthnCredential) (idp.WebAuthnCredential, error),
 ) (idp.WebAuthnCredential, error) {
 	var c idp.WebAuthnCredential
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := scanWebAuthn(tx.QueryRow(ctx,
-			`SELECT `+webauthnColumns+` FROM webauthn_credentials WHERE id = $1 FOR UPDATE`, dbBytes(id)))
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		old, err := getWebAuthn(ctx, tx, id, " FOR UPDATE")
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
@@ -118,12 +115,12 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, id []byte,
 		if !bytes.Equal(c.ID, old.ID) || c.AccountID != old.AccountID || !bytes.Equal(c.PublicKey, old.PublicKey) {
 			return errors.New("the ID, account and public key of a credential cannot change")
 		}
-		_, err = exec(ctx, tx, `UPDATE webauthn_credentials SET name = $2, attestation_type = $3, aaguid = $4,
-			sign_count = $5, transports = $6, user_verified = $7, backup_eligible = $8, backup_state = $9,
-			clone_warning = $10, created_at = $11, last_used_at = $12 WHERE id = $1`,
-			dbBytes(id), c.Name, c.AttestationType, dbBytes(c.AAGUID), int64(c.SignCount), dbList(c.Transports),
+		_, err = exec(ctx, tx, `UPDATE webauthn_credentials SET name = ?, attestation_type = ?, aaguid = ?,
+			sign_count = ?, transports = ?, user_verified = ?, backup_eligible = ?, backup_state = ?,
+			clone_warning = ?, created_at = ?, last_used_at = ? WHERE id = ?`,
+			c.Name, c.AttestationType, dbBytes(c.AAGUID), int64(c.SignCount), sqldb.List(c.Transports),
 			c.UserVerified, c.BackupEligible, c.BackupState, c.CloneWarning, dbTime(c.CreatedAt),
-			dbTime(c.LastUsedAt))
+			dbTime(c.LastUsedAt), dbBytes(id))
 		return err
 	})
 	if err != nil {
@@ -136,8 +133,8 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, id []byte,
 // and enqueues the messages in the same transaction; ErrNotFound if the
 // account has no such credential.
 func (s *Store) DeleteWebAuthnCredential(ctx context.Context, accountID string, id []byte, out ...idp.Outgoing) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		n, err := exec(ctx, tx, `DELETE FROM webauthn_credentials WHERE id = $1 AND account_id = $2`,
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		n, err := exec(ctx, tx, `DELETE FROM webauthn_credentials WHERE id = ? AND account_id = ?`,
 			dbBytes(id), accountID)
 		if err != nil {
 			return err

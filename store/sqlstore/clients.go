@@ -1,52 +1,40 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 const clientColumns = `id, secret_hash, name, redirect_uris, post_logout_redirect_uris, grant_types, public,
 	access_token_type, level, back_channel_logout_uri, events_uri, scopes, api_scopes, created_at, updated_at`
 
-func scanClient(r pgx.Row) (idp.Client, error) {
-	var (
-		c                idp.Client
-		created, updated pgtype.Timestamptz
-	)
-	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes,
-		&c.Public, &c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI, &c.Scopes, &c.APIScopes, &created, &updated)
+func scanClient(r scanner) (c idp.Client, err error) {
+	err = r.Scan(&c.ID, &c.SecretHash, &c.Name, sqldb.ScanList(&c.RedirectURIs), sqldb.ScanList(&c.PostLogoutRedirectURIs),
+		sqldb.ScanList(&c.GrantTypes), &c.Public, &c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI,
+		sqldb.ScanList(&c.Scopes), sqldb.ScanList(&c.APIScopes), &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return idp.Client{}, translate(err)
 	}
 	c.SecretHash = goBytes(c.SecretHash)
-	c.RedirectURIs = goList(c.RedirectURIs)
-	c.PostLogoutRedirectURIs = goList(c.PostLogoutRedirectURIs)
-	c.GrantTypes = goList(c.GrantTypes)
-	c.Scopes = goList(c.Scopes)
-	c.APIScopes = goList(c.APIScopes)
-	c.CreatedAt = goTime(created)
-	c.UpdatedAt = goTime(updated)
 	return c, nil
 }
 
 // PutClient inserts or replaces a client.
 func (s *Store) PutClient(ctx context.Context, c idp.Client) error {
-	_, err := exec(ctx, s.pool, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	_, err := exec(ctx, s.db, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
 			redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 			grant_types = excluded.grant_types, public = excluded.public,
 			access_token_type = excluded.access_token_type, level = excluded.level,
 			back_channel_logout_uri = excluded.back_channel_logout_uri, events_uri = excluded.events_uri,
-			scopes = excluded.scopes, api_scopes = excluded.api_scopes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-		c.ID, dbBytes(c.SecretHash), c.Name, dbList(c.RedirectURIs), dbList(c.PostLogoutRedirectURIs),
-		dbList(c.GrantTypes), c.Public, c.AccessTokenType, c.Level, c.BackChannelLogoutURI, c.EventsURI,
-		dbList(c.Scopes), dbList(c.APIScopes), dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
+			scopes = excluded.scopes, api_scopes = excluded.api_scopes,
+			created_at = excluded.created_at, updated_at = excluded.updated_at`,
+		c.ID, dbBytes(c.SecretHash), c.Name, sqldb.List(c.RedirectURIs), sqldb.List(c.PostLogoutRedirectURIs),
+		sqldb.List(c.GrantTypes), c.Public, c.AccessTokenType, c.Level, c.BackChannelLogoutURI, c.EventsURI,
+		sqldb.List(c.Scopes), sqldb.List(c.APIScopes), dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put client %q: %w", c.ID, err)
 	}
@@ -55,7 +43,7 @@ func (s *Store) PutClient(ctx context.Context, c idp.Client) error {
 
 // GetClient returns a client or ErrNotFound.
 func (s *Store) GetClient(ctx context.Context, id string) (idp.Client, error) {
-	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	c, err := scanClient(s.db.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
 	if err != nil {
 		return idp.Client{}, fmt.Errorf("get client %q: %w", id, err)
 	}
@@ -64,8 +52,8 @@ func (s *Store) GetClient(ctx context.Context, id string) (idp.Client, error) {
 
 // ListClients returns every client ordered by ID.
 func (s *Store) ListClients(ctx context.Context) ([]idp.Client, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (idp.Client, error) { return scanClient(r) })
+	rows, err := s.db.Query(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
+	out, err := collect(rows, err, scanClient)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
@@ -74,7 +62,7 @@ func (s *Store) ListClients(ctx context.Context) ([]idp.Client, error) {
 
 // DeleteClient removes a client; ErrNotFound if there is none.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	n, err := exec(ctx, s.pool, `DELETE FROM clients WHERE id = $1`, id)
+	n, err := exec(ctx, s.db, `DELETE FROM clients WHERE id = ?`, id)
 	if err == nil && n == 0 {
 		err = idp.ErrNotFound
 	}
@@ -88,22 +76,12 @@ const keyColumns = `id, algorithm, sealed, public, state, created_at, updated_at
 
 // ListSigningKeys returns every key, oldest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]idp.SigningKey, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at, id`)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (idp.SigningKey, error) {
-		var (
-			k                idp.SigningKey
-			state            string
-			created, updated pgtype.Timestamptz
-		)
-		if err := r.Scan(&k.ID, &k.Algorithm, &k.Sealed, &k.Public, &state, &created, &updated); err != nil {
-			return idp.SigningKey{}, err
-		}
-		k.Sealed = goBytes(k.Sealed)
-		k.Public = goBytes(k.Public)
-		k.State = idp.KeyState(state)
-		k.CreatedAt = goTime(created)
-		k.UpdatedAt = goTime(updated)
-		return k, nil
+	rows, err := s.db.Query(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at, id`)
+	out, err := collect(rows, err, func(r scanner) (k idp.SigningKey, err error) {
+		var state string
+		err = r.Scan(&k.ID, &k.Algorithm, &k.Sealed, &k.Public, &state, &k.CreatedAt, &k.UpdatedAt)
+		k.Sealed, k.Public, k.State = goBytes(k.Sealed), goBytes(k.Public), idp.KeyState(state)
+		return k, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", err)
@@ -113,9 +91,9 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]idp.SigningKey, error) {
 
 // PutSigningKeys inserts or replaces the given keys in one transaction.
 func (s *Store) PutSigningKeys(ctx context.Context, keys ...idp.SigningKey) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		for _, k := range keys {
-			_, err := exec(ctx, tx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			_, err := exec(ctx, tx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, sealed = excluded.sealed,
 					public = excluded.public, state = excluded.state,
 					created_at = excluded.created_at, updated_at = excluded.updated_at`,
@@ -135,7 +113,7 @@ func (s *Store) PutSigningKeys(ctx context.Context, keys ...idp.SigningKey) erro
 
 // DeleteSigningKey removes a key; ErrNotFound if there is none.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	n, err := exec(ctx, s.pool, `DELETE FROM signing_keys WHERE id = $1`, id)
+	n, err := exec(ctx, s.db, `DELETE FROM signing_keys WHERE id = ?`, id)
 	if err == nil && n == 0 {
 		err = idp.ErrNotFound
 	}

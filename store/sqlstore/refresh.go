@@ -1,43 +1,26 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 const refreshColumns = `id, hash, family_id, client_id, account_id, session_id, scopes, audience, auth_time,
 	amr, acr, created_at, expires_at, used_at, revoked_at, acting_kind, acting_id, profile_id`
 
-func scanRefresh(r scanner) (idp.RefreshToken, error) {
-	var (
-		t                                         idp.RefreshToken
-		scopes, audience, amr                     string
-		authTime, created, expires, used, revoked sql.NullInt64
-	)
-	err := r.Scan(&t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.AccountID, &t.SessionID, &scopes, &audience,
-		&authTime, &amr, &t.ACR, &created, &expires, &used, &revoked, &t.Acting.Kind, &t.Acting.ID, &t.Profile)
+func scanRefresh(r scanner) (t idp.RefreshToken, err error) {
+	err = r.Scan(&t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.AccountID, &t.SessionID, sqldb.ScanList(&t.Scopes),
+		sqldb.ScanList(&t.Audience), &t.AuthTime, sqldb.ScanList(&t.AMR), &t.ACR, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt,
+		&t.RevokedAt, &t.Acting.Kind, &t.Acting.ID, &t.Profile)
 	if err != nil {
 		return idp.RefreshToken{}, translate(err)
 	}
 	t.Hash = goBytes(t.Hash)
-	t.AuthTime = goTime(authTime)
-	t.CreatedAt = goTime(created)
-	t.ExpiresAt = goTime(expires)
-	t.UsedAt = goTime(used)
-	t.RevokedAt = goTime(revoked)
-	for _, l := range []struct {
-		dst *[]string
-		src string
-	}{{&t.Scopes, scopes}, {&t.Audience, audience}, {&t.AMR, amr}} {
-		if *l.dst, err = goList(l.src); err != nil {
-			return idp.RefreshToken{}, fmt.Errorf("refresh token %q: %w", t.ID, err)
-		}
-	}
 	return t, nil
 }
 
@@ -61,7 +44,7 @@ func insertRefresh(ctx context.Context, q querier, t idp.RefreshToken) error {
 	_, err := exec(ctx, q, `INSERT INTO refresh_tokens (`+refreshColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, dbBytes(t.Hash), t.FamilyID, t.ClientID, t.AccountID, t.SessionID,
-		dbList(t.Scopes), dbList(t.Audience), dbTime(t.AuthTime), dbList(t.AMR), t.ACR,
+		sqldb.List(t.Scopes), sqldb.List(t.Audience), dbTime(t.AuthTime), sqldb.List(t.AMR), t.ACR,
 		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID, t.Profile)
 	return err
 }
@@ -77,7 +60,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t idp.RefreshToken) erro
 
 // GetRefreshToken returns the token with this hash (used, revoked or not).
 func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (idp.RefreshToken, error) {
-	t, err := scanRefresh(s.db.QueryRowContext(ctx,
+	t, err := scanRefresh(s.db.QueryRow(ctx,
 		`SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = ?`, dbBytes(hash)))
 	if err != nil {
 		return idp.RefreshToken{}, fmt.Errorf("get refresh token: %w", err)
@@ -97,26 +80,28 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 		rotated idp.RefreshToken
 		reused  bool
 	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanRefresh(tx.QueryRowContext(ctx, `UPDATE refresh_tokens SET used_at = ?
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		// Concurrent rotations of one token queue on its row lock; after the
+		// winner commits, the others find used_at set and update nothing.
+		old, err := scanRefresh(tx.QueryRow(ctx, `UPDATE refresh_tokens SET used_at = ?
 			WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
 			RETURNING `+refreshColumns,
-			now.UnixMicro(), dbBytes(oldHash), now.UnixMicro()))
+			dbTime(now), dbBytes(oldHash), dbTime(now)))
 		if errors.Is(err, idp.ErrNotFound) {
 			var (
 				familyID string
-				usedAt   sql.NullInt64
+				usedAt   time.Time
 			)
-			err := tx.QueryRowContext(ctx, `SELECT family_id, used_at FROM refresh_tokens WHERE hash = ?`,
+			err := tx.QueryRow(ctx, `SELECT family_id, used_at FROM refresh_tokens WHERE hash = ?`,
 				dbBytes(oldHash)).Scan(&familyID, &usedAt)
 			if err != nil {
 				return translate(err)
 			}
-			if !usedAt.Valid {
+			if usedAt.IsZero() {
 				return idp.ErrNotFound // revoked or expired
 			}
 			reused = true
-			return revokeFamily(ctx, tx, familyID, now)
+			return revokeWhere(ctx, tx, `family_id = ?`, familyID, now)
 		}
 		if err != nil {
 			return fmt.Errorf("mark used: %w", err)
@@ -137,16 +122,21 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 	return rotated, nil
 }
 
-func revokeFamily(ctx context.Context, q querier, familyID string, now time.Time) error {
-	_, err := exec(ctx, q, `UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`,
-		dbTime(now), familyID)
+// revokeWhere revokes the unrevoked tokens that match cond (one
+// placeholder, arg). It locks them in ID order, so that concurrent
+// revocations of overlapping sets cannot deadlock.
+func revokeWhere(ctx context.Context, q querier, cond string, arg any, now time.Time) error {
+	_, err := exec(ctx, q, `UPDATE refresh_tokens SET revoked_at = ? WHERE id IN (
+			SELECT id FROM refresh_tokens WHERE `+cond+` AND revoked_at IS NULL ORDER BY id FOR UPDATE
+		) AND revoked_at IS NULL`,
+		dbTime(now), arg)
 	return err
 }
 
 // RevokeRefreshFamily revokes every token of a family. Tokens revoked
 // before keep their first revocation time.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
-	if err := revokeFamily(ctx, s.db, familyID, now); err != nil {
+	if err := revokeWhere(ctx, s.db, `family_id = ?`, familyID, now); err != nil {
 		return fmt.Errorf("revoke refresh family: %w", err)
 	}
 	return nil
@@ -155,9 +145,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 // RevokeAccountRefreshTokens revokes every token of an account. Tokens
 // revoked before keep their first revocation time.
 func (s *Store) RevokeAccountRefreshTokens(ctx context.Context, accountID string, now time.Time) error {
-	_, err := exec(ctx, s.db, `UPDATE refresh_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL`,
-		dbTime(now), accountID)
-	if err != nil {
+	if err := revokeWhere(ctx, s.db, `account_id = ?`, accountID, now); err != nil {
 		return fmt.Errorf("revoke account refresh tokens: %w", err)
 	}
 	return nil
@@ -167,7 +155,7 @@ func (s *Store) RevokeAccountRefreshTokens(ctx context.Context, accountID string
 // (and tokens without an expiry).
 func (s *Store) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int, error) {
 	n, err := exec(ctx, s.db, `DELETE FROM refresh_tokens WHERE expires_at < ? OR expires_at IS NULL`,
-		before.UnixMicro())
+		dbTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired refresh tokens: %w", err)
 	}

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -6,33 +6,23 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 const accountColumns = `id, konto_id, email_index, sealed, password_hash, status, locale,
 	created_at, activated_at, last_login_at, password_changed_at`
 
-func scanAccount(r pgx.Row) (idp.Account, error) {
-	var (
-		a                                     idp.Account
-		status                                string
-		created, activated, lastLogin, pwdSet pgtype.Timestamptz
-	)
-	err := r.Scan(&a.ID, &a.KontoID, &a.EmailIndex, &a.Sealed, &a.PasswordHash, &status, &a.Locale,
-		&created, &activated, &lastLogin, &pwdSet)
+func scanAccount(r scanner) (a idp.Account, err error) {
+	var status string
+	err = r.Scan(&a.ID, &a.KontoID, &a.EmailIndex, &a.Sealed, &a.PasswordHash, &status, &a.Locale,
+		&a.CreatedAt, &a.ActivatedAt, &a.LastLoginAt, &a.PasswordChangedAt)
 	if err != nil {
 		return idp.Account{}, translate(err)
 	}
 	a.Status = idp.AccountStatus(status)
 	a.EmailIndex = goBytes(a.EmailIndex)
 	a.Sealed = goBytes(a.Sealed)
-	a.CreatedAt = goTime(created)
-	a.ActivatedAt = goTime(activated)
-	a.LastLoginAt = goTime(lastLogin)
-	a.PasswordChangedAt = goTime(pwdSet)
 	return a, nil
 }
 
@@ -47,26 +37,29 @@ func canonAccount(a idp.Account) idp.Account {
 	return a
 }
 
+func getAccount(ctx context.Context, q querier, where string, arg any) (idp.Account, error) {
+	return scanAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE `+where, arg))
+}
+
 func insertAccount(ctx context.Context, q querier, a idp.Account) error {
-	_, err := exec(ctx, q, `INSERT INTO accounts (`+accountColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := exec(ctx, q, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.KontoID, dbBytes(a.EmailIndex), dbBytes(a.Sealed), a.PasswordHash, string(a.Status), a.Locale,
 		dbTime(a.CreatedAt), dbTime(a.ActivatedAt), dbTime(a.LastLoginAt), dbTime(a.PasswordChangedAt))
 	return err
 }
 
 func updateAccount(ctx context.Context, q querier, a idp.Account) error {
-	_, err := exec(ctx, q, `UPDATE accounts SET konto_id = $2, email_index = $3, sealed = $4, password_hash = $5,
-		status = $6, locale = $7, created_at = $8, activated_at = $9, last_login_at = $10, password_changed_at = $11
-		WHERE id = $1`,
-		a.ID, a.KontoID, dbBytes(a.EmailIndex), dbBytes(a.Sealed), a.PasswordHash, string(a.Status), a.Locale,
-		dbTime(a.CreatedAt), dbTime(a.ActivatedAt), dbTime(a.LastLoginAt), dbTime(a.PasswordChangedAt))
+	_, err := exec(ctx, q, `UPDATE accounts SET konto_id = ?, email_index = ?, sealed = ?, password_hash = ?,
+		status = ?, locale = ?, created_at = ?, activated_at = ?, last_login_at = ?, password_changed_at = ?
+		WHERE id = ?`,
+		a.KontoID, dbBytes(a.EmailIndex), dbBytes(a.Sealed), a.PasswordHash, string(a.Status), a.Locale,
+		dbTime(a.CreatedAt), dbTime(a.ActivatedAt), dbTime(a.LastLoginAt), dbTime(a.PasswordChangedAt), a.ID)
 	return err
 }
 
 func insertActionToken(ctx context.Context, q querier, t idp.ActionToken) error {
 	_, err := exec(ctx, q, `INSERT INTO action_tokens (hash, purpose, account_id, created_at, expires_at, used_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
+		VALUES (?, ?, ?, ?, ?, ?)`,
 		dbBytes(t.Hash), string(t.Purpose), t.AccountID, dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt))
 	return err
 }
@@ -82,7 +75,7 @@ func (s *Store) CreateAccount(ctx context.Context, a idp.Account, activation idp
 	if activation.AccountID != a.ID {
 		return fmt.Errorf("create account: activation token belongs to another account")
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if err := insertAccount(ctx, tx, a); err != nil {
 			return err
 		}
@@ -101,7 +94,7 @@ func (s *Store) CreateAccount(ctx context.Context, a idp.Account, activation idp
 
 // GetAccount returns the account with the given ID or ErrNotFound.
 func (s *Store) GetAccount(ctx context.Context, id string) (idp.Account, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	a, err := getAccount(ctx, s.db, `id = ?`, id)
 	if err != nil {
 		return idp.Account{}, fmt.Errorf("get account: %w", err)
 	}
@@ -110,8 +103,7 @@ func (s *Store) GetAccount(ctx context.Context, id string) (idp.Account, error) 
 
 // GetAccountByEmailIndex returns the account whose e-mail has this blind index.
 func (s *Store) GetAccountByEmailIndex(ctx context.Context, index []byte) (idp.Account, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx,
-		`SELECT `+accountColumns+` FROM accounts WHERE email_index = $1`, dbBytes(index)))
+	a, err := getAccount(ctx, s.db, `email_index = ?`, dbBytes(index))
 	if err != nil {
 		return idp.Account{}, fmt.Errorf("get account by e-mail index: %w", err)
 	}
@@ -120,8 +112,7 @@ func (s *Store) GetAccountByEmailIndex(ctx context.Context, index []byte) (idp.A
 
 // GetAccountByKontoID returns the account with this Konto-ID.
 func (s *Store) GetAccountByKontoID(ctx context.Context, kontoID string) (idp.Account, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx,
-		`SELECT `+accountColumns+` FROM accounts WHERE konto_id = $1`, kontoID))
+	a, err := getAccount(ctx, s.db, `konto_id = ?`, kontoID)
 	if err != nil {
 		return idp.Account{}, fmt.Errorf("get account by Konto-ID: %w", err)
 	}
@@ -130,10 +121,10 @@ func (s *Store) GetAccountByKontoID(ctx context.Context, kontoID string) (idp.Ac
 
 // applyToAccount locks the account with this ID inside tx, runs fn on it,
 // stores the result and enqueues fn's messages.
-func (s *Store) applyToAccount(ctx context.Context, tx pgx.Tx, id string,
+func (s *Store) applyToAccount(ctx context.Context, tx *sqldb.Tx, id string,
 	fn func(idp.Account) (idp.Account, []idp.Outgoing, error),
 ) (idp.Account, error) {
-	old, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1 FOR UPDATE`, id))
+	old, err := getAccount(ctx, tx, `id = ? FOR UPDATE`, id)
 	if err != nil {
 		return idp.Account{}, fmt.Errorf("load account: %w", err)
 	}
@@ -161,7 +152,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string,
 	fn func(idp.Account) (idp.Account, []idp.Outgoing, error),
 ) (idp.Account, error) {
 	var a idp.Account
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		a, err = s.applyToAccount(ctx, tx, id, fn)
 		return err
@@ -173,24 +164,19 @@ func (s *Store) UpdateAccount(ctx context.Context, id string,
 }
 
 // DeleteAccount removes the account and everything that hangs on it
-// (action tokens, refresh tokens); ErrNotFound if there is none. Tokens go
-// first, in the lock order ConsumeActionToken uses (token, then account).
+// (action tokens, refresh tokens, see deleteAccount); ErrNotFound if there
+// is none. Tokens go first, in the lock order ConsumeActionToken uses
+// (token, then account).
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := exec(ctx, tx, `DELETE FROM action_tokens WHERE account_id = $1`, id); err != nil {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := exec(ctx, tx, `DELETE FROM action_tokens WHERE account_id = ?`, id); err != nil {
 			return err
 		}
-		if _, err := exec(ctx, tx, `DELETE FROM refresh_tokens WHERE account_id = $1`, id); err != nil {
-			return err
+		n, err := s.deleteAccount(ctx, tx, id)
+		if err == nil && n == 0 {
+			err = idp.ErrNotFound
 		}
-		n, err := exec(ctx, tx, `DELETE FROM accounts WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return idp.ErrNotFound
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete account: %w", err)
@@ -202,7 +188,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 // ErrNotFound if the account does not exist, ErrConflict if the hash is
 // taken.
 func (s *Store) CreateActionToken(ctx context.Context, t idp.ActionToken, out ...idp.Outgoing) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if err := insertActionToken(ctx, tx, t); err != nil {
 			return err
 		}
@@ -223,20 +209,20 @@ func (s *Store) ConsumeActionToken(ctx context.Context, purpose idp.ActionPurpos
 	fn func(idp.Account) (idp.Account, []idp.Outgoing, error),
 ) (idp.Account, error) {
 	var a idp.Account
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var accountID string
-		err := tx.QueryRow(ctx, `UPDATE action_tokens SET used_at = $3
-			WHERE hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+		err := tx.QueryRow(ctx, `UPDATE action_tokens SET used_at = ?
+			WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
 			RETURNING account_id`,
-			dbBytes(hash), string(purpose), canonTime(now)).Scan(&accountID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			var usedAt pgtype.Timestamptz
-			err := tx.QueryRow(ctx, `SELECT used_at FROM action_tokens WHERE hash = $1 AND purpose = $2`,
+			dbTime(now), dbBytes(hash), string(purpose), dbTime(now)).Scan(&accountID)
+		if errors.Is(err, sqldb.ErrNotFound) {
+			var usedAt time.Time
+			err := tx.QueryRow(ctx, `SELECT used_at FROM action_tokens WHERE hash = ? AND purpose = ?`,
 				dbBytes(hash), string(purpose)).Scan(&usedAt)
 			switch {
 			case err != nil:
 				return translate(err)
-			case usedAt.Valid:
+			case !usedAt.IsZero():
 				return idp.ErrReused
 			default:
 				return idp.ErrNotFound // expired

@@ -1,9 +1,9 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"github.com/kanton/kundencenter/store/sqldb"
 
 	"github.com/kanton/kundencenter/idp"
 )
@@ -25,33 +25,20 @@ func (s *Store) ListAudit(ctx context.Context, subject string, limit int) ([]idp
 	if limit <= 0 {
 		return nil, nil
 	}
+	const cols = `SELECT at, actor, action, subject, detail FROM audit_log `
 	var (
-		rows *sql.Rows
+		rows *sqldb.Rows
 		err  error
 	)
-	const cols = `SELECT at, actor, action, subject, detail FROM audit_log `
 	if subject == "" {
-		rows, err = s.db.QueryContext(ctx, cols+`ORDER BY at DESC, id DESC LIMIT ?`, limit)
+		rows, err = s.db.Query(ctx, cols+`ORDER BY at DESC, id DESC LIMIT ?`, limit)
 	} else {
-		rows, err = s.db.QueryContext(ctx, cols+`WHERE subject = ? ORDER BY at DESC, id DESC LIMIT ?`, subject, limit)
+		rows, err = s.db.Query(ctx, cols+`WHERE subject = ? ORDER BY at DESC, id DESC LIMIT ?`, subject, limit)
 	}
+	out, err := collect(rows, err, func(r scanner) (e idp.AuditEvent, err error) {
+		return e, r.Scan(&e.At, &e.Actor, &e.Action, &e.Subject, &e.Detail)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []idp.AuditEvent
-	for rows.Next() {
-		var (
-			e  idp.AuditEvent
-			at sql.NullInt64
-		)
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
-			return nil, fmt.Errorf("list audit events: %w", err)
-		}
-		e.At = goTime(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
 	return out, nil

@@ -1,15 +1,14 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 var _ delegation.RepresentationStore = (*Store)(nil)
@@ -17,28 +16,23 @@ var _ delegation.RepresentationStore = (*Store)(nil)
 const repColumns = `id, principal_id, representative_id, status, services, valid_until, code_selector, code_hash,
 	pending_until, created_at, accepted_at, confirmed_at, ended_at, ended_by, updated_at`
 
-func scanRep(r pgx.Row) (delegation.Representation, error) {
+func scanRep(r scanner) (rep delegation.Representation, err error) {
 	var (
-		rep                                 delegation.Representation
-		principal, representative, selector pgtype.Text
+		principal, representative, selector sql.NullString
 		status                              string
-		until, pending, created, accepted   pgtype.Timestamptz
-		confirmed, ended, updated           pgtype.Timestamptz
 	)
-	if err := r.Scan(&rep.ID, &principal, &representative, &status, &rep.Services, &until, &selector, &rep.CodeHash,
-		&pending, &created, &accepted, &confirmed, &ended, &rep.EndedBy, &updated); err != nil {
+	if err := r.Scan(&rep.ID, &principal, &representative, &status, sqldb.ScanList(&rep.Services), &rep.ValidUntil,
+		&selector, &rep.CodeHash, &rep.PendingUntil, &rep.CreatedAt, &rep.AcceptedAt, &rep.ConfirmedAt, &rep.EndedAt,
+		&rep.EndedBy, &rep.UpdatedAt); err != nil {
 		return rep, translate(err)
 	}
-	rep.Services = goList(rep.Services)
 	rep.PrincipalID, rep.RepresentativeID, rep.CodeSelector = principal.String, representative.String, selector.String
 	rep.Status = delegation.RepStatus(status)
-	rep.ValidUntil, rep.PendingUntil, rep.CreatedAt = goTime(until), goTime(pending), goTime(created)
-	rep.AcceptedAt, rep.ConfirmedAt, rep.EndedAt, rep.UpdatedAt = goTime(accepted), goTime(confirmed), goTime(ended), goTime(updated)
 	return rep, nil
 }
 
 func repArgs(r delegation.Representation) []any {
-	return []any{r.ID, dbNullString(r.PrincipalID), dbNullString(r.RepresentativeID), string(r.Status), dbList(r.Services),
+	return []any{r.ID, dbNullString(r.PrincipalID), dbNullString(r.RepresentativeID), string(r.Status), sqldb.List(r.Services),
 		dbTime(r.ValidUntil), dbNullString(r.CodeSelector), r.CodeHash, dbTime(r.PendingUntil), dbTime(r.CreatedAt),
 		dbTime(r.AcceptedAt), dbTime(r.ConfirmedAt), dbTime(r.EndedAt), r.EndedBy, dbTime(r.UpdatedAt)}
 }
@@ -59,7 +53,7 @@ func insertRepEvents(ctx context.Context, q querier, id string, events []delegat
 			return fmt.Errorf("event for representation %q written with %q", e.RepresentationID, id)
 		}
 		if _, err := exec(ctx, q, `INSERT INTO rep_events (representation_id, at, actor, action, client_id, detail)
-			VALUES ($1, $2, $3, $4, $5, $6)`, e.RepresentationID, dbTime(e.At), e.Actor, e.Action, e.ClientID, e.Detail); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?)`, e.RepresentationID, dbTime(e.At), e.Actor, e.Action, e.ClientID, e.Detail); err != nil {
 			return fmt.Errorf("append event: %w", err)
 		}
 	}
@@ -71,9 +65,9 @@ func (s *Store) CreateRepresentation(ctx context.Context, r delegation.Represent
 	if err := checkRep(r); err != nil {
 		return fmt.Errorf("create representation: %w", err)
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := exec(ctx, tx, `INSERT INTO representations (`+repColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, repArgs(r)...); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, repArgs(r)...); err != nil {
 			return err
 		}
 		if err := insertRepEvents(ctx, tx, r.ID, events); err != nil {
@@ -89,7 +83,7 @@ func (s *Store) CreateRepresentation(ctx context.Context, r delegation.Represent
 
 // GetRepresentation returns a representation by ID or ErrNotFound.
 func (s *Store) GetRepresentation(ctx context.Context, id string) (delegation.Representation, error) {
-	r, err := scanRep(s.pool.QueryRow(ctx, `SELECT `+repColumns+` FROM representations WHERE id = $1`, id))
+	r, err := scanRep(s.db.QueryRow(ctx, `SELECT `+repColumns+` FROM representations WHERE id = ?`, id))
 	if err != nil {
 		return r, fmt.Errorf("get representation: %w", err)
 	}
@@ -97,13 +91,13 @@ func (s *Store) GetRepresentation(ctx context.Context, id string) (delegation.Re
 }
 
 // UpdateRepresentation applies fn while holding the row lock (SELECT …
-// FOR UPDATE) and writes the result.
+// FOR UPDATE; SQLite's write lock) and writes the result.
 func (s *Store) UpdateRepresentation(ctx context.Context, id string,
 	fn func(delegation.Representation) (delegation.Representation, []delegation.RepEvent, []idp.Outgoing, error),
 ) (delegation.Representation, error) {
 	var next delegation.Representation
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := scanRep(tx.QueryRow(ctx, `SELECT `+repColumns+` FROM representations WHERE id = $1 FOR UPDATE`, id))
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		old, err := scanRep(tx.QueryRow(ctx, `SELECT `+repColumns+` FROM representations WHERE id = ? FOR UPDATE`, id))
 		if err != nil {
 			return err
 		}
@@ -120,10 +114,10 @@ func (s *Store) UpdateRepresentation(ctx context.Context, id string,
 		if err := checkRep(next); err != nil {
 			return err
 		}
-		if _, err := exec(ctx, tx, `UPDATE representations SET principal_id = $2, representative_id = $3, status = $4,
-			services = $5, valid_until = $6, code_selector = $7, code_hash = $8, pending_until = $9, created_at = $10,
-			accepted_at = $11, confirmed_at = $12, ended_at = $13, ended_by = $14, updated_at = $15 WHERE id = $1`,
-			repArgs(next)...); err != nil {
+		args := repArgs(next)
+		if _, err := exec(ctx, tx, `UPDATE representations SET principal_id = ?, representative_id = ?, status = ?,
+			services = ?, valid_until = ?, code_selector = ?, code_hash = ?, pending_until = ?, created_at = ?, accepted_at = ?,
+			confirmed_at = ?, ended_at = ?, ended_by = ?, updated_at = ? WHERE id = ?`, append(args[1:], id)...); err != nil {
 			return err
 		}
 		if err := insertRepEvents(ctx, tx, id, events); err != nil {
@@ -138,21 +132,15 @@ func (s *Store) UpdateRepresentation(ctx context.Context, id string,
 }
 
 func (s *Store) listReps(ctx context.Context, where string, args ...any) ([]delegation.Representation, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+repColumns+` FROM representations WHERE `+where+` ORDER BY created_at DESC, id`, args...)
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (delegation.Representation, error) { return scanRep(r) })
-	if err != nil {
-		return nil, translate(err)
-	}
-	if len(list) == 0 {
-		return nil, nil
-	}
-	return list, nil
+	rows, err := s.db.Query(ctx, `SELECT `+repColumns+` FROM representations WHERE `+where+
+		` ORDER BY created_at DESC, id`, args...)
+	return collect(rows, err, scanRep)
 }
 
 // ListRepresentationsBySelector returns the representations in state
 // created whose code has this selector.
 func (s *Store) ListRepresentationsBySelector(ctx context.Context, selector string) ([]delegation.Representation, error) {
-	out, err := s.listReps(ctx, `code_selector = $1 AND status = $2`, selector, string(delegation.RepCreated))
+	out, err := s.listReps(ctx, `code_selector = ? AND status = ?`, selector, string(delegation.RepCreated))
 	if err != nil {
 		return nil, fmt.Errorf("list representations by code: %w", err)
 	}
@@ -161,7 +149,7 @@ func (s *Store) ListRepresentationsBySelector(ctx context.Context, selector stri
 
 // ListRepresentations returns the account's representations, newest first.
 func (s *Store) ListRepresentations(ctx context.Context, accountID string) ([]delegation.Representation, error) {
-	out, err := s.listReps(ctx, `principal_id = $1 OR representative_id = $1`, accountID)
+	out, err := s.listReps(ctx, `principal_id = ? OR representative_id = ?`, accountID, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list representations: %w", err)
 	}
@@ -170,7 +158,7 @@ func (s *Store) ListRepresentations(ctx context.Context, accountID string) ([]de
 
 // AppendRepEvents appends events to existing representations.
 func (s *Store) AppendRepEvents(ctx context.Context, events ...delegation.RepEvent) error {
-	if err := s.inTx(ctx, func(tx pgx.Tx) error { return insertRepEvents(ctx, tx, "", events) }); err != nil {
+	if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error { return insertRepEvents(ctx, tx, "", events) }); err != nil {
 		return fmt.Errorf("append representation events: %w", err)
 	}
 	return nil
@@ -178,22 +166,13 @@ func (s *Store) AppendRepEvents(ctx context.Context, events ...delegation.RepEve
 
 // ListRepEvents returns a representation's history, newest first.
 func (s *Store) ListRepEvents(ctx context.Context, id string, limit int) ([]delegation.RepEvent, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT representation_id, at, actor, action, client_id, detail FROM rep_events
-		WHERE representation_id = $1 ORDER BY id DESC LIMIT $2`, id, limit)
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (delegation.RepEvent, error) {
-		var (
-			e  delegation.RepEvent
-			at pgtype.Timestamptz
-		)
-		err := r.Scan(&e.RepresentationID, &at, &e.Actor, &e.Action, &e.ClientID, &e.Detail)
-		e.At = goTime(at)
-		return e, err
+	rows, err := s.db.Query(ctx, `SELECT representation_id, at, actor, action, client_id, detail FROM rep_events
+		WHERE representation_id = ? ORDER BY id DESC LIMIT ?`, id, limit)
+	out, err := collect(rows, err, func(r scanner) (e delegation.RepEvent, err error) {
+		return e, r.Scan(&e.RepresentationID, &e.At, &e.Actor, &e.Action, &e.ClientID, &e.Detail)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list representation events: %w", translate(err))
+		return nil, fmt.Errorf("list representation events: %w", err)
 	}
-	if len(list) == 0 {
-		return nil, nil
-	}
-	return list, nil
+	return out, nil
 }

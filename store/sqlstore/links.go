@@ -1,32 +1,24 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
 )
 
 var _ idp.LinkStore = (*Store)(nil)
 
 const linkColumns = `connector, issuer, subject, account_id, proofing_level, sealed, created_at, last_used_at`
 
-func scanLink(r pgx.Row) (idp.ExternalLink, error) {
-	var (
-		l             idp.ExternalLink
-		created, used pgtype.Timestamptz
-	)
+func scanLink(r scanner) (l idp.ExternalLink, err error) {
 	if err := r.Scan(&l.Connector, &l.Issuer, &l.Subject, &l.AccountID, &l.ProofingLevel, &l.Sealed,
-		&created, &used); err != nil {
+		&l.CreatedAt, &l.LastUsedAt); err != nil {
 		return idp.ExternalLink{}, translate(err)
 	}
 	l.Sealed = goBytes(l.Sealed)
-	l.CreatedAt = goTime(created)
-	l.LastUsedAt = goTime(used)
 	return l, nil
 }
 
@@ -37,6 +29,11 @@ func canonLink(l idp.ExternalLink) idp.ExternalLink {
 	return l
 }
 
+func getLink(ctx context.Context, q querier, connector, issuer, subject, lock string) (idp.ExternalLink, error) {
+	return scanLink(q.QueryRow(ctx, `SELECT `+linkColumns+` FROM external_links
+		WHERE connector = ? AND issuer = ? AND subject = ?`+lock, connector, issuer, subject))
+}
+
 // CreateLink stores a new link and enqueues the messages in the same
 // transaction. ErrConflict if (connector, issuer, subject) is already
 // linked; ErrNotFound if the account does not exist.
@@ -44,9 +41,8 @@ func (s *Store) CreateLink(ctx context.Context, l idp.ExternalLink, out ...idp.O
 	if l.AccountID == "" || l.Connector == "" || l.Issuer == "" || l.Subject == "" {
 		return errors.New("create link: account, connector, issuer and subject are required")
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := exec(ctx, tx, `INSERT INTO external_links (`+linkColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := exec(ctx, tx, `INSERT INTO external_links (`+linkColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			l.Connector, l.Issuer, l.Subject, l.AccountID, l.ProofingLevel, dbBytes(l.Sealed),
 			dbTime(l.CreatedAt), dbTime(l.LastUsedAt)); err != nil {
 			return err
@@ -61,8 +57,7 @@ func (s *Store) CreateLink(ctx context.Context, l idp.ExternalLink, out ...idp.O
 
 // GetLink returns the link for this upstream login or ErrNotFound.
 func (s *Store) GetLink(ctx context.Context, connector, issuer, subject string) (idp.ExternalLink, error) {
-	l, err := scanLink(s.pool.QueryRow(ctx, `SELECT `+linkColumns+` FROM external_links
-		WHERE connector = $1 AND issuer = $2 AND subject = $3`, connector, issuer, subject))
+	l, err := getLink(ctx, s.db, connector, issuer, subject, "")
 	if err != nil {
 		return idp.ExternalLink{}, fmt.Errorf("get link: %w", err)
 	}
@@ -71,22 +66,11 @@ func (s *Store) GetLink(ctx context.Context, connector, issuer, subject string) 
 
 // ListLinks returns an account's links, oldest first.
 func (s *Store) ListLinks(ctx context.Context, accountID string) ([]idp.ExternalLink, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+linkColumns+` FROM external_links WHERE account_id = $1
+	rows, err := s.db.Query(ctx, `SELECT `+linkColumns+` FROM external_links WHERE account_id = ?
 		ORDER BY created_at, connector, issuer, subject`, accountID)
+	out, err := collect(rows, err, scanLink)
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []idp.ExternalLink
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list links: %w", err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list links: %w", translate(err))
+		return nil, fmt.Errorf("list links: %w", err)
 	}
 	return out, nil
 }
@@ -98,9 +82,8 @@ func (s *Store) UpdateLink(ctx context.Context, connector, issuer, subject strin
 	fn func(idp.ExternalLink) (idp.ExternalLink, error),
 ) (idp.ExternalLink, error) {
 	var l idp.ExternalLink
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := scanLink(tx.QueryRow(ctx, `SELECT `+linkColumns+` FROM external_links
-			WHERE connector = $1 AND issuer = $2 AND subject = $3 FOR UPDATE`, connector, issuer, subject))
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		old, err := getLink(ctx, tx, connector, issuer, subject, " FOR UPDATE")
 		if err != nil {
 			return fmt.Errorf("load link: %w", err)
 		}
@@ -111,9 +94,9 @@ func (s *Store) UpdateLink(ctx context.Context, connector, issuer, subject strin
 		if l.AccountID != old.AccountID || l.Connector != old.Connector || l.Issuer != old.Issuer || l.Subject != old.Subject {
 			return errors.New("the link's account, connector, issuer and subject cannot change")
 		}
-		_, err = exec(ctx, tx, `UPDATE external_links SET proofing_level = $4, sealed = $5, created_at = $6, last_used_at = $7
-			WHERE connector = $1 AND issuer = $2 AND subject = $3`,
-			connector, issuer, subject, l.ProofingLevel, dbBytes(l.Sealed), dbTime(l.CreatedAt), dbTime(l.LastUsedAt))
+		_, err = exec(ctx, tx, `UPDATE external_links SET proofing_level = ?, sealed = ?, created_at = ?, last_used_at = ?
+			WHERE connector = ? AND issuer = ? AND subject = ?`,
+			l.ProofingLevel, dbBytes(l.Sealed), dbTime(l.CreatedAt), dbTime(l.LastUsedAt), connector, issuer, subject)
 		return err
 	})
 	if err != nil {
@@ -125,9 +108,9 @@ func (s *Store) UpdateLink(ctx context.Context, connector, issuer, subject strin
 // DeleteLink removes the account's link and enqueues the messages in the
 // same transaction; ErrNotFound if the account has no such link.
 func (s *Store) DeleteLink(ctx context.Context, accountID, connector, issuer, subject string, out ...idp.Outgoing) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		n, err := exec(ctx, tx, `DELETE FROM external_links
-			WHERE account_id = $1 AND connector = $2 AND issuer = $3 AND subject = $4`, accountID, connector, issuer, subject)
+			WHERE account_id = ? AND connector = ? AND issuer = ? AND subject = ?`, accountID, connector, issuer, subject)
 		if err != nil {
 			return err
 		}
