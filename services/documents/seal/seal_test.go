@@ -103,6 +103,8 @@ func flip(t *testing.T, pdf []byte) []byte {
 	return out
 }
 
+func newVerifier(fx fixture) *seal.Verifier { return &seal.Verifier{Roots: fx.roots} }
+
 func TestSealPdfsigAgrees(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
