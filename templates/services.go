@@ -12,20 +12,24 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 )
 
 // ServiceFS holds the pages of the bundled relying-party services (status,
 // forms, documents): services/layout.html defines "layout", which every page
-// file fills by defining "content"; services/messages.json is the message
-// catalogue; services/static/ holds the assets served under /static/.
+// file fills by defining "content"; services/messages.json is the shared
+// message catalogue; each service may add its own pages, "_"-prefixed
+// partials and messages.json in services/{kind}/; services/static/ holds the
+// assets served under /static/.
 //
 //go:embed services
 var ServiceFS embed.FS
 
-// ServicePageNames lists every page of the services; each one is a file
-// services/{name}.html.
+// ServicePageNames lists the shared pages of the services; each one is a file
+// services/{name}.html. A service's own pages live in services/{kind}/ and are
+// found by ParseServicesFS.
 var ServicePageNames = []string{"status", "forms", "documents", "loggedout", "error"}
 
 // ServiceLanguages lists the languages of the service message catalogue, the
@@ -56,12 +60,8 @@ func ParseServicesFS(fsys fs.FS) (*ServicePages, error) {
 		pages:  make(map[string]*template.Template),
 		assets: make(map[string]string),
 	}
-	raw, err := fs.ReadFile(fsys, "services/messages.json")
-	if err != nil {
-		return nil, fmt.Errorf("read service messages: %w", err)
-	}
-	if err := json.Unmarshal(raw, &p.messages); err != nil {
-		return nil, fmt.Errorf("decode service messages: %w", err)
+	if err := p.readMessages(fsys); err != nil {
+		return nil, err
 	}
 	var errs []error
 	if err := serviceCheckMessages(p.messages); err != nil {
@@ -87,9 +87,23 @@ func ParseServicesFS(fsys fs.FS) (*ServicePages, error) {
 		return nil, fmt.Errorf("hash service assets: %w", err)
 	}
 	funcs := template.FuncMap{"t": p.translate, "asset": p.asset}
-	for _, name := range ServicePageNames {
-		t, err := template.New(name).Option("missingkey=error").Funcs(funcs).
-			ParseFS(fsys, "services/layout.html", "services/"+name+".html")
+	names, err := servicePages(fsys)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		files := []string{"services/layout.html"}
+		if dir, _, ok := strings.Cut(name, "/"); ok {
+			// Partials of a service ("_"-prefixed files) are shared by its pages.
+			partials, err := fs.Glob(fsys, "services/"+dir+"/_*.html")
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, partials...)
+		}
+		files = append(files, "services/"+name+".html")
+		t, err := template.New(path.Base(name)).Option("missingkey=error").Funcs(funcs).
+			ParseFS(fsys, files...)
 		if err == nil && (t.Lookup("layout") == nil || t.Lookup("content") == nil) {
 			err = errors.New(`missing {{define "layout"}} or {{define "content"}}`)
 		}
@@ -106,6 +120,59 @@ func ParseServicesFS(fsys fs.FS) (*ServicePages, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// servicePages returns the names of the pages to parse: ServicePageNames
+// (which must exist) and every page of a service's own folder,
+// services/{kind}/{page}.html, named "{kind}/{page}"; files starting with
+// "_" are partials, not pages.
+func servicePages(fsys fs.FS) ([]string, error) {
+	names := slices.Clone(ServicePageNames)
+	files, err := fs.Glob(fsys, "services/*/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		rel := strings.TrimSuffix(strings.TrimPrefix(f, "services/"), ".html")
+		if strings.HasPrefix(path.Base(rel), "_") || strings.HasPrefix(rel, "static/") {
+			continue
+		}
+		names = append(names, rel)
+	}
+	return names, nil
+}
+
+// readMessages reads services/messages.json and every service's own
+// services/{kind}/messages.json into one catalogue; a key defined twice is
+// an error.
+func (p *ServicePages) readMessages(fsys fs.FS) error {
+	files, err := fs.Glob(fsys, "services/*/messages.json")
+	if err != nil {
+		return err
+	}
+	p.messages = map[string]map[string]string{}
+	for _, f := range append([]string{"services/messages.json"}, files...) {
+		raw, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return fmt.Errorf("read service messages: %w", err)
+		}
+		var m map[string]map[string]string
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("decode service messages %s: %w", f, err)
+		}
+		for lang, msgs := range m {
+			if p.messages[lang] == nil {
+				p.messages[lang] = map[string]string{}
+			}
+			for k, v := range msgs {
+				if _, dup := p.messages[lang][k]; dup {
+					return fmt.Errorf("service messages %s: key %q (%s) defined twice", f, k, lang)
+				}
+				p.messages[lang][k] = v
+			}
+		}
+	}
+	return nil
 }
 
 // serviceCheckMessages reports every key that is missing in a language, and

@@ -57,6 +57,17 @@ func TestParseServicesFSFailsFast(t *testing.T) {
 		{name: "unknown key", change: func(f fstest.MapFS) {
 			f["services/forms.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{t .Lang "nope"}}{{end}}`)}
 		}, want: `unknown message key "nope"`},
+		{name: "service folder", change: func(f fstest.MapFS) {
+			f["services/forms/messages.json"] = &fstest.MapFile{Data: []byte(`{"de":{"forms.y":"Y"},"fr":{"forms.y":"Y"},"it":{"forms.y":"Y"},"en":{"forms.y":"Y"}}`)}
+			f["services/forms/_part.html"] = &fstest.MapFile{Data: []byte(`{{define "part"}}{{t .Lang "forms.y"}}{{end}}`)}
+			f["services/forms/draft.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{template "part" .}}{{end}}`)}
+		}},
+		{name: "service folder page unknown key", change: func(f fstest.MapFS) {
+			f["services/forms/draft.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{t .Lang "forms.nope"}}{{end}}`)}
+		}, want: `service page forms/draft: unknown message key "forms.nope"`},
+		{name: "key defined twice", change: func(f fstest.MapFS) {
+			f["services/forms/messages.json"] = &fstest.MapFile{Data: []byte(`{"de":{"x":"Y"}}`)}
+		}, want: `key "x" (de) defined twice`},
 		{name: "no content", change: func(f fstest.MapFS) {
 			f["services/error.html"] = &fstest.MapFile{Data: []byte(`hello`)}
 		}, want: "service page error"},

@@ -125,6 +125,9 @@ func (c *Client) Callback(w http.ResponseWriter, r *http.Request) {
 		FamilyName: first(info.FamilyName, claims.FamilyName),
 		Email:      first(info.Email, claims.Email),
 		For:        representsName(claims.Claims),
+		Acting:     representsClaim(claims.Claims),
+		Lang:       localeOf(info, claims),
+		Prefill:    prefill(info, claims),
 		IDToken:    tokens.IDToken,
 		ACR:        claims.AuthenticationContextClassReference,
 		AMR:        claims.AuthenticationMethodsReferences,
@@ -299,4 +302,57 @@ func representsName(claims map[string]any) string {
 	rep, _ := claims["represents"].(map[string]any)
 	name, _ := rep["name"].(string)
 	return name
+}
+
+// representsClaim decodes the ID token's "represents" claim; nil without one
+// or when it is malformed.
+func representsClaim(claims map[string]any) *Represents {
+	rep, ok := claims["represents"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	str := func(k string) string { v, _ := rep[k].(string); return v }
+	r := &Represents{Kind: str("kind"), ID: str("id"), Sub: str("sub"), Name: str("name"), UID: str("uid")}
+	if roles, ok := rep["roles"].([]any); ok {
+		for _, x := range roles {
+			if s, ok := x.(string); ok {
+				r.Roles = append(r.Roles, s)
+			}
+		}
+	}
+	switch {
+	case r.Kind == ActingOrganisation && r.ID != "", r.Kind == ActingPerson && r.Sub != "":
+		return r
+	}
+	return nil
+}
+
+// localeOf returns the person's language (de, fr, it, en) from the locale
+// claim of userinfo or the ID token; "" for anything else.
+func localeOf(info *oidc.UserInfo, claims *oidc.IDTokenClaims) string {
+	for _, l := range []*oidc.Locale{info.Locale, claims.Locale} {
+		if l == nil {
+			continue
+		}
+		base, _ := l.Tag().Base()
+		for _, lang := range page.Languages {
+			if base.String() == lang {
+				return lang
+			}
+		}
+	}
+	return ""
+}
+
+// prefill collects the contact data of userinfo (OIDC Core 1.0 §5.1), with
+// the ID token's claims as fallback.
+func prefill(info *oidc.UserInfo, claims *oidc.IDTokenClaims) Prefill {
+	p := Prefill{
+		Birthdate: first(info.Birthdate, claims.Birthdate),
+		Phone:     first(info.PhoneNumber, claims.PhoneNumber),
+	}
+	if a := info.Address; a != nil {
+		p.Street, p.PostalCode, p.Locality, p.Country = a.StreetAddress, a.PostalCode, a.Locality, a.Country
+	}
+	return p
 }

@@ -21,7 +21,12 @@ type Session struct {
 	// For is whom the person acts for at this service, from the ID token's
 	// "represents" claim (an organisation's or a represented person's
 	// name); "" when they act for themself.
-	For      string
+	For string
+	// Acting is the "represents" claim of the login: whom the person acts
+	// for at this service; nil when they act for themself.
+	Acting   *Represents
+	Lang     string // the person's language from the "locale" claim (de, fr, it, en); "" when unknown
+	Prefill         // contact data for pre-filling forms (scopes address, phone, profile)
 	IDToken  string // the raw ID token, sent as id_token_hint on logout
 	ACR      string
 	AMR      []string
@@ -30,6 +35,50 @@ type Session struct {
 	SID      string    // the IdP session's "sid" from the ID token (back-channel logout)
 	Started  time.Time // when the service session began
 	CSRF     string    // token of the logout form
+}
+
+// Represents is the ID token's "represents" claim: the organisation or the
+// represented person the logged-in person acts for at this service. The IdP
+// issues it only when the membership (with this service assigned) or the
+// representation (covering this service) is valid.
+type Represents struct {
+	Kind  string   `json:"k"`           // "organisation" or "person"
+	ID    string   `json:"i,omitempty"` // the organisation's ID (kind organisation)
+	Sub   string   `json:"s,omitempty"` // the represented person's subject (kind person)
+	Name  string   `json:"n,omitempty"`
+	UID   string   `json:"u,omitempty"` // the organisation's UID (CHE-…)
+	Roles []string `json:"r,omitempty"` // the member's roles (kind organisation)
+}
+
+// Kinds of Represents.
+const (
+	ActingOrganisation = "organisation"
+	ActingPerson       = "person"
+)
+
+// Prefill holds the person's contact data from the login, for pre-filling
+// forms; each field is empty when the IdP did not send it.
+type Prefill struct {
+	Birthdate  string `json:"bd,omitempty"` // YYYY-MM-DD
+	Phone      string `json:"ph,omitempty"`
+	Street     string `json:"st,omitempty"`
+	PostalCode string `json:"pc,omitempty"`
+	Locality   string `json:"lo,omitempty"`
+	Country    string `json:"co,omitempty"`
+}
+
+// Owner returns whose data the session sees at this service: the
+// organisation's ID or the represented person's subject when acting for
+// someone, else the person's own subject; kind is "organisation" or
+// "person".
+func (s *Session) Owner() (kind, id string) {
+	if s.Acting != nil {
+		if s.Acting.Kind == ActingOrganisation {
+			return ActingOrganisation, s.Acting.ID
+		}
+		return ActingPerson, s.Acting.Sub
+	}
+	return ActingPerson, s.Subject
 }
 
 // DisplayName returns the name to greet the person with: the full name, else
@@ -47,20 +96,23 @@ func (s *Session) DisplayName() string {
 // sessionWire is the cookie form of Session, with short keys and Unix times
 // to stay well below the cookie size limit.
 type sessionWire struct {
-	Sub  string   `json:"s"`
-	Name string   `json:"n,omitempty"`
-	GN   string   `json:"g,omitempty"`
-	FN   string   `json:"f,omitempty"`
-	Mail string   `json:"m,omitempty"`
-	For  string   `json:"o,omitempty"`
-	IDT  string   `json:"t"`
-	ACR  string   `json:"a,omitempty"`
-	AMR  []string `json:"r,omitempty"`
-	Auth int64    `json:"at,omitempty"`
-	Exp  int64    `json:"e"`
-	CSRF string   `json:"c"`
-	SID  string   `json:"i,omitempty"`
-	Iat  int64    `json:"b,omitempty"`
+	Sub  string      `json:"s"`
+	Name string      `json:"n,omitempty"`
+	GN   string      `json:"g,omitempty"`
+	FN   string      `json:"f,omitempty"`
+	Mail string      `json:"m,omitempty"`
+	For  string      `json:"o,omitempty"`
+	Act  *Represents `json:"ac,omitempty"`
+	Lang string      `json:"l,omitempty"`
+	Pre  *Prefill    `json:"p,omitempty"`
+	IDT  string      `json:"t"`
+	ACR  string      `json:"a,omitempty"`
+	AMR  []string    `json:"r,omitempty"`
+	Auth int64       `json:"at,omitempty"`
+	Exp  int64       `json:"e"`
+	CSRF string      `json:"c"`
+	SID  string      `json:"i,omitempty"`
+	Iat  int64       `json:"b,omitempty"`
 }
 
 // sessionCtxKey is the context key of the Session set by RequireLogin.
@@ -90,7 +142,10 @@ func (c *Client) Session(r *http.Request) (*Session, bool) {
 	s := &Session{
 		Subject: w.Sub, Name: w.Name, GivenName: w.GN, FamilyName: w.FN, Email: w.Mail, For: w.For,
 		IDToken: w.IDT, ACR: w.ACR, AMR: w.AMR, Expires: time.Unix(w.Exp, 0), CSRF: w.CSRF,
-		SID: w.SID, Started: time.Unix(w.Iat, 0),
+		SID: w.SID, Started: time.Unix(w.Iat, 0), Acting: w.Act, Lang: w.Lang,
+	}
+	if w.Pre != nil {
+		s.Prefill = *w.Pre
 	}
 	if w.Auth != 0 {
 		s.AuthTime = time.Unix(w.Auth, 0)
@@ -109,7 +164,11 @@ func (c *Client) setSession(w http.ResponseWriter, s *Session) error {
 	wire := sessionWire{
 		Sub: s.Subject, Name: s.Name, GN: s.GivenName, FN: s.FamilyName, Mail: s.Email, For: s.For,
 		IDT: s.IDToken, ACR: s.ACR, AMR: s.AMR, Exp: s.Expires.Unix(), CSRF: s.CSRF,
-		SID: s.SID, Iat: s.Started.Unix(),
+		SID: s.SID, Iat: s.Started.Unix(), Act: s.Acting, Lang: s.Lang,
+	}
+	if s.Prefill != (Prefill{}) {
+		pre := s.Prefill
+		wire.Pre = &pre
 	}
 	if !s.AuthTime.IsZero() {
 		wire.Auth = s.AuthTime.Unix()
