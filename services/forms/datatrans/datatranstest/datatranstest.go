@@ -296,32 +296,29 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) settle(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.txs[r.PathValue("id")]
-	switch {
-	case !ok:
-		apiError(w, http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no such transaction")
-	case t.Status != "authorized":
-		apiError(w, http.StatusBadRequest, "INVALID_TRANSACTION_STATUS", t.Status)
-	default:
-		t.Status = "settled"
-		s.settled[t.TransactionID]++
-		w.WriteHeader(http.StatusNoContent)
-	}
+	s.followUp(w, r.PathValue("id"), "settled", "authorized")
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
+	s.followUp(w, r.PathValue("id"), "canceled", "authorized", "initialized")
+}
+
+// followUp moves a transaction in one of the states from to the state to
+// (settle, cancel); settling counts as a charge.
+func (s *Server) followUp(w http.ResponseWriter, id, to string, from ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.txs[r.PathValue("id")]
+	t, ok := s.txs[id]
 	switch {
 	case !ok:
 		apiError(w, http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no such transaction")
-	case t.Status != "authorized" && t.Status != "initialized":
+	case !slices.Contains(from, t.Status):
 		apiError(w, http.StatusBadRequest, "INVALID_TRANSACTION_STATUS", t.Status)
 	default:
-		t.Status = "canceled"
+		t.Status = to
+		if to == "settled" {
+			s.settled[id]++
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
