@@ -337,6 +337,29 @@ func (s *Service) View(ctx context.Context, actor, orgID string) (OrgState, Memb
 	return st, m, nil
 }
 
+// MembersWhoMayUse returns the accounts of the organisation's members to
+// whom the service clientID is assigned: those who may act for the
+// organisation there and see what it has there. An unknown organisation has
+// none.
+func (s *Service) MembersWhoMayUse(ctx context.Context, orgID, clientID string) ([]string, error) {
+	st, err := s.store.GetOrg(ctx, orgID)
+	if errors.Is(err, idp.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load organisation: %w", err)
+	}
+	var ids []string
+	for _, m := range st.Members {
+		if m.MayUse(clientID) {
+			ids = append(ids, m.AccountID)
+		}
+	}
+	return ids, nil
+}
+
+var _ idp.OrgMembers = (*Service)(nil)
+
 // History returns an organisation's history, newest first (admins only).
 func (s *Service) History(ctx context.Context, actor, orgID string) ([]Event, error) {
 	m, err := s.store.GetMemberOrg(ctx, orgID, actor)

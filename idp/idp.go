@@ -82,8 +82,16 @@ type Client struct {
 	Level                  string   // minimum authentication level (acr) the service requires; "" = any
 	BackChannelLogoutURI   string   // OIDC Back-Channel Logout 1.0: receives logout tokens; "" = none
 	EventsURI              string   // RFC 8935 push endpoint for Security Event Tokens; "" = none
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// Scopes are the scopes the client may request with client_credentials
+	// (any other is invalid_scope); a request without scope gets a token
+	// with no scope (RFC 6749 §3.3: the default is the empty set).
+	Scopes []string
+	// APIScopes are the scopes this client serves as an API (resource
+	// server): a token granting one has this client in its audience, so
+	// that it may introspect the token.
+	APIScopes []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Grant types a client may be allowed.

@@ -25,6 +25,7 @@ func sessionKey(id string) string        { return "sess:" + id }
 func accountSessionsKey(a string) string { return "acctsess:" + a }
 func accessTokenKey(id string) string    { return "at:" + id }
 func accountTokensKey(a string) string   { return "acctat:" + a }
+func familyTokensKey(f string) string    { return "famat:" + f }
 
 // StartSession opens a new SSO session (a new ID on every login, so a
 // cookie planted before the login is worthless: no session fixation).
@@ -188,7 +189,28 @@ func (s *Service) PutAccessToken(ctx context.Context, t AccessToken) error {
 			return fmt.Errorf("index access token: %w", err)
 		}
 	}
+	// The access tokens of a refresh family end with the family (reuse
+	// detected, refresh token revoked, code replayed).
+	if t.FamilyID != "" {
+		if err := s.eph.SAdd(ctx, familyTokensKey(t.FamilyID), t.ID, ttl); err != nil {
+			return fmt.Errorf("index access token: %w", err)
+		}
+	}
 	return nil
+}
+
+// RevokeFamilyAccessTokens deletes the access tokens issued with a refresh
+// family, so that ending a grant ends all of it.
+func (s *Service) RevokeFamilyAccessTokens(ctx context.Context, familyID string) error {
+	tokens, err := s.eph.SMembers(ctx, familyTokensKey(familyID))
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(tokens)+1)
+	for _, id := range tokens {
+		keys = append(keys, accessTokenKey(id))
+	}
+	return s.eph.Delete(ctx, append(keys, familyTokensKey(familyID))...)
 }
 
 // AccessToken returns a live access token's record or ErrNotFound.

@@ -50,6 +50,8 @@ func testMail(template, locale string) idp.Mail {
 			KeyValidDays:    "14",
 			KeyRegisterLink: "https://konto.example.ch/registrieren",
 			KeyDate:         "31.10.2027",
+			KeyNotice:       "document-delivered",
+			KeyServiceName:  "Meine Dokumente",
 		},
 	}
 }
@@ -57,4 +59,5 @@ func testMail(template, locale string) idp.Mail {
 var allMails = []string{idp.MailActivate, idp.MailReset, idp.MailPasswordChanged, idp.MailAlreadyRegistered,
 	idp.MailSecurityNotice, "org_invitation", "org_invitation_register", "org_removed",
 	"rep_code", "rep_accepted", "rep_confirmed", "rep_rejected", "rep_ended",
-	idp.MailEmailChange, idp.MailEmailChanged, idp.MailAccountDeleted, idp.MailLifecycleReminder, idp.MailLifecycleDeleted}
+	idp.MailEmailChange, idp.MailEmailChanged, idp.MailAccountDeleted, idp.MailLifecycleReminder, idp.MailLifecycleDeleted,
+	idp.MailServiceNotice}

@@ -36,6 +36,9 @@ const (
 	KeyValidDays    = "ValidDays"
 	KeyRegisterLink = "RegisterLink"
 	KeyDate         = "Date"
+	KeyNotice       = "Notice"
+	KeyServiceName  = "ServiceName"
+	KeyReference    = "Reference"
 )
 
 // mailKeys lists the data keys each template requires. Name is optional
@@ -62,6 +65,8 @@ var mailKeys = map[string][]string{
 	idp.MailAccountDeleted:    {KeyRegisterLink},
 	idp.MailLifecycleReminder: {KeyLoginLink, KeyDate},
 	idp.MailLifecycleDeleted:  {KeyRegisterLink},
+	// Notifications of the services (idp.Notify); Reference is optional.
+	idp.MailServiceNotice: {KeyNotice, KeyServiceName, KeyLink},
 }
 
 // securityEvents are the events a security_notice can announce.
@@ -87,6 +92,8 @@ func CheckMail(m idp.Mail) error {
 			errs = append(errs, fmt.Errorf("%w: %s: %s is missing", ErrInvalidMail, m.Template, k))
 		case strings.HasSuffix(k, "Link") && !isWebURL(v):
 			errs = append(errs, fmt.Errorf("%w: %s: %s is not an absolute http(s) URL", ErrInvalidMail, m.Template, k))
+		case k == KeyNotice && !slices.Contains(idp.NoticeKinds, v):
+			errs = append(errs, fmt.Errorf("%w: %s: %s is not a known notice", ErrInvalidMail, m.Template, k))
 		case k == KeyEvent && !slices.Contains(securityEvents, v):
 			errs = append(errs, fmt.Errorf("%w: %s: %s is not a known event", ErrInvalidMail, m.Template, k))
 		case strings.HasPrefix(k, "Valid") && !isPositive(v):
@@ -150,6 +157,9 @@ func (r *Renderer) Render(m idp.Mail) (Message, error) {
 		SecurityLink: m.Data[KeySecurityLink],
 		RegisterLink: m.Data[KeyRegisterLink],
 		Date:         m.Data[KeyDate],
+		Notice:       m.Data[KeyNotice],
+		ServiceName:  m.Data[KeyServiceName],
+		Reference:    m.Data[KeyReference],
 		OrgName:      m.Data[KeyOrgName],
 		InviterName:  m.Data[KeyInviterName],
 		PartyName:    m.Data[KeyPartyName],

@@ -24,7 +24,8 @@ var MailFS embed.FS
 var MailNames = []string{"activate", "reset", "password_changed", "already_registered", "security_notice",
 	"org_invitation", "org_invitation_register", "org_removed",
 	"rep_code", "rep_accepted", "rep_confirmed", "rep_rejected", "rep_ended",
-	"email_change", "email_changed", "account_deleted", "lifecycle_reminder", "lifecycle_deleted"}
+	"email_change", "email_changed", "account_deleted", "lifecycle_reminder", "lifecycle_deleted",
+	"service_notice"}
 
 // MailLanguages lists the languages of the e-mail templates, the default
 // (German) first.
@@ -58,6 +59,10 @@ type MailData struct {
 
 	RegisterLink string // account_deleted, lifecycle_deleted: where to open a new account
 	Date         string // lifecycle_reminder: the day the account will be deleted (31.12.2026)
+
+	Notice      string // service_notice: what happened (case-status-changed, document-delivered, …)
+	ServiceName string // service_notice: the service that asked for the mail
+	Reference   string // service_notice: e.g. the case's reference number; optional
 
 	// Lang and Subject are set by Render for the HTML layout.
 	Lang    string

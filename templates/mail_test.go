@@ -28,6 +28,9 @@ func mailTestData() MailData {
 		ValidDays:    "14",
 		RegisterLink: "https://konto.example.ch/registrieren",
 		Date:         "31.10.2027",
+		Notice:       "case-status-changed",
+		ServiceName:  "Meine Vorgänge",
+		Reference:    "2026-000123-4",
 	}
 }
 
@@ -58,6 +61,7 @@ func TestMailRenderEveryTemplate(t *testing.T) {
 		"account_deleted":         {d.Name, d.RegisterLink},
 		"lifecycle_reminder":      {d.Name, d.LoginLink, d.Date},
 		"lifecycle_deleted":       {d.Name, d.RegisterLink},
+		"service_notice":          {d.Name, d.ServiceName, d.Reference, d.Link},
 	}
 	if len(want) != len(MailNames) {
 		t.Fatalf("test covers %d templates, MailNames has %d", len(want), len(MailNames))

@@ -25,6 +25,7 @@ const adminUsage = `usage: kundencenter admin <command>
 
   clients list
   clients add -id ID -name NAME -redirect URI [-redirect URI…] [-post-logout URI…] [-grant G…] [-public] [-level ACR] [-jwt] [-backchannel-logout-uri URI] [-events-uri URI]
+              [-scope S…] [-api-scope S…]
               prints the client secret once (store it in the service's KC_CLIENT_SECRET)
   clients delete -id ID
   keys list
@@ -62,14 +63,15 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC\tGRANTS\tLEVEL\tREDIRECT URIS")
+		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC\tGRANTS\tLEVEL\tSCOPES\tAPI SCOPES\tREDIRECT URIS")
 		for _, c := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", c.ID, c.Name, c.Public, strings.Join(c.GrantTypes, ","), c.Level, strings.Join(c.RedirectURIs, " "))
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Public, strings.Join(c.GrantTypes, ","), c.Level,
+				strings.Join(c.Scopes, " "), strings.Join(c.APIScopes, " "), strings.Join(c.RedirectURIs, " "))
 		}
 		return tw.Flush()
 	case "clients add":
 		fs := flag.NewFlagSet("clients add", flag.ContinueOnError)
-		var redirects, postLogout, grants multi
+		var redirects, postLogout, grants, scopes, apiScopes multi
 		id := fs.String("id", "", "client ID")
 		name := fs.String("name", "", "display name shown on the login page")
 		public := fs.Bool("public", false, "public client (no secret; PKCE only)")
@@ -80,6 +82,8 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		fs.Var(&redirects, "redirect", "redirect URI (repeatable, matched exactly)")
 		fs.Var(&postLogout, "post-logout", "post-logout redirect URI (repeatable)")
 		fs.Var(&grants, "grant", "grant type: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange (repeatable)")
+		fs.Var(&scopes, "scope", "scope the client may request with client_credentials, e.g. cases:write (repeatable)")
+		fs.Var(&apiScopes, "api-scope", "scope this client serves as an API: tokens granting it name the client in aud (repeatable)")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
@@ -87,7 +91,8 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 			grants = multi{idp.GrantAuthorizationCode, idp.GrantRefreshToken}
 		}
 		c := idp.Client{ID: *id, Name: firstNonEmpty(*name, *id), RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout,
-			GrantTypes: grants, Public: *public, Level: *level, BackChannelLogoutURI: *backchannel, EventsURI: *eventsURI}
+			GrantTypes: grants, Public: *public, Level: *level, BackChannelLogoutURI: *backchannel, EventsURI: *eventsURI,
+			Scopes: scopes, APIScopes: apiScopes}
 		if *jwt {
 			c.AccessTokenType = "jwt"
 		}

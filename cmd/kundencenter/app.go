@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +155,8 @@ type clientFile struct {
 	Level                  string   `json:"level"`
 	BackChannelLogoutURI   string   `json:"backchannel_logout_uri"`
 	EventsURI              string   `json:"events_uri"`
+	Scopes                 []string `json:"scopes"`     // what client_credentials may request
+	APIScopes              []string `json:"api_scopes"` // scopes this client serves as an API
 }
 
 // loadClientsFile upserts the clients of a JSON file.
@@ -170,7 +174,8 @@ func loadClientsFile(ctx context.Context, store idp.ClientStore, path string) er
 		hash, herr := hex.DecodeString(f.SecretSHA256)
 		c := idp.Client{ID: f.ID, Name: f.Name, SecretHash: hash, RedirectURIs: f.RedirectURIs,
 			PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, GrantTypes: f.GrantTypes, Public: f.Public,
-			AccessTokenType: f.AccessTokenType, Level: f.Level, BackChannelLogoutURI: f.BackChannelLogoutURI, EventsURI: f.EventsURI}
+			AccessTokenType: f.AccessTokenType, Level: f.Level, BackChannelLogoutURI: f.BackChannelLogoutURI, EventsURI: f.EventsURI,
+			Scopes: f.Scopes, APIScopes: f.APIScopes}
 		if herr != nil || (!f.Public && len(hash) != sha256.Size) {
 			errs = append(errs, fmt.Errorf("client %d (%q): secret_sha256 must be 64 hex digits", i, f.ID))
 			continue
@@ -197,6 +202,9 @@ func putClient(ctx context.Context, store idp.ClientStore, c idp.Client) error {
 	return store.PutClient(ctx, c)
 }
 
+// scopeToken is RFC 6749 §3.3 scope-token.
+var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5b\x5d-\x7e]+$`)
+
 // validateClient checks a client registration: absolute redirect URIs
 // without fragments, https except on localhost, known grant types.
 func validateClient(c idp.Client) error {
@@ -204,8 +212,13 @@ func validateClient(c idp.Client) error {
 	if c.ID == "" || strings.ContainsAny(c.ID, ": \t") {
 		errs = append(errs, "id: empty or contains ':' or spaces")
 	}
-	if len(c.RedirectURIs) == 0 {
-		errs = append(errs, "redirect_uris: at least one needed")
+	if len(c.RedirectURIs) == 0 && slices.Contains(c.GrantTypes, idp.GrantAuthorizationCode) {
+		errs = append(errs, "redirect_uris: at least one needed for authorization_code")
+	}
+	for _, sc := range slices.Concat(c.Scopes, c.APIScopes) {
+		if !scopeToken.MatchString(sc) || sc == "openid" || sc == "offline_access" {
+			errs = append(errs, fmt.Sprintf("scope %q: not an API scope (RFC 6749 §3.3 scope-token)", sc))
+		}
 	}
 	for _, list := range [][]string{c.RedirectURIs, c.PostLogoutRedirectURIs} {
 		for _, u := range list {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,6 +51,12 @@ func TestValidateClient(t *testing.T) {
 		}
 	}
 	good.Level = ""
+	// A back office or an API: client_credentials without redirect URIs.
+	api := idp.Client{ID: "status", GrantTypes: []string{idp.GrantClientCredentials},
+		Scopes: []string{"notifications:send"}, APIScopes: []string{"cases:write", "cases:read"}}
+	if err := validateClient(api); err != nil {
+		t.Fatal(err)
+	}
 	for name, mutate := range map[string]func(*idp.Client){
 		"http off localhost": func(c *idp.Client) { c.RedirectURIs = []string{"http://svc.example.ch/cb"} },
 		"fragment":           func(c *idp.Client) { c.RedirectURIs = []string{"https://svc.example.ch/cb#x"} },
@@ -60,6 +68,9 @@ func TestValidateClient(t *testing.T) {
 		"colon in id":        func(c *idp.Client) { c.ID = "a:b" },
 		"public with secret": func(c *idp.Client) { c.Public, c.SecretHash = true, []byte{1} },
 		"unknown level":      func(c *idp.Client) { c.Level = "substantial" },
+		"scope with space":   func(c *idp.Client) { c.Scopes = []string{"cases:write cases:read"} },
+		"openid as scope":    func(c *idp.Client) { c.Scopes = []string{"openid"} },
+		"empty api scope":    func(c *idp.Client) { c.APIScopes = []string{""} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good
@@ -95,6 +106,10 @@ func TestAdminClientsAndKeys(t *testing.T) {
 		"-redirect", "https://svc.example.ch/cb", "-grant", "authorization_code"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := runAdmin(ctx, cfg, []string{"clients", "add", "-id", "backoffice", "-grant", "client_credentials",
+		"-scope", "cases:write", "-scope", "cases:read", "-api-scope", "backoffice:read"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := runAdmin(ctx, cfg, []string{"clients", "add", "-id", "bad", "-redirect", "http://evil.example/cb"}); err == nil {
 		t.Fatal("http redirect accepted")
 	}
@@ -107,8 +122,34 @@ func TestAdminClientsAndKeys(t *testing.T) {
 	if err != nil || len(c.SecretHash) != 32 || c.Name != "Service" {
 		t.Fatalf("client %+v %v", c, err)
 	}
+	c, err = st.GetClient(ctx, "backoffice")
+	if err != nil || !slices.Equal(c.Scopes, []string{"cases:write", "cases:read"}) || !slices.Equal(c.APIScopes, []string{"backoffice:read"}) {
+		t.Fatalf("client %+v %v", c, err)
+	}
 	st.Close()
 	if err := runAdmin(ctx, cfg, []string{"keys", "rotate", "-force"}); err == nil {
 		t.Fatal("rotation without a published next key accepted")
+	}
+}
+
+func TestLoadClientsFileScopes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "clients.json")
+	if err := os.WriteFile(path, []byte(`[{"id":"documents","secret_sha256":"`+strings.Repeat("ab", 32)+`",
+		"grant_types":["client_credentials"],"scopes":["notifications:send"],"api_scopes":["documents:write","documents:read"]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "kc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := loadClientsFile(ctx, st, path); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.GetClient(ctx, "documents")
+	if err != nil || !slices.Equal(c.Scopes, []string{"notifications:send"}) ||
+		!slices.Equal(c.APIScopes, []string{"documents:write", "documents:read"}) {
+		t.Fatalf("client %+v %v", c, err)
 	}
 }

@@ -87,6 +87,20 @@ func (e *Env) LastMail(to, template string) (idp.Mail, bool) {
 	return idp.Mail{}, false
 }
 
+// Mails returns every mail with this template to this address, oldest
+// first.
+func (e *Env) Mails(to, template string) []idp.Mail {
+	e.mails.mu.Lock()
+	defer e.mails.mu.Unlock()
+	var out []idp.Mail
+	for _, m := range e.mails.list {
+		if m.To == to && m.Template == template {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // Options tweak the environment.
 type Options struct {
 	Store     idp.Store     // default: SQLite in t.TempDir()

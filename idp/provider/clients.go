@@ -138,3 +138,31 @@ func (c *ClientCache) Get(ctx context.Context, id string) (*client, error) {
 	c.mu.Unlock()
 	return cl, nil
 }
+
+// APIAudience returns the audience of a token for clientID granting
+// scopes: clientID first, then, ordered by ID, every other client whose
+// APIScopes contain a granted scope.
+func (c *ClientCache) APIAudience(ctx context.Context, clientID string, scopes []string) ([]string, error) {
+	aud := []string{clientID}
+	if len(scopes) == 0 {
+		return aud, nil
+	}
+	c.mu.RLock()
+	stale := time.Since(c.loadedAt) > c.refresh
+	c.mu.RUnlock()
+	if stale {
+		if err := c.Load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	c.mu.RLock()
+	var apis []string
+	for id, cl := range c.clients {
+		if id != clientID && slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(cl.c.APIScopes, s) }) {
+			apis = append(apis, id)
+		}
+	}
+	c.mu.RUnlock()
+	slices.Sort(apis)
+	return append(aud, apis...), nil
+}

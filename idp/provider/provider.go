@@ -272,17 +272,24 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 const authTimeSkew = time.Minute
 
 // FreshFor reports whether a login at authTime satisfies the request's
-// prompt=login (a login after the request) and max_age. upstream allows
-// authTimeSkew for the clock of an upstream provider's auth_time.
+// prompt=login (a login after the request) and max_age (OIDC Core
+// §3.1.2.1). A login made after the request was created answers max_age
+// whatever its value: max_age=0 (which the library also makes of
+// prompt=login) asks for exactly that, and comparing the login's age with
+// the clock at completion would refuse every login that took any time at
+// all. An older login (an SSO session) must be at most max_age old now.
+// upstream allows authTimeSkew for the clock of an upstream provider's
+// auth_time.
 func (p *Provider) FreshFor(a *AuthRequest, authTime time.Time, upstream bool) bool {
 	var skew time.Duration
 	if upstream {
 		skew = authTimeSkew
 	}
-	if a.HasPrompt(oidc.PromptLogin) && authTime.Before(a.CreatedAt.Add(-skew)) {
+	afterRequest := !authTime.Before(a.CreatedAt.Add(-skew))
+	if a.HasPrompt(oidc.PromptLogin) && !afterRequest {
 		return false
 	}
-	if a.MaxAge != nil && p.now().Sub(authTime) > time.Duration(*a.MaxAge)*time.Second+skew {
+	if a.MaxAge != nil && !afterRequest && p.now().Sub(authTime) > time.Duration(*a.MaxAge)*time.Second+skew {
 		return false
 	}
 	return true

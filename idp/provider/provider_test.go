@@ -42,7 +42,8 @@ func newFixtureOn(t *testing.T, o idptest.Options) *fixture {
 	t.Helper()
 	env := idptest.Start(t, o)
 	env.AddClient(t, idp.Client{ID: "rp", RedirectURIs: []string{redirect},
-		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials}}, secret)
+		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials},
+		Scopes:     []string{"status:write"}}, secret)
 	env.CreateAccount(t, "Anna", "Muster", email, password)
 	ctx := t.Context()
 	p, err := oidc.NewProvider(ctx, env.URL)
@@ -316,38 +317,27 @@ func testRefreshRotationAndReuse(t *testing.T, f *fixture) {
 	if _, err := refresh(t2.RefreshToken); oauthError(t, err) != "invalid_grant" {
 		t.Fatal("family not revoked after reuse")
 	}
+	// The whole grant ends: the access tokens of the family too.
+	for i, at := range []string{tok.AccessToken, t2.AccessToken} {
+		if got := introspect(t, f, at); got["active"] != false {
+			t.Fatalf("access token %d still active after reuse: %v", i, got)
+		}
+	}
 }
 
 func introspect(t *testing.T, f *fixture, token string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, f.env.URL+"/oauth/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
-	req.SetBasicAuth("rp", secret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("introspect: status %d: %v", resp.StatusCode, err)
+	code, _, out := postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {token}})
+	if out == nil {
+		t.Fatalf("introspect: status %d", code)
 	}
 	return out
 }
 
 func revoke(t *testing.T, f *fixture, token string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, f.env.URL+"/oauth/revoke", strings.NewReader(url.Values{"token": {token}}.Encode()))
-	req.SetBasicAuth("rp", secret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	if code, _, body := postClient(t, f.env, "/oauth/revoke", "rp", secret, url.Values{"token": {token}}); code != http.StatusOK {
+		t.Fatalf("revoke: %d %v", code, body)
 	}
 }
 
@@ -371,10 +361,19 @@ func testIntrospectionAndRevocation(t *testing.T, f *fixture) {
 	if introspect(t, f, tok.AccessToken)["active"] != false {
 		t.Fatal("revoked access token still active")
 	}
-	revoke(t, f, tok.RefreshToken)
-	_, err = f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	// Revoking the refresh token ends the grant: the access token of a
+	// refresh, too.
+	t2, err := f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke(t, f, t2.RefreshToken)
+	_, err = f.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: t2.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
 	if oauthError(t, err) != "invalid_grant" {
 		t.Fatal("revoked refresh token still works")
+	}
+	if got := introspect(t, f, t2.AccessToken); got["active"] != false {
+		t.Fatalf("access token of a revoked grant still active: %v", got)
 	}
 }
 

@@ -135,7 +135,7 @@ func infoOf(req op.TokenRequest) (tokenInfo, error) {
 		return tokenInfo{accountID: t.AccountID, clientID: t.ClientID, sessionID: t.SessionID, scopes: r.scopes,
 			audience: t.Audience, amr: t.AMR, acr: t.ACR, authTime: t.AuthTime, acting: t.Acting, profile: t.Profile}, nil
 	case *clientCredentialsRequest:
-		return tokenInfo{clientID: r.clientID, scopes: r.scopes, audience: []string{r.clientID}}, nil
+		return tokenInfo{clientID: r.clientID, scopes: r.scopes, audience: r.audience}, nil
 	}
 	return tokenInfo{}, fmt.Errorf("unsupported token request %T", req)
 }
@@ -205,6 +205,12 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 			return rt
 		})
 		if errors.Is(err, idp.ErrReused) {
+			// The store revoked the refresh family; its access tokens too.
+			if old, err := s.p.store.GetRefreshToken(ctx, idp.HashToken(current)); err == nil {
+				if err := s.p.revokeGrant(ctx, old.FamilyID, false); err != nil {
+					return "", "", time.Time{}, err
+				}
+			}
 			s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", info.clientID)
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used; the grant has been revoked")
 		}
@@ -235,7 +241,7 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 	}
 	now := s.p.now()
 	if !t.UsedAt.IsZero() {
-		if err := s.p.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
+		if err := s.p.revokeGrant(ctx, t.FamilyID, true); err != nil {
 			return nil, err
 		}
 		s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", t.ClientID)
@@ -285,7 +291,7 @@ func (s storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID st
 		if !hmac.Equal([]byte(mac), []byte(s.p.familyMAC(clientID, family))) {
 			return nil // RFC 7009 §2.2: an invalid token is not an error
 		}
-		if err := s.p.store.RevokeRefreshFamily(ctx, family, s.p.now()); err != nil {
+		if err := s.p.revokeGrant(ctx, family, true); err != nil {
 			return oidc.ErrServerError().WithParent(err)
 		}
 		return nil
@@ -380,11 +386,34 @@ func (s storage) ClientCredentials(ctx context.Context, id, secret string) (op.C
 	return c, nil
 }
 
-// ClientCredentialsTokenRequest builds the request for a service's own token (RFC 6749 §4.4).
+// ClientCredentialsTokenRequest builds the request for a service's own
+// token (RFC 6749 §4.4). Only scopes registered for the client may be
+// requested (§5.2 invalid_scope); without a scope parameter the token
+// carries no scope (§3.3: the pre-defined default is the empty set), so a
+// service always names what it needs. openid and offline_access mean
+// nothing here and are dropped. The audience is the client itself plus
+// every client that serves a granted scope as its API, so that this API
+// can introspect the token.
 func (s storage) ClientCredentialsTokenRequest(ctx context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
-	return &clientCredentialsRequest{clientID: clientID, scopes: slices.DeleteFunc(slices.Clone(scopes), func(sc string) bool {
-		return sc == oidc.ScopeOpenID || sc == oidc.ScopeOfflineAccess
-	})}, nil
+	c, err := s.p.clients.Get(ctx, clientID)
+	if err != nil {
+		return nil, oidc.ErrInvalidClient()
+	}
+	granted := make([]string, 0, len(scopes))
+	for _, sc := range scopes {
+		switch {
+		case sc == oidc.ScopeOpenID || sc == oidc.ScopeOfflineAccess || slices.Contains(granted, sc):
+		case !slices.Contains(c.c.Scopes, sc):
+			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is not registered for this client", sc)
+		default:
+			granted = append(granted, sc)
+		}
+	}
+	aud, err := s.p.clients.APIAudience(ctx, clientID, granted)
+	if err != nil {
+		return nil, err
+	}
+	return &clientCredentialsRequest{clientID: clientID, scopes: granted, audience: aud}, nil
 }
 
 // SetUserinfoFromScopes is deprecated by the library; SetUserinfoFromRequest is used.
@@ -568,10 +597,11 @@ func (r *refreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 type clientCredentialsRequest struct {
 	clientID string
 	scopes   []string
+	audience []string // the client, then the APIs of the granted scopes
 }
 
 func (r *clientCredentialsRequest) GetSubject() string    { return r.clientID }
-func (r *clientCredentialsRequest) GetAudience() []string { return []string{r.clientID} }
+func (r *clientCredentialsRequest) GetAudience() []string { return r.audience }
 func (r *clientCredentialsRequest) GetScopes() []string   { return r.scopes }
 
 func usedCodeKey(hash []byte) string    { return fmt.Sprintf("codeused:%x", hash) }
@@ -589,6 +619,17 @@ func (p *Provider) recordIssued(ctx context.Context, req op.TokenRequest, atID, 
 	}
 }
 
+// revokeGrant ends a whole grant: the refresh family (unless the store
+// has already revoked it) and every access token issued with it.
+func (p *Provider) revokeGrant(ctx context.Context, family string, refresh bool) error {
+	if refresh {
+		if err := p.store.RevokeRefreshFamily(ctx, family, p.now()); err != nil {
+			return err
+		}
+	}
+	return p.idp.RevokeFamilyAccessTokens(ctx, family)
+}
+
 // revokeIssuedForCode revokes the tokens of a code that is presented again.
 func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
 	id, err := p.eph.Get(ctx, usedCodeKey(hash))
@@ -602,7 +643,7 @@ func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
 	atID, family, _ := strings.Cut(string(raw), " ")
 	_ = p.idp.RevokeAccessToken(ctx, atID)
 	if family != "" {
-		_ = p.store.RevokeRefreshFamily(ctx, family, p.now())
+		_ = p.revokeGrant(ctx, family, true)
 	}
 	p.log.WarnContext(ctx, "authorization code replayed; its tokens were revoked")
 }

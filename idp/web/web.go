@@ -145,6 +145,7 @@ func (h *Handler) routes() {
 	h.profileRoutes(ui)
 	h.mux.Handle("GET /static/", templates.Static())
 	h.mux.HandleFunc("POST /api/representation-actions", h.actionsAPI)
+	h.mux.HandleFunc("POST /api/notifications", h.notificationsAPI)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
 	if h.cfg.DevOutbox != nil {
 		h.mux.Handle("/dev/outbox", h.pageHeaders(h.cfg.DevOutbox.ServeHTTP))

@@ -11,7 +11,7 @@ import (
 )
 
 const clientColumns = `id, secret_hash, name, redirect_uris, post_logout_redirect_uris, grant_types, public,
-	access_token_type, level, back_channel_logout_uri, events_uri, created_at, updated_at`
+	access_token_type, level, back_channel_logout_uri, events_uri, scopes, api_scopes, created_at, updated_at`
 
 func scanClient(r pgx.Row) (idp.Client, error) {
 	var (
@@ -19,7 +19,7 @@ func scanClient(r pgx.Row) (idp.Client, error) {
 		created, updated pgtype.Timestamptz
 	)
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes,
-		&c.Public, &c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI, &created, &updated)
+		&c.Public, &c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI, &c.Scopes, &c.APIScopes, &created, &updated)
 	if err != nil {
 		return idp.Client{}, translate(err)
 	}
@@ -27,6 +27,8 @@ func scanClient(r pgx.Row) (idp.Client, error) {
 	c.RedirectURIs = goList(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = goList(c.PostLogoutRedirectURIs)
 	c.GrantTypes = goList(c.GrantTypes)
+	c.Scopes = goList(c.Scopes)
+	c.APIScopes = goList(c.APIScopes)
 	c.CreatedAt = goTime(created)
 	c.UpdatedAt = goTime(updated)
 	return c, nil
@@ -35,16 +37,16 @@ func scanClient(r pgx.Row) (idp.Client, error) {
 // PutClient inserts or replaces a client.
 func (s *Store) PutClient(ctx context.Context, c idp.Client) error {
 	_, err := exec(ctx, s.pool, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
 			redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 			grant_types = excluded.grant_types, public = excluded.public,
 			access_token_type = excluded.access_token_type, level = excluded.level,
 			back_channel_logout_uri = excluded.back_channel_logout_uri, events_uri = excluded.events_uri,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`,
+			scopes = excluded.scopes, api_scopes = excluded.api_scopes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		c.ID, dbBytes(c.SecretHash), c.Name, dbList(c.RedirectURIs), dbList(c.PostLogoutRedirectURIs),
 		dbList(c.GrantTypes), c.Public, c.AccessTokenType, c.Level, c.BackChannelLogoutURI, c.EventsURI,
-		dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
+		dbList(c.Scopes), dbList(c.APIScopes), dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put client %q: %w", c.ID, err)
 	}

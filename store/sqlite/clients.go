@@ -9,16 +9,17 @@ import (
 )
 
 const clientColumns = `id, secret_hash, name, redirect_uris, post_logout_redirect_uris, grant_types, public,
-	access_token_type, level, back_channel_logout_uri, events_uri, created_at, updated_at`
+	access_token_type, level, back_channel_logout_uri, events_uri, scopes, api_scopes, created_at, updated_at`
 
 func scanClient(r scanner) (idp.Client, error) {
 	var (
 		c                       idp.Client
 		redirect, logout, grant string
+		scopes, apiScopes       string
 		created, updated        sql.NullInt64
 	)
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &redirect, &logout, &grant, &c.Public,
-		&c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI, &created, &updated)
+		&c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI, &scopes, &apiScopes, &created, &updated)
 	if err != nil {
 		return idp.Client{}, translate(err)
 	}
@@ -28,7 +29,8 @@ func scanClient(r scanner) (idp.Client, error) {
 	for _, l := range []struct {
 		dst *[]string
 		src string
-	}{{&c.RedirectURIs, redirect}, {&c.PostLogoutRedirectURIs, logout}, {&c.GrantTypes, grant}} {
+	}{{&c.RedirectURIs, redirect}, {&c.PostLogoutRedirectURIs, logout}, {&c.GrantTypes, grant},
+		{&c.Scopes, scopes}, {&c.APIScopes, apiScopes}} {
 		if *l.dst, err = goList(l.src); err != nil {
 			return idp.Client{}, fmt.Errorf("client %q: %w", c.ID, err)
 		}
@@ -38,16 +40,16 @@ func scanClient(r scanner) (idp.Client, error) {
 
 // PutClient inserts or replaces a client.
 func (s *Store) PutClient(ctx context.Context, c idp.Client) error {
-	_, err := exec(ctx, s.db, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := exec(ctx, s.db, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
 			redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 			grant_types = excluded.grant_types, public = excluded.public,
 			access_token_type = excluded.access_token_type, level = excluded.level,
 			back_channel_logout_uri = excluded.back_channel_logout_uri, events_uri = excluded.events_uri,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`,
+			scopes = excluded.scopes, api_scopes = excluded.api_scopes, created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		c.ID, dbBytes(c.SecretHash), c.Name, dbList(c.RedirectURIs), dbList(c.PostLogoutRedirectURIs),
 		dbList(c.GrantTypes), c.Public, c.AccessTokenType, c.Level, c.BackChannelLogoutURI, c.EventsURI,
-		dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
+		dbList(c.Scopes), dbList(c.APIScopes), dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put client %q: %w", c.ID, err)
 	}

@@ -211,6 +211,8 @@ func normClient(c idp.Client) idp.Client {
 	c.RedirectURIs = normStrings(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = normStrings(c.PostLogoutRedirectURIs)
 	c.GrantTypes = normStrings(c.GrantTypes)
+	c.Scopes = normStrings(c.Scopes)
+	c.APIScopes = normStrings(c.APIScopes)
 	c.CreatedAt = normTime(c.CreatedAt)
 	c.UpdatedAt = normTime(c.UpdatedAt)
 	return c
@@ -829,6 +831,8 @@ func testClients(t *testing.T, s idp.Store, _ Options) {
 		Level:                  "urn:kanton:loa:2",
 		BackChannelLogoutURI:   "https://steuern.example.ch/backchannel",
 		EventsURI:              "https://steuern.example.ch/events",
+		Scopes:                 []string{"cases:write", "documents:read"},
+		APIScopes:              []string{"tax:read"},
 		CreatedAt:              base,
 		UpdatedAt:              base.Add(time.Second),
 	}
@@ -857,6 +861,8 @@ func testClients(t *testing.T, s idp.Store, _ Options) {
 	// Replace.
 	b.Name = "Steuern online"
 	b.RedirectURIs = []string{"https://steuern.example.ch/new"}
+	b.Scopes = []string{"cases:read"}
+	b.APIScopes = nil
 	b.UpdatedAt = base.Add(time.Hour)
 	checkErr(t, "PutClient replace", s.PutClient(ctx, b), nil)
 

@@ -1,0 +1,6 @@
+-- Per-client scopes: what a client may request with client_credentials
+-- (scopes) and the API scopes it serves as a resource server (api_scopes);
+-- a token granting one of those names that client in its audience.
+
+ALTER TABLE clients ADD COLUMN scopes text[] NOT NULL DEFAULT '{}';
+ALTER TABLE clients ADD COLUMN api_scopes text[] NOT NULL DEFAULT '{}';

@@ -1,0 +1,145 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The kit's own tables, created before the caller's migrations.
+var kitDDL = map[Dialect]string{
+	Postgres: `
+CREATE TABLE IF NOT EXISTS kc_schema_migrations (
+    name       text PRIMARY KEY,
+    applied_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kc_jobs (
+    id          bigserial PRIMARY KEY,
+    kind        text NOT NULL,
+    key         text NOT NULL,
+    payload     bytea NOT NULL,
+    state       text NOT NULL,
+    run_at      timestamptz NOT NULL,
+    attempts    integer NOT NULL,
+    last_error  text NOT NULL,
+    finished_at timestamptz,
+    UNIQUE (kind, key)
+);
+CREATE INDEX IF NOT EXISTS kc_jobs_due ON kc_jobs (state, run_at);
+`,
+	SQLite: `
+CREATE TABLE IF NOT EXISTS kc_schema_migrations (
+    name       TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS kc_jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    payload     BLOB NOT NULL,
+    state       TEXT NOT NULL,
+    run_at      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    last_error  TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (kind, key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS kc_jobs_due ON kc_jobs (state, run_at);
+`,
+}
+
+// Migrate creates the kit's tables (kc_schema_migrations, kc_jobs) and
+// applies the files postgres/*.sql or sqlite/*.sql of fsys (by dialect) in
+// name order, each in its own transaction, skipping those recorded in
+// kc_schema_migrations. Name files NNNN_what.sql, the same names in both
+// folders; never change an applied file, add a new one.
+//
+// Two processes may migrate at once: on PostgreSQL a session advisory lock
+// (per schema) serialises them, on SQLite BEGIN IMMEDIATE does, and each
+// file's transaction checks again whether it is already applied. fsys may
+// be nil to create only the kit's tables.
+func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
+	var files []string
+	if fsys != nil {
+		var err error
+		files, err = fs.Glob(fsys, db.dialect.String()+"/*.sql")
+		if err != nil {
+			return fmt.Errorf("sqldb: migrate: %w", err)
+		}
+		sort.Strings(files)
+	}
+	run := func(ctx context.Context, tx func(context.Context, func(*Tx) error) error) error {
+		if err := tx(ctx, func(tx *Tx) error {
+			_, err := tx.exec(ctx, kitDDL[db.dialect])
+			return err
+		}); err != nil {
+			return fmt.Errorf("sqldb: migrate: kit tables: %w", err)
+		}
+		for _, f := range files {
+			body, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return fmt.Errorf("sqldb: migrate: %w", err)
+			}
+			name := path.Base(f)
+			err = tx(ctx, func(tx *Tx) error {
+				var n int
+				if err := tx.QueryRow(ctx, `SELECT count(*) FROM kc_schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+					return err
+				}
+				if n > 0 {
+					return nil
+				}
+				if _, err := tx.exec(ctx, string(body)); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO kc_schema_migrations (name, applied_at) VALUES (?, ?)`,
+					name, time.Now())
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("sqldb: migrate %s: %w", f, err)
+			}
+		}
+		return nil
+	}
+	if db.dialect == SQLite {
+		return run(ctx, db.Tx)
+	}
+	// One connection holds the session lock while every file runs on it.
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("sqldb: migrate: %w", err)
+	}
+	defer conn.Release()
+	key := "kundencenter.sqldb.migrate:" + db.schema
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext($1))`, key); err != nil {
+		return fmt.Errorf("sqldb: migrate: lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, key)
+	}()
+	return run(ctx, func(ctx context.Context, fn func(*Tx) error) error {
+		return pgx.BeginFunc(ctx, conn, func(ptx pgx.Tx) error {
+			return fn(&Tx{db: db, pg: ptx})
+		})
+	})
+}
+
+// exec runs a script verbatim (no rewriting, no arguments: PostgreSQL's
+// simple protocol, several statements allowed).
+func (tx *Tx) exec(ctx context.Context, script string) (int64, error) {
+	if tx.pg != nil {
+		tag, err := tx.pg.Exec(ctx, script)
+		return tag.RowsAffected(), translate(err)
+	}
+	res, err := tx.sq.ExecContext(ctx, script)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return res.RowsAffected()
+}
