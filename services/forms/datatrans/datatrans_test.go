@@ -17,11 +17,8 @@ import (
 // setup starts the fake and a webhook receiver verifying with the client.
 func setup(t *testing.T) (*datatranstest.Server, *datatrans.Client, func() []payment.Event, string) {
 	t.Helper()
-	fake := datatranstest.New()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	c, err := datatrans.New(datatrans.Config{APIURL: srv.URL, PayURL: srv.URL, MerchantID: fake.MerchantID,
-		Password: fake.Password, SignKey: fake.SignKeyHex()})
+	fake, cfg := datatranstest.Start(t)
+	c, err := datatrans.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,6 +244,23 @@ func (p *Page) Visible(a Answers) bool { return p.cond == nil || p.cond.Eval(a.L
 // Visible reports whether the field is shown for the answers.
 func (f *Field) Visible(a Answers) bool { return f.cond == nil || f.cond.Eval(a.Lookup) }
 
+// Reads reports whether the condition of field f reads an answer of page
+// p itself.
+func (p *Page) Reads(f *Field) bool {
+	if f.cond == nil {
+		return false
+	}
+	for _, ref := range f.cond.Refs() {
+		id, _, _ := strings.Cut(ref, ".")
+		for _, g := range p.Fields {
+			if g.ID == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ShortLabel is the key of the field on the check-answers page.
 func (f *Field) ShortLabel(lang string) string {
 	if len(f.Short) > 0 {

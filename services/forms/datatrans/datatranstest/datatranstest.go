@@ -16,9 +16,11 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/kanton/kundencenter/services/forms/datatrans"
@@ -43,6 +45,7 @@ type Server struct {
 	Client *http.Client
 
 	mu      sync.Mutex
+	url     string
 	now     func() time.Time
 	faults  Faults
 	txs     map[string]*tx
@@ -91,6 +94,31 @@ func New() *Server {
 		now: time.Now, txs: map[string]*tx{}, refnos: map[string]string{}, idem: map[string]idemEntry{},
 		settled: map[string]int{},
 	}
+}
+
+// URL is the base URL the fake is served at, once known (set by
+// SetURL); tests compare payment page URLs with it.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// SetURL records where the fake is served.
+func (s *Server) SetURL(u string) {
+	s.mu.Lock()
+	s.url = u
+	s.mu.Unlock()
+}
+
+// Start serves a new fake on loopback until the test ends and returns it
+// with a client configuration that points at it.
+func Start(t testing.TB) (*Server, datatrans.Config) {
+	s := New()
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	s.SetURL(srv.URL)
+	return s, datatrans.Config{APIURL: srv.URL, PayURL: srv.URL, MerchantID: s.MerchantID, Password: s.Password, SignKey: s.SignKeyHex()}
 }
 
 // SignKeyHex is the sign key as the client's configuration wants it.
