@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -29,12 +31,29 @@ import (
 	"github.com/kanton/kundencenter/store/sqlite"
 )
 
-// bundled are the three relying parties shipped with the IdP.
-var bundled = []struct{ id, name string }{
-	{"forms", "Formulare"},
-	{"status", "Meine Vorgänge"},
-	{"documents", "Meine Dokumente"},
+// bundled are the three relying parties shipped with the IdP, with the
+// scopes each may request with client_credentials and the scopes it serves
+// as an API.
+var bundled = []struct {
+	id, name          string
+	scopes, apiScopes []string
+}{
+	{"forms", "Formulare", []string{scopeNotify, "cases:write"}, nil},
+	{"status", "Meine Vorgänge", []string{scopeNotify}, []string{"cases:write", "cases:read"}},
+	{"documents", "Meine Dokumente", []string{scopeNotify}, []string{"documents:write", "documents:read"}},
 }
+
+// scopeNotify is the scope of the IdP's notification endpoint.
+const scopeNotify = idp.ScopeNotify
+
+// backofficeClient is the demo back office `serve` registers, driven by
+// `kundencenter backoffice`; its secret is kept in the data folder.
+var backofficeClient = idp.Client{ID: "backoffice", Name: "Demo-Fachanwendung",
+	GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{"cases:write", "cases:read", "documents:write"}}
+
+// backofficeSecretFile is the file in KC_DATA_DIR holding the demo back
+// office's client secret.
+const backofficeSecretFile = "backoffice.secret"
 
 // runServe runs the whole product in one process on embedded storage:
 // SQLite in KC_DATA_DIR, in-process ephemeral state, e-mail to the dev
@@ -118,11 +137,15 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 		c := idp.Client{ID: b.id, Name: b.name, SecretHash: idp.HashToken(secret),
 			RedirectURIs: []string{base + "/auth/callback"}, PostLogoutRedirectURIs: []string{base + "/logged-out"},
 			BackChannelLogoutURI: base + rp.BackChannelLogoutPath,
-			GrantTypes:           []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}
+			GrantTypes:           []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials},
+			Scopes:               b.scopes, APIScopes: b.apiScopes}
 		if err := putClient(ctx, store, c); err != nil {
 			return fmt.Errorf("register bundled client %s: %w", b.id, err)
 		}
 		links = append(links, web.Service{Name: b.name, URL: base + "/"})
+	}
+	if err := registerBackoffice(ctx, store, cfg.DataDir); err != nil {
+		return err
 	}
 	if cfg.ClientsFile != "" {
 		if err := loadClientsFile(ctx, store, cfg.ClientsFile); err != nil {
@@ -221,6 +244,29 @@ func serveOn(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Log
 	log.Info("listening", "service", name, "addr", ln.Addr().String())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// registerBackoffice registers the demo back office with the secret kept in
+// dataDir (created on the first start), so `kundencenter backoffice` can use
+// it across restarts.
+func registerBackoffice(ctx context.Context, store idp.ClientStore, dataDir string) error {
+	path := filepath.Join(dataDir, backofficeSecretFile)
+	raw, err := os.ReadFile(path)
+	secret := strings.TrimSpace(string(raw))
+	if errors.Is(err, os.ErrNotExist) || secret == "" {
+		secret = random32()
+		if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	c := backofficeClient
+	c.SecretHash = idp.HashToken(secret)
+	if err := putClient(ctx, store, c); err != nil {
+		return fmt.Errorf("register the demo back office: %w", err)
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func TestNotifications(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	const svcBase = "http://localhost:9999"
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Meine Vorgänge", RedirectURIs: []string{mfaRedirect},
-		GrantTypes: []string{idp.GrantClientCredentials}}, mfaSecret)
+		GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{idp.ScopeNotify, "cases:read"}}, mfaSecret)
 	anna := env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	bert := env.CreateAccount(t, "Bert", "Beispiel", "bert@example.ch", mfaPassword)
 	notifier := api.NewNotifier(api.ClientConfig{Issuer: env.URL, ClientID: "svc", ClientSecret: mfaSecret})
