@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/kanton/kundencenter/services/documents"
-	"github.com/kanton/kundencenter/services/forms"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/status"
@@ -40,7 +39,7 @@ func serviceHandler(ctx context.Context, name string, c serviceConfig, log *slog
 	case "status":
 		return status.New(ctx, status.Config{RP: rc, Links: c.Links})
 	case "forms":
-		return forms.New(ctx, forms.Config{RP: rc, Links: c.Links})
+		return formsService(ctx, rc, c, log)
 	case "documents":
 		return documents.New(ctx, documents.Config{RP: rc, Links: c.Links})
 	}
