@@ -31,6 +31,10 @@ const (
 	MaxDraftFileBytes     = 25 << 20 // all attachments of a draft
 )
 
+// Scopes are the scopes the service asks for when Config.RP.Scopes is
+// empty: the contact data that pre-fill the forms.
+var Scopes = []string{"openid", "profile", "email", "address", "phone"}
+
 // Notifier asks the IdP to send a short, general e-mail (api.Notifier).
 type Notifier interface {
 	Notify(ctx context.Context, n api.Notification) error
@@ -133,6 +137,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	rc := cfg.RP
 	rc.Pages = pages
+	if len(rc.Scopes) == 0 {
+		rc.Scopes = Scopes
+	}
 	client, err := rp.New(ctx, rc)
 	if err != nil {
 		return nil, fmt.Errorf("form service: %w", err)
