@@ -11,9 +11,6 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
-	"github.com/kanton/kundencenter/keyring"
-	"github.com/kanton/kundencenter/services/api"
-	"github.com/kanton/kundencenter/services/forms/datatrans"
 	"github.com/kanton/kundencenter/services/forms/datatrans/datatranstest"
 	"github.com/kanton/kundencenter/services/rp"
 )
@@ -43,20 +40,11 @@ func startE2E(t *testing.T) (*e2e, func()) {
 		PostLogoutRedirectURIs: []string{base + "/logged-out"}}, e2eSecret)
 	env.CreateAccount(t, "Anna", "Muster", e2eEmail, e2ePassword)
 
-	psp, pcfg := datatranstest.Start(t)
-	provider, err := datatrans.New(pcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, _ := keyring.Parse(keyring.Generate())
-	status := newStatusPeer(t)
-	svc, err := New(t.Context(), Config{
-		RP: rp.Config{Issuer: env.URL, ClientID: "forms", ClientSecret: e2eSecret, BaseURL: base,
-			CookieKey: []byte("cookie-key-for-tests-32-bytes-ok"), Insecure: true},
-		DB: openDB(t, "sqlite"), Ring: ring, Payments: provider, PaymentPage: psp.URL(),
-		Cases:    NewCaseClient(status.srv.URL, api.ClientConfig{Issuer: status.srv.URL, ClientID: "forms", ClientSecret: "s"}),
-		Notifier: &notes{sent: map[string]api.Notification{}}, Logger: slog.New(slog.DiscardHandler),
-	})
+	cfg, pp := testConfig(t, openDB(t, "sqlite"))
+	cfg.RP = rp.Config{Issuer: env.URL, ClientID: "forms", ClientSecret: e2eSecret, BaseURL: base,
+		CookieKey: []byte("cookie-key-for-tests-32-bytes-ok"), Insecure: true}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	svc, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +52,7 @@ func startE2E(t *testing.T) (*e2e, func()) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	cctx, cancel := idptest.Chromium(t)
-	return &e2e{base: base, psp: psp, p: &idptest.Page{T: t, Ctx: cctx}}, cancel
+	return &e2e{base: base, psp: pp.psp, p: &idptest.Page{T: t, Ctx: cctx}}, cancel
 }
 
 func css(s string) chromedp.CSS { return chromedp.CSS(s) }

@@ -150,6 +150,32 @@ func (n *notes) kinds() map[string]int {
 	return out
 }
 
+// peers are the service's counterparts in a test: the fake Datatrans, the
+// status peer and the notifications.
+type peers struct {
+	psp    *datatranstest.Server
+	status *statusPeer
+	notes  *notes
+}
+
+// testConfig returns a configuration on db with a fresh key ring and the
+// peers on loopback.
+func testConfig(t *testing.T, db *sqldb.DB) (Config, peers) {
+	t.Helper()
+	psp, pcfg := datatranstest.Start(t)
+	provider, err := datatrans.New(pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Parse(keyring.Generate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := peers{psp: psp, status: newStatusPeer(t), notes: &notes{sent: map[string]api.Notification{}}}
+	return Config{DB: db, Ring: ring, Payments: provider, PaymentPage: psp.URL(), Notifier: pp.notes,
+		Cases: NewCaseClient(pp.status.srv.URL, api.ClientConfig{Issuer: pp.status.srv.URL, ClientID: "forms", ClientSecret: "s"})}, pp
+}
+
 // harness is a form service on loopback with a fake login, the fake
 // Datatrans and the status peer.
 type harness struct {
@@ -178,27 +204,18 @@ var (
 
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
-	h := &harness{t: t, db: openDB(t, dialect), status: newStatusPeer(t),
-		notes: &notes{sent: map[string]api.Notification{}}, now: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC),
+	db := openDB(t, dialect)
+	base, pp := testConfig(t, db)
+	h := &harness{t: t, db: db, psp: pp.psp, status: pp.status, notes: pp.notes,
+		now:      time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC),
 		sessions: map[string]*rp.Session{"anna": anna, "anna-strong": annaStrong, "bruno": bruno}}
-	psp, pcfg := datatranstest.Start(t)
-	h.psp = psp
-	provider, err := datatrans.New(pcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keyring.Parse(keyring.Generate())
-	if err != nil {
-		t.Fatal(err)
-	}
 	h.srv = httptest.NewUnstartedServer(nil)
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)
-	cfg, err := Config{
-		RP: rp.Config{BaseURL: h.srv.URL}, DB: h.db, Ring: ring, Payments: provider, PaymentPage: psp.URL(),
-		Cases:    NewCaseClient(h.status.srv.URL, api.ClientConfig{Issuer: h.status.srv.URL, ClientID: "forms", ClientSecret: "s"}),
-		Notifier: h.notes, Now: h.clock, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}.withDefaults()
+	base.RP = rp.Config{BaseURL: h.srv.URL}
+	base.Now = h.clock
+	base.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg, err := base.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
