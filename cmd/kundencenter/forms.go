@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 //   - KC_FORMS_DRAFT_RETENTION: how long drafts are kept (default 2160h = 90 days).
 func formsService(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
 	cfg := loadConfig()
+	cfg.DataDir = cmp.Or(c.DataDir, cfg.DataDir) // serve's data folder
 	embedded := cfg.DatabaseURL == ""
 	if embedded {
 		if err := cfg.embeddedSecrets(); err != nil {
