@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kanton/kundencenter/services/documents"
 	"github.com/kanton/kundencenter/services/forms"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
@@ -42,7 +41,7 @@ func serviceHandler(ctx context.Context, name string, c serviceConfig, log *slog
 	case "forms":
 		return forms.New(ctx, forms.Config{RP: rc, Links: c.Links})
 	case "documents":
-		return documents.New(ctx, documents.Config{RP: rc, Links: c.Links})
+		return documentsHandler(ctx, rc, c, log)
 	}
 	return nil, fmt.Errorf("unknown service %q", name)
 }
