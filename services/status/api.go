@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/services/api"
+	"github.com/kanton/kundencenter/services/page"
 )
 
 // API scopes (granted by the IdP to back-office clients).
@@ -18,6 +19,10 @@ const (
 	ScopeWrite = "cases:write"
 	ScopeRead  = "cases:read"
 )
+
+// ScopeSummary lets the portal read a person's summary with their own
+// access token.
+const ScopeSummary = "summary:read"
 
 // APIBase is the path of the back-office API.
 const APIBase = "/api/v1"
@@ -137,6 +142,7 @@ func (s *service) mountAPI(mux *http.ServeMux) {
 	mux.Handle("GET "+APIBase+"/cases/{id}", s.auth.Require(ScopeRead, http.HandlerFunc(s.apiGet)))
 	mux.Handle("GET "+APIBase+"/cases", s.auth.Require(ScopeRead, http.HandlerFunc(s.apiGet)))
 	mux.Handle("GET "+APIBase+"/cases/{id}/files/{file}", s.auth.Require(ScopeRead, http.HandlerFunc(s.apiFile)))
+	mux.Handle("GET "+APIBase+"/summary", s.auth.Require(ScopeSummary, http.HandlerFunc(s.apiSummary)))
 	mux.HandleFunc("GET "+APIBase+"/openapi.json", serveOpenAPI)
 }
 
@@ -330,4 +336,44 @@ func (s *service) answer(w http.ResponseWriter, r *http.Request, a Receipt, err 
 		s.log.ErrorContext(r.Context(), "status API", "path", r.URL.Path, "error", err)
 		api.WriteProblem(w, r, api.Internal)
 	}
+}
+
+// summaryItems is how many open cases the summary names.
+const summaryItems = 5
+
+// summary is the answer of GET /summary.
+type summary struct {
+	Count int           `json:"count"`
+	Items []summaryItem `json:"items"`
+}
+
+type summaryItem struct {
+	Title     string    `json:"title"`
+	Reference string    `json:"reference"`
+	Status    Status    `json:"status"`
+	Date      time.Time `json:"date"`
+	URL       string    `json:"url"`
+}
+
+// apiSummary answers the portal's "Übersicht" (GET /summary, a person's own
+// access token with summary:read): how many open cases the token's subject
+// has, and the newest five, titles in the request's language.
+func (s *service) apiSummary(w http.ResponseWriter, r *http.Request) {
+	caller, _ := api.CallerFrom(r.Context())
+	if caller.Subject == "" || caller.Subject == caller.ClientID {
+		api.WriteProblem(w, r, api.Forbidden.With("the summary needs a person's access token"))
+		return
+	}
+	n, cases, err := s.store.Open(r.Context(), Owner{Kind: OwnerPerson, Sub: caller.Subject}, summaryItems)
+	if err != nil {
+		s.answer(w, r, Receipt{}, err)
+		return
+	}
+	lang := page.Lang(r)
+	out := summary{Count: n, Items: []summaryItem{}}
+	for _, c := range cases {
+		out.Items = append(out.Items, summaryItem{Title: c.Title.In(lang), Reference: c.Reference, Status: c.Status,
+			Date: c.ChangedAt, URL: s.caseURL(c.Reference)})
+	}
+	api.WriteJSON(w, http.StatusOK, out)
 }

@@ -297,3 +297,44 @@ func TestAPIConcurrentCreate(t *testing.T) {
 		})
 	}
 }
+
+func TestAPISummary(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, backend)
+			var refs []string
+			for i := range 7 {
+				id, ref := h.create(createBody("wohnsitzbestaetigung", "anna"))
+				refs = append(refs, ref)
+				if i == 0 {
+					h.post(id, event(Abgeschlossen, 1), 201) // closed: not in the summary
+				}
+				h.clock.Add(time.Second)
+			}
+			h.create(createBody("wohnsitzbestaetigung", "ben"))
+			code, out := h.call("GET", "/api/v1/summary", personToken("anna", ScopeSummary), nil)
+			var s summary
+			if err := json.Unmarshal([]byte(out), &s); code != 200 || err != nil {
+				t.Fatalf("%d %s", code, out)
+			}
+			if s.Count != 6 || len(s.Items) != 5 || s.Items[0].Reference != refs[6] || s.Items[4].Reference != refs[2] ||
+				s.Items[0].Title != "Wohnsitzbestätigung" || s.Items[0].URL != "http://status.test/cases/"+refs[6] {
+				t.Fatalf("summary %+v", s)
+			}
+			for _, tt := range []struct {
+				name, tok string
+				want      int
+			}{
+				{"no scope", personToken("anna", ScopeRead), 403},
+				{"client credentials", token("backoffice", ScopeSummary), 403},
+				{"no token", "", 401},
+			} {
+				if code, out := h.call("GET", "/api/v1/summary", tt.tok, nil); code != tt.want {
+					t.Errorf("%s: %d %s", tt.name, code, out)
+				}
+			}
+		})
+	}
+}

@@ -431,11 +431,27 @@ type Cursor struct {
 	ID        string
 }
 
+// Open returns how many open viewable cases owner has, and the newest
+// limit of them (newest change first).
+func (s *Store) Open(ctx context.Context, owner Owner, limit int) (int, []Case, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM status_cases WHERE owner_kind = ? AND owner_id = ? AND viewable AND NOT closed`,
+		owner.Kind, owner.Key()).Scan(&n); err != nil {
+		return 0, nil, fmt.Errorf("count open cases: %w", err)
+	}
+	cases, err := s.list(ctx, owner, Cursor{}, limit, ` AND NOT closed`)
+	return n, cases, err
+}
+
 // List returns up to limit viewable cases of owner, newest change first,
 // after the cursor (zero: from the start). The index status_cases_list
 // serves it.
 func (s *Store) List(ctx context.Context, owner Owner, after Cursor, limit int) ([]Case, error) {
-	q := `SELECT ` + caseColumns + ` FROM status_cases WHERE owner_kind = ? AND owner_id = ? AND viewable`
+	return s.list(ctx, owner, after, limit, "")
+}
+
+func (s *Store) list(ctx context.Context, owner Owner, after Cursor, limit int, cond string) ([]Case, error) {
+	q := `SELECT ` + caseColumns + ` FROM status_cases WHERE owner_kind = ? AND owner_id = ? AND viewable` + cond
 	args := []any{owner.Kind, owner.Key()}
 	if !after.ChangedAt.IsZero() {
 		q += ` AND (changed_at < ? OR (changed_at = ? AND id < ?))`
