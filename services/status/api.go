@@ -27,6 +27,11 @@ const ScopeSummary = "summary:read"
 // APIBase is the path of the back-office API.
 const APIBase = "/api/v1"
 
+// maxFuture bounds how far an eventDate may lie ahead of the service's
+// clock (clock skew): a date in the future would hold off every later
+// message.
+const maxFuture = 5 * time.Minute
+
 // maxAPIBody bounds a request body of the API.
 const maxAPIBody = 64 << 10
 
@@ -172,7 +177,7 @@ func (s *service) apiCreate(w http.ResponseWriter, r *http.Request) {
 	if !api.Decode(w, r, &req, maxAPIBody) {
 		return
 	}
-	if errs := req.check(); len(errs) > 0 {
+	if errs := req.check(s.now()); len(errs) > 0 {
 		p := api.Invalid.With("the case is incomplete or malformed")
 		p.Errors = errs
 		api.WriteProblem(w, r, p)
@@ -193,7 +198,7 @@ func (s *service) apiCreate(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, a, err)
 }
 
-func (req createRequest) check() []api.FieldError {
+func (req createRequest) check(now time.Time) []api.FieldError {
 	var errs []api.FieldError
 	add := func(ptr, detail string) { errs = append(errs, api.FieldError{Pointer: ptr, Detail: detail}) }
 	if req.MessageID == "" || len(req.MessageID) > 36 {
@@ -219,6 +224,9 @@ func (req createRequest) check() []api.FieldError {
 	}
 	if req.EventDate.IsZero() {
 		add("/eventDate", "required (RFC 3339)")
+	}
+	if req.EventDate.After(now.Add(maxFuture)) {
+		add("/eventDate", "lies in the future")
 	}
 	if req.ExpectedCompletion != "" {
 		if _, err := time.Parse(time.DateOnly, req.ExpectedCompletion); err != nil {
@@ -250,6 +258,10 @@ func (s *service) apiEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := ev.Check(); err != nil {
 		api.WriteProblem(w, r, api.Invalid.With(err.Error()))
+		return
+	}
+	if ev.EventDate.After(s.now().Add(maxFuture)) {
+		api.WriteProblem(w, r, api.Invalid.With("eventDate lies in the future"))
 		return
 	}
 	a, err := s.store.AddEvent(r.Context(), message(caller, req.MessageID, "event "+id, req), id, s.may(caller), ev,

@@ -183,7 +183,7 @@ func TestAPIOutOfOrder(t *testing.T) {
 			if out := h.post(id, corr, 201); !strings.Contains(out, `"outcome":"teilweise-gutgeheissen"`) {
 				t.Fatalf("correction: %s", out)
 			}
-			recall := map[string]any{"messageId": nextMsg(), "action": "recall", "eventDate": "2026-12-03T09:10:00Z", "referenceMessageId": closed["messageId"]}
+			recall := map[string]any{"messageId": nextMsg(), "action": "recall", "eventDate": "2026-12-03T08:59:00Z", "referenceMessageId": closed["messageId"]}
 			if out := h.post(id, recall, 201); !strings.Contains(out, `"status":"rueckfrage"`) || !strings.Contains(out, `"businessCaseClosed":false`) {
 				t.Fatalf("recall of the close: %s", out)
 			}
@@ -243,6 +243,8 @@ func TestAPIInvalid(t *testing.T) {
 			b["owner"] = map[string]string{"kind": "organisation", "sub": "x"}
 			return b
 		}(), want: 422, has: "/owner"},
+		{name: "create in the future", path: "/api/v1/cases", body: func() map[string]any { b := createBody("x", "a"); b["eventDate"] = "2026-12-04T09:00:00Z"; return b }(), want: 422, has: "future"},
+		{name: "event in the future", path: "/api/v1/cases/" + id + "/events", body: func() map[string]any { b := event(InBearbeitung, 1); b["eventDate"] = "2026-12-03T09:06:00Z"; return b }(), want: 422, has: "future"},
 		{name: "eingereicht by event", path: "/api/v1/cases/" + id + "/events", body: event(Eingereicht, 1), want: 422, has: "eingereicht"},
 		{name: "unknown status", path: "/api/v1/cases/" + id + "/events", body: event("erledigt", 1), want: 422, has: "erledigt"},
 		{name: "rueckfrage without deadline", path: "/api/v1/cases/" + id + "/events", body: func() map[string]any { b := event(Rueckfrage, 1); delete(b, "deadline"); return b }(), want: 422, has: "deadline"},
