@@ -340,3 +340,25 @@ func TestAPISummary(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPI checks that the served description is OpenAPI 3.1 and
+// documents every route of the API.
+func TestOpenAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "sqlite")
+	code, out := h.call("GET", "/api/v1/openapi.json", "", nil)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 200 || err != nil || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("%d %v %.200s", code, err, out)
+	}
+	for _, route := range []string{"post /cases", "get /cases", "get /cases/{businessProcessId}", "post /cases/{businessProcessId}/events",
+		"get /cases/{businessProcessId}/files/{fileId}", "get /summary"} {
+		method, path, _ := strings.Cut(route, " ")
+		if _, ok := doc.Paths[path][method]; !ok {
+			t.Errorf("%s is not documented", route)
+		}
+	}
+}
