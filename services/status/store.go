@@ -409,6 +409,11 @@ func (s *Store) GetByReference(ctx context.Context, ref string) (Case, State, er
 	return s.get(ctx, `reference = ?`, ref)
 }
 
+// head returns a case without its history.
+func (s *Store) head(ctx context.Context, id string) (Case, error) {
+	return scanCase(s.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM status_cases WHERE id = ?`, id))
+}
+
 func (s *Store) get(ctx context.Context, where string, arg string) (Case, State, error) {
 	c, err := scanCase(s.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM status_cases WHERE `+where, arg))
 	if err != nil {
