@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kanton/kundencenter/services/forms"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
 )
@@ -39,7 +38,7 @@ func serviceHandler(ctx context.Context, name string, c serviceConfig, log *slog
 	case "status":
 		return statusHandler(ctx, rc, c, log)
 	case "forms":
-		return forms.New(ctx, forms.Config{RP: rc, Links: c.Links})
+		return formsService(ctx, rc, c, log)
 	case "documents":
 		return documentsHandler(ctx, rc, c, log)
 	}
