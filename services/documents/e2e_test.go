@@ -91,6 +91,9 @@ func TestEndToEnd(t *testing.T) {
 		p.Audit(page + " (1280 px)")
 		p.Do(chromedp.EmulateViewport(390, 844))
 		p.Audit(page + " (390 px)")
+		if wide, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); err != nil || wide {
+			t.Errorf("%s scrolls sideways at 390 px (%v)", page, err)
+		}
 		p.Do(chromedp.EmulateViewport(1280, 900))
 	}
 	has := func(p *idptest.Page, page string, wants ...string) {
