@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -40,7 +41,8 @@ func TestEndToEnd(t *testing.T) {
 	env.AddClient(t, idp.Client{ID: "documents", Name: "Meine Dokumente", RedirectURIs: []string{base + rp.CallbackPath},
 		PostLogoutRedirectURIs: []string{base + rp.LoggedOutPath},
 		GrantTypes:             []string{idp.GrantAuthorizationCode, idp.GrantClientCredentials},
-		Scopes:                 []string{api.ScopeNotify}, APIScopes: []string{ScopeWrite}}, secret)
+		Scopes:                 []string{api.ScopeNotify}, APIScopes: []string{ScopeWrite, "documents:read"}}, secret)
+	env.AddClient(t, idp.Client{ID: "reader", GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{"documents:read"}}, "reader-secret-0123456789")
 	env.AddClient(t, idp.Client{ID: "backoffice", GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{ScopeWrite}}, "backoffice-secret-0123456789")
 	sealer, verifier := testSealing(t)
 	cc := api.ClientConfig{Issuer: env.URL, ClientID: "documents", ClientSecret: secret}
@@ -73,6 +75,14 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if status, err := bo.Do(t.Context(), "POST", base+"/api/v1/documents", map[string]any{"messageId": "x"}, nil); status != 422 || err == nil {
 		t.Errorf("invalid delivery: %d %v", status, err)
+	}
+	// Without a token, and with a token for this API but without documents:write.
+	if resp, err := http.Post(base+"/api/v1/documents", "application/json", strings.NewReader(`{}`)); err != nil || resp.StatusCode != 401 {
+		t.Errorf("no token: %v %v", resp.StatusCode, err)
+	}
+	reader := api.NewAPIClient(api.ClientConfig{Issuer: env.URL, ClientID: "reader", ClientSecret: "reader-secret-0123456789", Scopes: []string{"documents:read"}})
+	if status, _ := reader.Do(t.Context(), "POST", base+"/api/v1/documents", delivery, nil); status != 403 {
+		t.Errorf("token without documents:write: %d, want 403", status)
 	}
 	w := &sqldb.Worker{DB: svc.cfg.DB, Handlers: svc.handlers(), Log: svc.log}
 	if _, err := w.RunDue(t.Context()); err != nil {
