@@ -194,3 +194,28 @@ func TestSealRefusesNonPDF(t *testing.T) {
 		t.Fatal("sealed garbage")
 	}
 }
+
+func TestTestPKISaveLoad(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, seal.ECDSA, false)
+	dir := filepath.Join(t.TempDir(), "pki")
+	if err := fx.pki.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := seal.LoadTestPKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Root.Equal(fx.pki.Root) || !loaded.SealChain[0].Equal(fx.pki.SealChain[0]) || !loaded.TSACert.Equal(fx.pki.TSACert) {
+		t.Fatal("certificates differ after loading")
+	}
+	auth := &tsa.Authority{Cert: loaded.TSACert, Key: loaded.TSAKey}
+	s := &seal.Sealer{Key: loaded.SealKey, Chain: loaded.SealChain, Timestamp: auth.Stamp}
+	sealed, err := s.Seal(context.Background(), samplePDF(t, true), appearance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := newVerifier(fx).Verify(sealed); !res.Valid {
+		t.Errorf("sealed with the loaded keys: %+v", res)
+	}
+}
