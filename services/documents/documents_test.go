@@ -317,7 +317,8 @@ func TestInboxDownloadDelete(t *testing.T) {
 	if sha256Hex(got) != d.SHA256 || !bytes.Equal(got, stored) {
 		t.Fatal("download is not byte-identical")
 	}
-	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || resp.Header.Get("Content-Type") != "application/pdf" {
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="Wohnsitzbestaetigung.pdf"`) ||
+		resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(resp.Header.Get("Repr-Digest"), "sha-256=:") {
 		t.Errorf("headers %v", resp.Header)
 	}
 	if _, body = h.do(t, "alice", "GET", "/", nil, ""); strings.Contains(string(body), `class="badge"`) {
