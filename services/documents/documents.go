@@ -25,7 +25,7 @@ type Notifier interface {
 
 // Config configures the document service.
 type Config struct {
-	RP    rp.Config  // login plumbing; RP.Pages is set by New
+	RP    rp.Config  // login plumbing; RP.Pages and RP.OnSecurityEvent are set by New
 	Links page.Links // base URLs of the three services, for the navigation
 	DB    *sqldb.DB  // migrated by New
 
@@ -93,6 +93,7 @@ func build(ctx context.Context, cfg Config) (*service, http.Handler, error) {
 	}
 	rc := s.cfg.RP
 	rc.Pages = pages
+	rc.OnSecurityEvent = s.onSecurityEvent
 	client, err := rp.New(ctx, rc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("document service: %w", err)
@@ -230,8 +231,16 @@ func (d Document) title(lang string) string {
 	return d.ID
 }
 
-// accountPurged deletes the documents of a purged account (the IdP's
-// account-purged Security Event); idempotent.
+// onSecurityEvent applies the IdP's Security Events (at rp.EventsPath):
+// account-purged deletes the account's documents.
+func (s *service) onSecurityEvent(ctx context.Context, ev rp.SecurityEvent) error {
+	if ev.Type == rp.EventAccountPurged {
+		return s.accountPurged(ctx, ev.Subject)
+	}
+	return nil
+}
+
+// accountPurged deletes the documents of a purged account; idempotent.
 func (s *service) accountPurged(ctx context.Context, sub string) error {
 	if sub == "" {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
+	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
@@ -29,8 +31,9 @@ import (
 // credentials); Anna is told by one general e-mail, finds the document in
 // her inbox, downloads it (same SHA-256 as shown), verifies the downloaded
 // file on the public page, passes it on with a share link that a fresh
-// browser context opens and downloads, and revokes the link. Every page is
-// audited with axe-core at 1280 and 390 px.
+// browser context opens and downloads, and revokes the link; the IdP's
+// account-purged event deletes her documents. Every page is audited with
+// axe-core at 1280 and 390 px.
 func TestEndToEnd(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	anna := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", "Sonnenblume-Aare-42")
@@ -41,7 +44,8 @@ func TestEndToEnd(t *testing.T) {
 	env.AddClient(t, idp.Client{ID: "documents", Name: "Meine Dokumente", RedirectURIs: []string{base + rp.CallbackPath},
 		PostLogoutRedirectURIs: []string{base + rp.LoggedOutPath},
 		GrantTypes:             []string{idp.GrantAuthorizationCode, idp.GrantClientCredentials},
-		Scopes:                 []string{api.ScopeNotify}, APIScopes: []string{ScopeWrite, "documents:read"}}, secret)
+		Scopes:                 []string{api.ScopeNotify}, APIScopes: []string{ScopeWrite, "documents:read"},
+		EventsURI: base + rp.EventsPath}, secret)
 	env.AddClient(t, idp.Client{ID: "reader", GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{"documents:read"}}, "reader-secret-0123456789")
 	env.AddClient(t, idp.Client{ID: "backoffice", GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{ScopeWrite}}, "backoffice-secret-0123456789")
 	sealer, verifier := testSealing(t)
@@ -208,4 +212,25 @@ func TestEndToEnd(t *testing.T) {
 	q.Do(chromedp.Navigate(link), chromedp.WaitVisible(css(`main h1`)))
 	has(q, "revoked link", "Nicht gefunden")
 	audit(q, "revoked link")
+
+	// The IdP deletes Anna's account: its account-purged Security Event
+	// deletes her documents (a repeated delivery changes nothing).
+	ev := notify.EventsConfig{Issuer: env.URL}
+	claims := ev.SETClaims(idp.EventNotice{JTI: "jti-purge", ClientID: "documents", Type: idp.EventAccountPurged, Subject: anna.ID, At: time.Now()}, time.Now())
+	token, err := env.Keys.SignJWT("secevent+jwt", claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		resp, err := http.Post(base+rp.EventsPath, "application/secevent+jwt", strings.NewReader(token))
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("account-purged: %v %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+	}
+	if docs, err := svc.store.List(t.Context(), Owner{Kind: "person", Sub: anna.ID}); err != nil || len(docs) != 0 {
+		t.Errorf("after account-purged Anna still has %d documents (%v)", len(docs), err)
+	}
+	q.Do(chromedp.Navigate(link), chromedp.WaitVisible(css(`main h1`)))
+	has(q, "link after purge", "Nicht gefunden")
 }
