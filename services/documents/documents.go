@@ -61,8 +61,11 @@ const (
 	OpenAPIPath = APIBase + "/openapi.json"
 )
 
-// ScopeWrite is the scope of the delivery API.
-const ScopeWrite = "documents:write"
+// Scopes of the API: delivering, and reading what one delivered.
+const (
+	ScopeWrite = "documents:write"
+	ScopeRead  = "documents:read"
+)
 
 // Document kinds (eCH-0039 document types, simplified).
 var documentKinds = []string{"certificate", "register-extract", "decision", "receipt", "other"}
@@ -151,6 +154,7 @@ func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handl
 	mux.HandleFunc("GET "+OpenAPIPath, s.openAPI)
 	if s.cfg.Auth != nil {
 		mux.Handle("POST "+APIBase+"/documents", s.cfg.Auth.Require(ScopeWrite, http.HandlerFunc(s.deliverAPI)))
+		mux.Handle("GET "+APIBase+"/documents/{id}", s.cfg.Auth.Require(ScopeRead, http.HandlerFunc(s.getAPI)))
 	}
 }
 

@@ -88,6 +88,14 @@ func TestEndToEnd(t *testing.T) {
 	if status, _ := reader.Do(t.Context(), "POST", base+"/api/v1/documents", delivery, nil); status != 403 {
 		t.Errorf("token without documents:write: %d, want 403", status)
 	}
+	// documents:read: the metadata of what the reader delivered; not others'.
+	var view DocumentView
+	if status, err := bo.Do(t.Context(), "GET", base+"/api/v1/documents/"+first.ID, nil, &view); status != 403 || err == nil {
+		t.Errorf("read without documents:read: %d %v", status, err)
+	}
+	if status, _ := reader.Do(t.Context(), "GET", base+"/api/v1/documents/"+first.ID, nil, &view); status != 404 {
+		t.Errorf("another client's document: %d, want 404", status)
+	}
 	w := &sqldb.Worker{DB: svc.cfg.DB, Handlers: svc.handlers(), Log: svc.log}
 	if _, err := w.RunDue(t.Context()); err != nil {
 		t.Fatal(err)
