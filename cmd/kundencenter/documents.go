@@ -37,7 +37,7 @@ import (
 // so that sealed documents still verify after a restart; on https:// the
 // seal must be configured.
 func documentsHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
-	dir := cmp.Or(os.Getenv("KC_DATA_DIR"), "data")
+	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
 	dsn := cmp.Or(os.Getenv("KC_DOCUMENTS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "documents.db"))
 	schema := "documents" // PostgreSQL: the service's own schema
 	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
