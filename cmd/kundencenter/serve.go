@@ -205,7 +205,7 @@ func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sen
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     50 * time.Millisecond,
-		Logger:            log.With("component", "river"),
+		Logger:            slog.New(warnings{log.Handler()}).With("component", "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -215,6 +215,18 @@ func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sen
 	}
 	return client, nil
 }
+
+// warnings passes on warnings and errors only: River reports its job counts
+// at Info every minute while the periodic jobs run, which buries the
+// console of `serve`.
+type warnings struct{ slog.Handler }
+
+func (h warnings) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnings) WithAttrs(as []slog.Attr) slog.Handler { return warnings{h.Handler.WithAttrs(as)} }
+func (h warnings) WithGroup(name string) slog.Handler    { return warnings{h.Handler.WithGroup(name)} }
 
 type stopper interface{ Stop(context.Context) error }
 
