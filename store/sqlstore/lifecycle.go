@@ -85,6 +85,7 @@ func lockIdleSince(ctx context.Context, tx *sqldb.Tx, id string) (time.Time, err
 func (s *Store) MarkLifecycleNotice(ctx context.Context, accountID string, since, at time.Time, out ...idp.Outgoing) (bool, error) {
 	var marked bool
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		marked = false // Tx may run this again
 		idle, err := lockIdleSince(ctx, tx, accountID)
 		if err != nil {
 			return err
