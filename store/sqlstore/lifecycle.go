@@ -198,11 +198,7 @@ func (s *Store) ListServiceEventsAfter(ctx context.Context, after int64, limit i
 
 // MarkServiceEventDelivered records the delivery of an event.
 func (s *Store) MarkServiceEventDelivered(ctx context.Context, id int64, at time.Time) error {
-	n, err := exec(ctx, s.db, `UPDATE service_events SET delivered_at = ? WHERE id = ?`, dbTime(at), id)
-	if err == nil && n == 0 {
-		err = idp.ErrNotFound
-	}
-	if err != nil {
+	if err := execOne(ctx, s.db, `UPDATE service_events SET delivered_at = ? WHERE id = ?`, dbTime(at), id); err != nil {
 		return fmt.Errorf("mark service event delivered: %w", err)
 	}
 	return nil
