@@ -8,6 +8,7 @@ package idptest
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -408,4 +410,14 @@ func Must[T any](t testing.TB, v T, err error) T {
 		t.Fatal(fmt.Errorf("unexpected: %w", err))
 	}
 	return v
+}
+
+// Main runs a test binary's tests with the OIDC library's request logging
+// (through the default slog logger) silenced unless -v: call it from TestMain.
+func Main(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	os.Exit(m.Run())
 }
