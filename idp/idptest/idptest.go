@@ -184,6 +184,9 @@ func New(ctx context.Context, o Options) (*Env, error) {
 		addr = strings.Replace(addr, "127.0.0.1", "localhost", 1)
 	}
 	issuer := cmp.Or(o.Issuer, addr)
+	if c, ok := o.Store.(interface{ SetClock(func() time.Time) }); ok {
+		c.SetClock(o.Now) // the store's own rules (account deletion) use the test's clock too
+	}
 	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits,
 		SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, o.Store, o.Eph, ring,
 		idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), o.Log)
