@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ func formsService(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.
 	var p problems
 	dsn, schema := env("KC_FORMS_DATABASE_URL", cfg.DatabaseURL), "forms"
 	if embedded && os.Getenv("KC_FORMS_DATABASE_URL") == "" {
-		dsn, schema = "sqlite:"+filepath.Join(cfg.DataDir, "forms.db"), ""
+		dsn, schema = "sqlite:"+filepath.Join(cmp.Or(c.DataDir, cfg.DataDir), "forms.db"), ""
 	}
 	ring, err := keyring.Parse(env("KC_FORMS_KEYRING", cfg.Keyring))
 	if err != nil {

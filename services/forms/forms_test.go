@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/services/forms/datatrans/datatranstest"
+	"github.com/kanton/kundencenter/services/rp"
 )
 
 // fillUmzug answers every page of "Umzug melden" (from another canton) and
@@ -335,5 +336,27 @@ func TestOrganisationAndStepUp(t *testing.T) {
 		if r := h.get("anna", first); r.code != http.StatusNotFound {
 			t.Errorf("anna sees the organisation's draft: %d", r.code)
 		}
+	})
+}
+
+func TestAccountPurged(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		sent := fillUmzug(t, h, "anna")
+		mustRedirect(t, h.post("anna", "/drafts/"+sent+"/send", url.Values{"declaration": {"yes"}}), "/submissions/")
+		open := draftOf(h.startDraft("anna", "hund-anmelden"))
+		other := draftOf(h.startDraft("bruno", "parkkarte"))
+		for _, ev := range []rp.SecurityEvent{{Type: "urn:other", Subject: "anna"}, {Type: rp.EventAccountPurged, Subject: "anna"}} {
+			if err := h.s.securityEvent(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := h.get("anna", "/drafts/"+open); r.code != http.StatusNotFound {
+			t.Errorf("purged draft: %d", r.code)
+		}
+		if n := h.count("forms_submissions"); n != 1 {
+			t.Errorf("%d submissions after the purge, want the sent one kept", n)
+		}
+		mustRedirect(t, h.get("bruno", "/drafts/"+other), "/drafts/"+other+"/pages/")
 	})
 }
