@@ -1,6 +1,7 @@
 package forms
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
@@ -358,5 +359,63 @@ func TestAccountPurged(t *testing.T) {
 			t.Errorf("%d submissions after the purge, want the sent one kept", n)
 		}
 		mustRedirect(t, h.get("bruno", "/drafts/"+other), "/drafts/"+other+"/pages/")
+	})
+}
+
+func TestUploads(t *testing.T) {
+	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 1000)...)
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{0}, 100)...)
+	big := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), MaxFileBytes)...)
+	nine := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 9<<20)...)
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		first := h.startDraft("anna", "hund-anmelden")
+		id := draftOf(first)
+		h.post("anna", first, url.Values{"action": {"continue"}, "hundename": {"Bello"}, "rasse": {"Labrador"}, "geburtsdatum_hund": {"01.01.2024"}})
+		mustRedirect(t, h.post("anna", "/drafts/"+id+"/pages/chip", url.Values{"action": {"continue"}, "chipnummer": {"756098100123456"}, "herkunft_hund": {"schweiz"}}),
+			"/drafts/"+id+"/pages/nachweise")
+		page := "/drafts/" + id + "/pages/nachweise"
+		tests := []struct {
+			name string
+			file []byte
+			lang string
+			want string
+			code int
+		}{
+			{name: "wrong type", file: []byte("GIF89a not allowed here"), want: "muss ein PDF, JPEG oder PNG sein", code: http.StatusOK},
+			{name: "text called pdf", file: []byte("hello, I am not a PDF"), want: "muss ein PDF, JPEG oder PNG sein", code: http.StatusOK},
+			{name: "too large", file: big, want: "grösser als 10 MB", code: http.StatusOK},
+			{name: "empty", file: nil, want: "", code: http.StatusOK},
+			{name: "pdf", file: pdf, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "png", file: png, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "nine", file: nine, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "nine again", file: nine, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "over the total", file: nine, want: "höchstens 25 MB", code: http.StatusOK},
+		}
+		for _, tt := range tests {
+			r := h.upload("anna", page, url.Values{"action": {"upload"}}, "heimtierausweis", "heimtierausweis.pdf", tt.file)
+			if r.code != tt.code || !strings.Contains(r.body, tt.want) {
+				t.Fatalf("%s: %d, want %d with %q\n%.3000s", tt.name, r.code, tt.code, tt.want, r.body)
+			}
+		}
+		if n := h.count("forms_attachments"); n != 4 {
+			t.Errorf("%d attachments, want 4", n)
+		}
+		// The draft is intact (the page is answered by the files), and the
+		// stored file is sealed.
+		mustRedirect(t, h.get("anna", "/drafts/"+id), "/drafts/"+id+"/pages/haltung")
+		var data []byte
+		if err := h.db.QueryRow(t.Context(), "SELECT data FROM forms_attachments WHERE size = ?", len(pdf)).Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("%PDF")) {
+			t.Error("file stored in the clear")
+		}
+		mustRedirect(t, h.post("anna", page, url.Values{"action": {"continue"}}), "/drafts/"+id+"/pages/haltung")
+		// Deleting the draft removes its files.
+		mustRedirect(t, h.post("anna", "/drafts/"+id+"/delete", nil), "/drafts")
+		if n := h.count("forms_attachments"); n != 0 {
+			t.Errorf("%d attachments after deleting the draft", n)
+		}
 	})
 }
