@@ -292,6 +292,12 @@ func (h *harness) do(who, method, path string, form url.Values) resp {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return h.send(who, req)
+}
+
+// send sends req with the session cookie of who.
+func (h *harness) send(who string, req *http.Request) resp {
+	h.t.Helper()
 	req.AddCookie(&http.Cookie{Name: "who", Value: who})
 	res, err := client.Do(req)
 	if err != nil {
@@ -299,9 +305,7 @@ func (h *harness) do(who, method, path string, form url.Values) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	loc := res.Header.Get("Location")
-	loc = strings.TrimPrefix(loc, h.srv.URL)
-	return resp{code: res.StatusCode, location: loc, body: string(b)}
+	return resp{code: res.StatusCode, location: strings.TrimPrefix(res.Header.Get("Location"), h.srv.URL), body: string(b)}
 }
 
 func (h *harness) get(who, path string) resp {
@@ -406,12 +410,5 @@ func (h *harness) upload(who, path string, fields url.Values, field, name string
 	_ = mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+path, &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.AddCookie(&http.Cookie{Name: "who", Value: who})
-	res, err := client.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{code: res.StatusCode, location: strings.TrimPrefix(res.Header.Get("Location"), h.srv.URL), body: string(b)}
+	return h.send(who, req)
 }
