@@ -235,6 +235,7 @@ func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handl
 	get("/drafts/{draft}/payments/{payment}/return", s.paymentReturn)
 	get("/submissions/{submission}", s.confirmation)
 	post("/submissions/{submission}/reuse", s.reuse)
+	get("/submissions/{submission}/receipt.pdf", s.receipt)
 	mux.HandleFunc("POST "+webhookPath, s.webhook)
 	mux.HandleFunc("GET /forms.css", stylesheet)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -83,7 +84,25 @@ func TestJourneyWithoutFee(t *testing.T) {
 		if k := h.notes.kinds(); k["form-received"] != 1 {
 			t.Errorf("notifications %v", k)
 		}
-		must200(t, h.get("anna", conf), "http://status.test/cases/2026-")
+		must200(t, h.get("anna", conf), "http://status.test/cases/2026-", "receipt.pdf")
+		// The PDF receipt holds the reference and the answers.
+		pdf := h.get("anna", conf+"/receipt.pdf")
+		if pdf.code != http.StatusOK || !strings.HasPrefix(pdf.body, "%PDF-") {
+			t.Fatalf("receipt: %d %.20q", pdf.code, pdf.body)
+		}
+		text := pdfText(t, []byte(pdf.body))
+		for _, want := range []string{"Empfangsbestätigung", "Umzug melden", "Bahnhofstrasse 5", "Anna Muster", "2026-"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("receipt lacks %q:\n%s", want, text)
+			}
+		}
+		// Reuse: a new draft with the same answers, complete, so it opens
+		// at check answers.
+		reused := mustRedirect(t, h.post("anna", conf+"/reuse", nil), "/drafts/")
+		if reused == "/drafts/"+id {
+			t.Fatal("reuse returned the sent draft")
+		}
+		mustRedirect(t, h.get("anna", reused), reused+"/check")
 		for table, want := range map[string]int{"forms_submissions": 1, "forms_payments": 0} {
 			if n := h.count(table); n != want {
 				t.Errorf("%s: %d rows, want %d", table, n, want)
@@ -418,4 +437,16 @@ func TestUploads(t *testing.T) {
 			t.Errorf("%d attachments after deleting the draft", n)
 		}
 	})
+}
+
+// pdfText extracts the text of a PDF with poppler's pdftotext.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	cmd := exec.Command("pdftotext", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext (apt-get install poppler-utils): %v", err)
+	}
+	return string(out)
 }
