@@ -450,3 +450,62 @@ func pdfText(t *testing.T, pdf []byte) string {
 	}
 	return string(out)
 }
+
+// TestActingFor: a submission made for an organisation or a represented
+// person belongs to them, records who sent it, and its case and
+// notification go to them.
+func TestActingFor(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		for _, tt := range []struct{ who, form, ownerKind, ownerID string }{
+			{"rita", "wohnsitzbestaetigung", "person", "paula"},
+			{"bruno", "fristerstreckung-steuererklaerung", "organisation", "org-1"},
+		} {
+			first := h.startDraft(tt.who, tt.form)
+			id := draftOf(first)
+			d, _ := h.s.cat.Latest(tt.form)
+			// Fill every page directly with valid answers.
+			a := map[string][]string{"vorname": {"Paula"}, "nachname": {"Prinzipal"}, "geburtsdatum": {"1950-03-01"},
+				"wohnadresse.street": {"Gartenweg 2"}, "wohnadresse.postal_code": {"4500"}, "wohnadresse.locality": {"Solothurn"},
+				"zweck": {"bank"}, "steuerjahr": {"2025"}, "steuernummer": {"123.456.789"}, "neue_frist": {"30.06"}}
+			for _, p := range d.Pages {
+				form := url.Values{"action": {"continue"}}
+				for k, v := range a {
+					form[k] = v
+				}
+				h.post(tt.who, "/drafts/"+id+"/pages/"+p.ID, form)
+			}
+			r := h.post(tt.who, "/drafts/"+id+"/send", url.Values{"declaration": {"yes"}})
+			if d.Fee != nil {
+				trx := r.location[strings.LastIndex(r.location, "/")+1:]
+				back, _ := h.psp.Complete(trx, "success", "PFC")
+				r = h.get(tt.who, back)
+			}
+			conf := mustRedirect(t, r, "/submissions/")
+			sub, err := h.s.db.submission(t.Context(), Owner{Kind: tt.ownerKind, ID: tt.ownerID}, strings.TrimPrefix(conf, "/submissions/"))
+			if err != nil {
+				t.Fatalf("%s: submission not owned by %s %s: %v", tt.who, tt.ownerKind, tt.ownerID, err)
+			}
+			if sub.SubmittedBy != tt.who || sub.SubmittedByName == "" {
+				t.Errorf("%s: submitted by %q %q", tt.who, sub.SubmittedBy, sub.SubmittedByName)
+			}
+			h.runJobs()
+			h.runJobs()
+			h.status.mu.Lock()
+			c := h.status.cases[sub.ID]
+			h.status.mu.Unlock()
+			if c.Owner.Kind != tt.ownerKind || (c.Owner.Sub+c.Owner.ID) != tt.ownerID || c.SubmittedBy.Sub != tt.who {
+				t.Errorf("%s: case %+v", tt.who, c)
+			}
+		}
+		h.notes.mu.Lock()
+		defer h.notes.mu.Unlock()
+		got := map[string]bool{}
+		for _, n := range h.notes.sent {
+			got[n.Recipient.Kind+":"+n.Recipient.Sub+n.Recipient.ID] = true
+		}
+		if !got["person:paula"] || !got["organisation:org-1"] {
+			t.Errorf("notifications to %v", got)
+		}
+	})
+}

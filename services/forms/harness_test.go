@@ -204,13 +204,17 @@ var (
 		Acting: &rp.Represents{Kind: rp.ActingOrganisation, ID: "org-1", Name: "Beispiel AG"}, For: "Beispiel AG"}
 )
 
+// rita represents Paula (kind person).
+var rita = &rp.Session{Subject: "rita", Name: "Rita Vertreterin", ACR: "urn:kundencenter:loa:low", CSRF: "csrf-rita",
+	Acting: &rp.Represents{Kind: rp.ActingPerson, Sub: "paula", Name: "Paula Prinzipal"}, For: "Paula Prinzipal"}
+
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
 	db := openDB(t, dialect)
 	base, pp := testConfig(t, db)
 	h := &harness{t: t, db: db, psp: pp.psp, status: pp.status, notes: pp.notes,
 		now:      time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC),
-		sessions: map[string]*rp.Session{"anna": anna, "anna-strong": annaStrong, "bruno": bruno}}
+		sessions: map[string]*rp.Session{"anna": anna, "anna-strong": annaStrong, "bruno": bruno, "rita": rita}}
 	h.srv = httptest.NewUnstartedServer(nil)
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)
