@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"codeberg.org/go-pdf/fpdf"
-
 )
 
 // receipt serves the PDF receipt of a submission: the reference, when it
