@@ -509,3 +509,45 @@ func TestActingFor(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentPay: 50 concurrent "Bezahlen und Antrag senden" start one
+// payment; 50 concurrent returns after paying make one submission and one
+// case.
+func TestConcurrentPay(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		id, pay := payForm(t, h, "anna")
+		var wg sync.WaitGroup
+		locs := make([]string, 50)
+		for i := range locs {
+			wg.Go(func() {
+				locs[i] = h.post("anna", "/drafts/"+id+"/send", url.Values{"declaration": {"yes"}}).location
+			})
+		}
+		wg.Wait()
+		for _, l := range locs {
+			if l != pay {
+				t.Fatalf("a send went to %q, not the one payment page %q", l, pay)
+			}
+		}
+		back, err := h.psp.Complete(pay[strings.LastIndex(pay, "/")+1:], "success", "VIS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		confs := make([]string, 50)
+		for i := range confs {
+			wg.Go(func() { confs[i] = h.get("anna", back).location })
+		}
+		wg.Wait()
+		for _, c := range confs {
+			if c != confs[0] || !strings.HasPrefix(c, "/submissions/") {
+				t.Fatalf("returns went to %q and %q", confs[0], c)
+			}
+		}
+		h.runJobs()
+		cases, _ := h.status.count()
+		if p, s, tx := h.count("forms_payments"), h.count("forms_submissions"), h.psp.Transactions(); p != 1 || s != 1 || tx != 1 || cases != 1 {
+			t.Errorf("%d payments, %d submissions, %d transactions, %d cases; want one each", p, s, tx, cases)
+		}
+	})
+}
