@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/status"
@@ -23,7 +24,9 @@ const defaultStatusClients = "forms=*;backoffice=*"
 // statusHandler builds the status service with its own database:
 // KC_STATUS_DATABASE_URL (postgres://… or sqlite:/path; default
 // sqlite:status.db in the data folder) and its API clients,
-// KC_STATUS_API_CLIENTS ("client=service,service;client=*").
+// KC_STATUS_API_CLIENTS ("client=service,service;client=*"), and how long
+// changes are gathered into one e-mail, KC_STATUS_NOTIFY_WINDOW (default 10m;
+// e.g. 30s to try it out).
 func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
 	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
 	dsn := cmp.Or(os.Getenv("KC_STATUS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "status.db"))
@@ -36,6 +39,12 @@ func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("KC_STATUS_API_CLIENTS: %w", err)
 	}
+	var window time.Duration
+	if v := os.Getenv("KC_STATUS_NOTIFY_WINDOW"); v != "" {
+		if window, err = time.ParseDuration(v); err != nil || window <= 0 {
+			return nil, fmt.Errorf("KC_STATUS_NOTIFY_WINDOW: %q is not a positive duration such as 10m", v)
+		}
+	}
 	schema := "status" // PostgreSQL: the service's own schema
 	if strings.HasPrefix(dsn, "sqlite:") {
 		schema = ""
@@ -45,7 +54,8 @@ func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog
 		return nil, fmt.Errorf("KC_STATUS_DATABASE_URL: %w", err)
 	}
 	context.AfterFunc(ctx, func() { db.Close() })
-	return status.New(ctx, status.Config{RP: rc, Links: c.Links, DB: db, Clients: clients, Log: log.With("service", "status")})
+	return status.New(ctx, status.Config{RP: rc, Links: c.Links, DB: db, Clients: clients, NotifyWindow: window,
+		Log: log.With("service", "status")})
 }
 
 // parseStatusClients reads "forms=*;backoffice=wohnsitzbestaetigung,hundesteuer".
