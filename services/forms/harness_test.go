@@ -1,12 +1,14 @@
 package forms
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -202,13 +204,17 @@ var (
 		Acting: &rp.Represents{Kind: rp.ActingOrganisation, ID: "org-1", Name: "Beispiel AG"}, For: "Beispiel AG"}
 )
 
+// rita represents Paula (kind person).
+var rita = &rp.Session{Subject: "rita", Name: "Rita Vertreterin", ACR: "urn:kundencenter:loa:low", CSRF: "csrf-rita",
+	Acting: &rp.Represents{Kind: rp.ActingPerson, Sub: "paula", Name: "Paula Prinzipal"}, For: "Paula Prinzipal"}
+
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
 	db := openDB(t, dialect)
 	base, pp := testConfig(t, db)
 	h := &harness{t: t, db: db, psp: pp.psp, status: pp.status, notes: pp.notes,
 		now:      time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC),
-		sessions: map[string]*rp.Session{"anna": anna, "anna-strong": annaStrong, "bruno": bruno}}
+		sessions: map[string]*rp.Session{"anna": anna, "anna-strong": annaStrong, "bruno": bruno, "rita": rita}}
 	h.srv = httptest.NewUnstartedServer(nil)
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)
@@ -290,6 +296,12 @@ func (h *harness) do(who, method, path string, form url.Values) resp {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return h.send(who, req)
+}
+
+// send sends req with the session cookie of who.
+func (h *harness) send(who string, req *http.Request) resp {
+	h.t.Helper()
 	req.AddCookie(&http.Cookie{Name: "who", Value: who})
 	res, err := client.Do(req)
 	if err != nil {
@@ -297,9 +309,7 @@ func (h *harness) do(who, method, path string, form url.Values) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	loc := res.Header.Get("Location")
-	loc = strings.TrimPrefix(loc, h.srv.URL)
-	return resp{code: res.StatusCode, location: loc, body: string(b)}
+	return resp{code: res.StatusCode, location: strings.TrimPrefix(res.Header.Get("Location"), h.srv.URL), body: string(b)}
 }
 
 func (h *harness) get(who, path string) resp {
@@ -386,4 +396,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// upload posts a multipart form with one file as who.
+func (h *harness) upload(who, path string, fields url.Values, field, name string, data []byte) resp {
+	h.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("csrf", h.sessions[who].CSRF)
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile(field, name)
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return h.send(who, req)
 }
