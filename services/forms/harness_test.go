@@ -3,8 +3,6 @@ package forms
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,42 +22,19 @@ import (
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
-func postgresURL() string {
-	if u := os.Getenv("KC_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// openDB opens a fresh SQLite file or PostgreSQL schema, dropped at the end.
+// openDB opens a fresh SQLite file or PostgreSQL schema (see sqldbtest.Open).
 func openDB(t *testing.T, dialect string) *sqldb.DB {
 	t.Helper()
-	var db *sqldb.DB
-	var err error
-	if dialect == "sqlite" {
-		db, err = sqldb.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "forms.db"), "")
-	} else {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		schema := "forms_test_" + hex.EncodeToString(b[:])
-		db, err = sqldb.Open(context.Background(), postgresURL(), schema)
-		if err == nil {
-			t.Cleanup(func() { _, _ = db.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return sqldbtest.Open(t, dialect, nil)
 }
 
 // dialects runs f for SQLite and PostgreSQL in parallel subtests.
 func dialects(t *testing.T, f func(t *testing.T, dialect string)) {
 	t.Parallel()
-	for _, d := range []string{"sqlite", "postgres"} {
+	for _, d := range sqldbtest.Dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			f(t, d)
