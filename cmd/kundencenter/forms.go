@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kanton/kundencenter/keyring"
@@ -24,9 +24,9 @@ import (
 // formsService builds the form service and starts its job worker (which
 // ends with ctx). Its configuration:
 //
-//   - KC_FORMS_DATABASE_URL: its own database; default in production
-//     KC_DATABASE_URL (schema "forms"), in the embedded mode the SQLite file
-//     forms.db in KC_DATA_DIR.
+//   - KC_FORMS_DATABASE_URL: its own database (postgres://… or sqlite:/path);
+//     default in production KC_DATABASE_URL (schema "forms"), in the
+//     embedded mode (serve) the SQLite file forms.db in the data folder.
 //   - KC_FORMS_KEYRING: seals answers and files; default KC_KEYRING (the
 //     embedded mode keeps one in KC_DATA_DIR).
 //   - KC_DATATRANS_API_URL, KC_DATATRANS_PAY_URL, KC_DATATRANS_MERCHANT_ID,
@@ -38,18 +38,24 @@ import (
 //   - KC_FORMS_DRAFT_RETENTION: how long drafts are kept (default 2160h = 90 days).
 func formsService(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
 	cfg := loadConfig()
-	cfg.DataDir = cmp.Or(c.DataDir, cfg.DataDir) // serve's data folder
-	embedded := cfg.DatabaseURL == ""
+	embedded := c.DataDir != "" // serve passes its data folder; production does not
 	if embedded {
-		if err := cfg.embeddedSecrets(); err != nil {
+		cfg.DataDir = c.DataDir
+		if err := cfg.embeddedSecrets(); err != nil { // the keys serve loaded from the same folder
 			return nil, err
 		}
 	}
 	env := func(k, def string) string { return firstNonEmpty(os.Getenv(k), def) }
 	var p problems
 	dsn, schema := env("KC_FORMS_DATABASE_URL", cfg.DatabaseURL), "forms"
+	if dsn == "" && !embedded {
+		p.add("KC_FORMS_DATABASE_URL: missing (or set KC_DATABASE_URL; the form service uses its schema \"forms\")")
+	}
+	if strings.HasPrefix(dsn, "sqlite:") {
+		schema = ""
+	}
 	if embedded && os.Getenv("KC_FORMS_DATABASE_URL") == "" {
-		dsn, schema = "sqlite:"+filepath.Join(cfg.DataDir, "forms.db"), ""
+		dsn, schema = "sqlite:"+filepath.Join(c.DataDir, "forms.db"), ""
 	}
 	ring, err := keyring.Parse(env("KC_FORMS_KEYRING", cfg.Keyring))
 	if err != nil {
