@@ -237,7 +237,7 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 		if _, err := b.client.Do(ctx, http.MethodPost, b.documentsURL+"/api/v1/documents", doc, &d); err != nil {
 			return fmt.Errorf("the case is closed, but the certificate was not delivered (run the same command with -message-id %s to retry): %w", msg, explain(err))
 		}
-		fmt.Fprintf(b.out, "certificate delivered: %s\n", d.URL)
+		fmt.Fprintf(b.out, "certificate delivered: %s (SHA-256 %s)\n", d.URL, d.SHA256)
 		return nil
 	}
 }

@@ -21,12 +21,16 @@ import (
 // for every service.
 const defaultStatusClients = "forms=*;backoffice=*"
 
+// serveNotifyWindow is the status service's notification window in the
+// embedded mode (serve).
+const serveNotifyWindow = 5 * time.Second
+
 // statusHandler builds the status service with its own database:
 // KC_STATUS_DATABASE_URL (postgres://… or sqlite:/path; default
 // sqlite:status.db in the data folder) and its API clients,
 // KC_STATUS_API_CLIENTS ("client=service,service;client=*"), and how long
 // changes are gathered into one e-mail, KC_STATUS_NOTIFY_WINDOW (default 10m;
-// e.g. 30s to try it out).
+// 5s in the embedded mode, so a trial sees the e-mail).
 func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
 	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
 	dsn := cmp.Or(os.Getenv("KC_STATUS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "status.db"))
@@ -39,7 +43,10 @@ func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("KC_STATUS_API_CLIENTS: %w", err)
 	}
-	var window time.Duration
+	var window time.Duration // 0: status.DefaultNotifyWindow
+	if c.DataDir != "" {
+		window = serveNotifyWindow
+	}
 	if v := os.Getenv("KC_STATUS_NOTIFY_WINDOW"); v != "" {
 		if window, err = time.ParseDuration(v); err != nil || window <= 0 {
 			return nil, fmt.Errorf("KC_STATUS_NOTIFY_WINDOW: %q is not a positive duration such as 10m", v)
