@@ -49,6 +49,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		u.RawQuery = q.Encode()
 	}
 	p.LangLinks = templates.LangLinks(&u, lang)
+	h.portalLayout(r, p) // portal.go
 	if s, ok := h.session(r); ok && p.User == "" {
 		if a, err := h.svc.Account(r.Context(), s.AccountID); err == nil {
 			if pd, err := h.svc.Personal(a); err == nil {

@@ -52,6 +52,9 @@ type Config struct {
 	// Federation runs logins through upstream identity providers (SwissID,
 	// AGOV; see federation.go); nil hides them.
 	Federation *Federation
+	// Portal configures the portal pages (navigation, catalogue, contact,
+	// overview, enablement; see portal.go).
+	Portal Portal
 }
 
 // Service is a link to an integrated service.
