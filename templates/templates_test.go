@@ -60,13 +60,13 @@ func TestParseFSRefusesBrokenFiles(t *testing.T) {
 			want:   `page "login": missing pages/login.html`,
 		},
 		{
-			name:   "missing layout",
+			name: "missing layout",
 			change: func(m fstest.MapFS) {
 				delete(m, "layout/layout.html")
 				delete(m, "layout/partials.html")
 				delete(m, "layout/portal.html")
 			},
-			want:   "parse layout",
+			want: "parse layout",
 		},
 		{
 			name:   "missing catalogue",
