@@ -25,3 +25,10 @@ func (p *Provider) MintAccessToken(ctx context.Context, accountID, audience stri
 	}
 	return p.op.Crypto().Encrypt(t.ID + ":" + t.Subject)
 }
+
+// SetSSOHold makes an SSO login go through the login UI when hold says so
+// for the account and client (the portal: a service the account is not yet
+// enabled for, whose friendly page the UI shows). Call it before serving.
+func (p *Provider) SetSSOHold(hold func(ctx context.Context, accountID, clientID string) bool) {
+	p.holdSSO = hold
+}

@@ -226,6 +226,9 @@ func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, authRequ
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
+	if !h.enablementGate(w, r, authRequestID, sess) { // catalogue.go: not yet enabled for this service
+		return
+	}
 	if a, err := h.prov.AuthRequest(r.Context(), authRequestID); err == nil && !a.HasPrompt(oidc.PromptNone) &&
 		h.prov.HasActingChoices(r.Context(), sess.AccountID, a.ClientID) {
 		http.Redirect(w, r, "/login/context?authRequestID="+url.QueryEscape(authRequestID), http.StatusSeeOther)

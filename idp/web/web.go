@@ -146,6 +146,7 @@ func (h *Handler) routes() {
 	h.federationRoutes(ui)
 	h.mydataRoutes(ui)
 	h.profileRoutes(ui)
+	h.portalRoutes(ui) // portal.go
 	h.mux.Handle("GET /static/", templates.Static())
 	h.mux.HandleFunc("POST /api/representation-actions", h.actionsAPI)
 	h.mux.HandleFunc("POST /api/notifications", h.notificationsAPI)
