@@ -116,7 +116,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	params := idp.DefaultArgon2
 	lim := idp.Rule{Name: "x", Limit: 1 << 40, Window: time.Hour}
 	env, err := idptest.New(ctx, idptest.Options{Store: store, Eph: eph, Argon2: &params, MaxHashes: 2 * runtime.GOMAXPROCS(0),
-		Limits: idp.Limits{LoginPerAccount: lim, LoginPerIP: lim, RegisterPerIP: lim, ResetPerAccount: lim, ResetPerIP: lim}})
+		Limits: idp.Limits{LoginPerAccount: lim, LoginPerDevice: lim, LoginPerIP: lim, LoginPerNetwork: lim, RegisterPerIP: lim, ResetPerAccount: lim, ResetPerIP: lim}})
 	if err != nil {
 		return err
 	}

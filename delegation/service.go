@@ -122,7 +122,7 @@ func verr(fields map[string][]string) error {
 	return &idp.ValidationError{Fields: fields}
 }
 
-func badText(s string) bool { return strings.ContainsAny(s, "<>\r\n\t\x00") }
+func badText(s string) bool { return idp.BadText(s) }
 
 // validate checks and normalises the input. Field names: name,
 // designation, uid, and street_N, postal_code_N, town_N, country_N for

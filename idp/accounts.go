@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -57,8 +60,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) error {
 		switch {
 		case val == "":
 			v.add(field, "err.required")
-		case utf8.RuneCountInString(val) > maxNameLen || strings.ContainsAny(val, "<>\r\n\t"):
+		case utf8.RuneCountInString(val) > maxNameLen:
 			v.add(field, "err.name_too_long")
+		case BadText(val):
+			v.add(field, "err.invalid_chars")
 		}
 	}
 	switch {
@@ -80,15 +85,17 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) error {
 	}
 	index := s.EmailIndex(email)
 	name := in.GivenName + " " + in.FamilyName
+	// Hash first, for a known address too: the answer must take as long
+	// whether or not the address has an account (enumeration by timing),
+	// and hashing outside the transaction keeps it short.
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
 	if existing, err := s.store.GetAccountByEmailIndex(ctx, index); err == nil {
 		return s.mailExisting(ctx, existing, locale)
 	} else if !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("look up e-mail: %w", err)
-	}
-	// Hash before the transaction: it takes tens of milliseconds.
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
 	}
 	now := s.Now()
 	for attempt := 0; ; attempt++ {
@@ -193,22 +200,61 @@ func (s *Service) Activate(ctx context.Context, token string) (Account, error) {
 	return a, nil
 }
 
-// Login checks e-mail and password. Every failure is ErrLoginFailed (or
-// ErrRateLimited), with the same cost whether or not the address is known.
+// Login checks e-mail and password from a browser the account does not
+// know (see LoginFrom).
 func (s *Service) Login(ctx context.Context, email, password, ip string) (Account, error) {
-	email = NormalizeEmail(email)
+	return s.LoginFrom(ctx, LoginAttempt{Email: email, Password: password, IP: ip})
+}
+
+// LoginAttempt is one e-mail + password login.
+type LoginAttempt struct {
+	Email, Password, IP string
+	// Device is the browser's device cookie: an ID RememberDevice recorded
+	// for the account after an earlier successful login; "" for none.
+	Device string
+}
+
+// LoginFrom checks e-mail and password. Every failure is ErrLoginFailed (or
+// ErrRateLimited), with the same cost whether or not the address is known.
+//
+// Throttling limits the attacker, not the owner (OWASP ASVS 2.2.1, NIST SP
+// 800-63B-4 §3.2.2): attempts are counted per IP address, per network (/24
+// for IPv4, /56 for IPv6) and per account; the per-account count applies to
+// browsers the account does not know, while each known device of the account
+// has its own count — so failures typed for someone's address from anywhere
+// else never lock the owner out on their own browser. A successful login
+// resets the account's count for that browser. A global rate of failures
+// above FailedLoginAlert per minute is logged as an alert.
+func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, error) {
+	email := NormalizeEmail(in.Email)
+	password := in.Password
+	if len(password) > 4*MaxPasswordLength || len(email) > 320 {
+		// Longer than any password we accept: refuse before any hashing.
+		return Account{}, ErrLoginFailed
+	}
 	index := s.EmailIndex(email)
-	if err := s.allow(ctx, []Rule{s.cfg.Limits.LoginPerIP, s.cfg.Limits.LoginPerAccount},
-		[]string{ip, fmt.Sprintf("%x", index[:12])}); err != nil {
+	if err := s.allow(ctx, []Rule{s.cfg.Limits.LoginPerIP, s.cfg.Limits.LoginPerNetwork},
+		[]string{in.IP, ipNetwork(in.IP)}); err != nil {
 		return Account{}, err
 	}
 	a, err := s.store.GetAccountByEmailIndex(ctx, index)
-	if errors.Is(err, ErrNotFound) {
-		s.hasher.Dummy(ctx, password)
-		return Account{}, ErrLoginFailed
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Account{}, fmt.Errorf("look up account: %w", err)
+	}
+	found := err == nil
+	bucket := fmt.Sprintf("%x", index[:12])
+	rule := s.cfg.Limits.LoginPerAccount
+	if found && in.Device != "" && s.knownDevice(ctx, a.ID, in.Device) {
+		bucket, rule = a.ID+":"+in.Device, s.cfg.Limits.LoginPerDevice
+	}
+	if err := s.allow(ctx, []Rule{rule}, []string{bucket}); err != nil {
+		s.failedLogin(ctx)
+		return Account{}, err
+	}
+	if !found {
+		s.hasher.Dummy(ctx, password)
+		s.failedLogin(ctx)
+		return Account{}, ErrLoginFailed
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, password, a.PasswordHash)
 	if err != nil {
@@ -218,7 +264,11 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (Accoun
 		if ok {
 			s.audit(ctx, a.ID, "account.login_inactive", a.ID, string(a.Status))
 		}
+		s.failedLogin(ctx)
 		return Account{}, ErrLoginFailed
+	}
+	if err := s.limiter.Reset(ctx, rule.Name+":"+bucket); err != nil {
+		s.log.WarnContext(ctx, "reset login count", "err", err)
 	}
 	var newHash string
 	if rehash {
@@ -251,6 +301,9 @@ func (s *Service) RequestReset(ctx context.Context, email, locale, ip string) er
 	if err := s.allow(ctx, []Rule{s.cfg.Limits.ResetPerIP}, []string{ip}); err != nil {
 		return err
 	}
+	// A known address costs a few store writes more than an unknown one;
+	// every answer takes at least resetFloor so the two cannot be told apart.
+	defer padTo(time.Now(), resetFloor)
 	a, err := s.store.GetAccountByEmailIndex(ctx, s.EmailIndex(email))
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -336,4 +389,72 @@ func (s *Service) Reset(ctx context.Context, token, password, repeat string) (Ac
 	}
 	s.audit(ctx, a.ID, "account.password_reset", a.ID, "")
 	return a, nil
+}
+
+// FailedLoginAlert is the number of failed logins per minute, across all
+// accounts, from which an alert is logged.
+const FailedLoginAlert = 300
+
+// failedLogin counts a failed login in the global per-minute rate and logs
+// an alert when it crosses FailedLoginAlert (once per minute).
+func (s *Service) failedLogin(ctx context.Context) {
+	n, err := s.eph.Incr(ctx, "rl:login_fail_global", time.Minute)
+	if err == nil && n == FailedLoginAlert {
+		s.log.WarnContext(ctx, "ALERT: failed-login rate above threshold", "per_minute", n)
+	}
+}
+
+// deviceTTL is how long a browser stays known to an account after a login.
+const deviceTTL = 180 * 24 * time.Hour
+
+// NewDeviceID returns a fresh 128-bit device ID for a device cookie.
+func NewDeviceID() string { return NewID() }
+
+// RememberDevice records that device (the browser's device cookie) completed
+// a login of the account, so its later failures count apart from everyone
+// else's (see LoginFrom).
+func (s *Service) RememberDevice(ctx context.Context, accountID, device string) error {
+	if device == "" || len(device) > 64 {
+		return nil
+	}
+	return s.eph.SAdd(ctx, "devices:"+accountID, device, deviceTTL)
+}
+
+// knownDevice reports whether the account knows device; a store failure
+// counts as unknown (the stricter bucket).
+func (s *Service) knownDevice(ctx context.Context, accountID, device string) bool {
+	if len(device) > 64 {
+		return false
+	}
+	members, err := s.eph.SMembers(ctx, "devices:"+accountID)
+	return err == nil && slices.Contains(members, device)
+}
+
+// ipNetwork returns the network an address belongs to for throttling: its
+// /24 (IPv4) or /56 (IPv6); the input itself when it is not an address.
+func ipNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	bits := 24
+	if a.Is6() && !a.Is4In6() {
+		bits = 56
+	}
+	p, err := a.Unmap().Prefix(bits)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// resetFloor is the least time a reset request takes (see RequestReset).
+const resetFloor = 120 * time.Millisecond
+
+// padTo sleeps until floor has passed since start (wall time, not the
+// injected clock: this is about what an observer can measure).
+func padTo(start time.Time, floor time.Duration) {
+	if d := floor - time.Since(start); d > 0 {
+		time.Sleep(d)
+	}
 }

@@ -66,7 +66,7 @@ func (s *Service) RegisterFederated(ctx context.Context, in FederatedInput) (Acc
 		switch {
 		case f.val == "":
 			v.add(f.field, "err.required")
-		case utf8.RuneCountInString(f.val) > maxNameLen || strings.ContainsAny(f.val, "<>\r\n\t"):
+		case utf8.RuneCountInString(f.val) > maxNameLen || BadText(f.val):
 			v.add(f.field, "err.name_too_long")
 		}
 	}

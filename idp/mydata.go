@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -54,6 +55,17 @@ var (
 	digits4RE     = regexp.MustCompile(`^[0-9]{4}$`)
 )
 
+// BadText reports whether s may not be stored as a line of plain text: it is
+// not valid UTF-8, or it holds markup brackets, control characters (NUL, line
+// breaks, tabs, …) or bidirectional controls, which could make a name in a
+// mail or on a page read differently from what it is (OWASP ASVS 5.1.4).
+func BadText(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return r == '<' || r == '>' || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) ||
+			r == '\u2028' || r == '\u2029'
+	})
+}
+
 // maxAge is the oldest plausible age in years for a date of birth.
 const maxAge = 120
 
@@ -65,7 +77,7 @@ func plainText(v *ValidationError, field, val string, required bool, max int) {
 		v.add(field, "err.required")
 	case utf8.RuneCountInString(val) > max:
 		v.add(field, "err.too_long")
-	case strings.ContainsAny(val, "<>\r\n\t") || !utf8.ValidString(val):
+	case BadText(val):
 		v.add(field, "err.invalid_chars")
 	}
 }

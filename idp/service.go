@@ -43,8 +43,10 @@ type Config struct {
 
 // Limits are the rate limits applied to the account pages.
 type Limits struct {
-	LoginPerAccount Rule // failed and successful attempts for one e-mail address
+	LoginPerAccount Rule // attempts for one e-mail address from browsers the account does not know
+	LoginPerDevice  Rule // attempts for one account from one of its known browsers
 	LoginPerIP      Rule
+	LoginPerNetwork Rule // attempts from one /24 (IPv4) or /56 (IPv6)
 	RegisterPerIP   Rule
 	ResetPerAccount Rule // reset mails to one address
 	ResetPerIP      Rule
@@ -54,7 +56,9 @@ type Limits struct {
 // meets them quickly (OWASP ASVS 2.2.1: at most 100 failures per hour per account).
 var DefaultLimits = Limits{
 	LoginPerAccount: Rule{Name: "login_acct", Limit: 10, Window: 15 * time.Minute},
+	LoginPerDevice:  Rule{Name: "login_dev", Limit: 10, Window: 15 * time.Minute},
 	LoginPerIP:      Rule{Name: "login_ip", Limit: 60, Window: 15 * time.Minute},
+	LoginPerNetwork: Rule{Name: "login_net", Limit: 300, Window: 15 * time.Minute},
 	RegisterPerIP:   Rule{Name: "register_ip", Limit: 10, Window: time.Hour},
 	ResetPerAccount: Rule{Name: "reset_acct", Limit: 3, Window: time.Hour},
 	ResetPerIP:      Rule{Name: "reset_ip", Limit: 20, Window: time.Hour},
@@ -73,8 +77,19 @@ func (c *Config) defaults() {
 	if c.SessionMax == 0 {
 		c.SessionMax = 12 * time.Hour
 	}
-	if c.Limits == (Limits{}) {
-		c.Limits = DefaultLimits
+	// Rules left out take their default.
+	for _, r := range []struct{ got, def *Rule }{
+		{&c.Limits.LoginPerAccount, &DefaultLimits.LoginPerAccount},
+		{&c.Limits.LoginPerDevice, &DefaultLimits.LoginPerDevice},
+		{&c.Limits.LoginPerIP, &DefaultLimits.LoginPerIP},
+		{&c.Limits.LoginPerNetwork, &DefaultLimits.LoginPerNetwork},
+		{&c.Limits.RegisterPerIP, &DefaultLimits.RegisterPerIP},
+		{&c.Limits.ResetPerAccount, &DefaultLimits.ResetPerAccount},
+		{&c.Limits.ResetPerIP, &DefaultLimits.ResetPerIP},
+	} {
+		if *r.got == (Rule{}) {
+			*r.got = *r.def
+		}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -24,7 +24,7 @@ import (
 // partials and messages.json in services/{kind}/; services/static/ holds the
 // assets served under /static/.
 //
-//go:embed services
+//go:embed all:services
 var ServiceFS embed.FS
 
 // ServicePageNames lists the shared pages of the services; each one is a file

@@ -6,6 +6,7 @@
 //	kundencenter status|forms|documents   one relying-party service (production)
 //	kundencenter migrate            run the database migrations (production)
 //	kundencenter admin …            clients, signing keys, key ring
+//	kundencenter backoffice cases … the demo back office: create cases, change their status
 package main
 
 import (
@@ -29,6 +30,7 @@ commands:
   documents   run the document service "Meine Dokumente" (production)
   migrate     apply the database migrations to KC_DATABASE_URL
   admin       clients, signing keys, key ring (kundencenter admin help)
+  backoffice  drive the status API as the demo back office (kundencenter backoffice cases …)
 `
 
 func main() {
@@ -54,6 +56,8 @@ func main() {
 		err = runMigrate(ctx, cfg)
 	case "admin":
 		err = runAdmin(ctx, cfg, args)
+	case "backoffice":
+		err = runBackoffice(ctx, args, os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

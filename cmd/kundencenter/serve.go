@@ -140,6 +140,9 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 			BackChannelLogoutURI: base + rp.BackChannelLogoutPath,
 			GrantTypes:           []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials},
 			Scopes:               b.scopes, APIScopes: b.apiScopes}
+		if b.id == "status" { // receives account-purged (services/status)
+			c.EventsURI = base + rp.EventsPath
+		}
 		if err := putClient(ctx, store, c); err != nil {
 			return fmt.Errorf("register bundled client %s: %w", b.id, err)
 		}
@@ -181,7 +184,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	g.Go(func() error { return serveOn(gctx, lns[0], handler, log, "idp") })
 	for i, b := range bundled {
 		h, err := serviceHandler(gctx, b.id, serviceConfig{Issuer: cfg.Issuer, ClientID: b.id, ClientSecret: secrets[b.id],
-			BaseURL: svcURL(i), CookieKey: cfg.CookieKey,
+			BaseURL: svcURL(i), CookieKey: cfg.CookieKey, DataDir: cfg.DataDir,
 			Links: page.Links{Forms: svcURL(0), Status: svcURL(1), Documents: svcURL(2)}}, log)
 		if err != nil {
 			return err

@@ -8,17 +8,15 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kanton/kundencenter/services/documents"
-	"github.com/kanton/kundencenter/services/forms"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
-	"github.com/kanton/kundencenter/services/status"
 )
 
 // serviceConfig is what one relying-party service needs.
 type serviceConfig struct {
 	Issuer, ClientID, ClientSecret, BaseURL, CookieKey string
 	Links                                              page.Links
+	DataDir                                            string // embedded mode: where a service keeps its SQLite file
 }
 
 // serviceLinks reads the services' public URLs for the navigation between
@@ -38,11 +36,11 @@ func serviceHandler(ctx context.Context, name string, c serviceConfig, log *slog
 		CookieKey: key, Insecure: strings.HasPrefix(c.BaseURL, "http://"), Logger: log.With("service", name)}
 	switch name {
 	case "status":
-		return status.New(ctx, status.Config{RP: rc, Links: c.Links})
+		return statusHandler(ctx, rc, c, log)
 	case "forms":
-		return forms.New(ctx, forms.Config{RP: rc, Links: c.Links})
+		return formsService(ctx, rc, c, log)
 	case "documents":
-		return documents.New(ctx, documents.Config{RP: rc, Links: c.Links})
+		return documentsHandler(ctx, rc, c, log)
 	}
 	return nil, fmt.Errorf("unknown service %q", name)
 }

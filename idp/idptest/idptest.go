@@ -8,6 +8,7 @@ package idptest
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -185,6 +187,9 @@ func New(ctx context.Context, o Options) (*Env, error) {
 		addr = strings.Replace(addr, "127.0.0.1", "localhost", 1)
 	}
 	issuer := cmp.Or(o.Issuer, addr)
+	if c, ok := o.Store.(interface{ SetClock(func() time.Time) }); ok {
+		c.SetClock(o.Now) // the store's own rules (account deletion) use the test's clock too
+	}
 	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits,
 		SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, o.Store, o.Eph, ring,
 		idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), o.Log)
@@ -418,4 +423,14 @@ func Must[T any](t testing.TB, v T, err error) T {
 		t.Fatal(fmt.Errorf("unexpected: %w", err))
 	}
 	return v
+}
+
+// Main runs a test binary's tests with the OIDC library's request logging
+// (through the default slog logger) silenced unless -v: call it from TestMain.
+func Main(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	os.Exit(m.Run())
 }

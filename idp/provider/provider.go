@@ -107,7 +107,7 @@ func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log
 		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeAddress, oidc.ScopePhone,
 			oidc.ScopeOfflineAccess, ScopeProofing},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
-			"at_hash", "c_hash", "name", "given_name", "family_name", "locale", "email", "email_verified", "birthdate", ClaimProofing,
+			"at_hash", "name", "given_name", "family_name", "locale", "email", "email_verified", "birthdate", ClaimProofing,
 			"address", "phone_number", "phone_number_verified", idp.ClaimProfile, "sid", "represents"},
 	}
 	var opts []op.Option
@@ -129,7 +129,8 @@ func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log
 		JwksURI:       op.NewEndpoint("/keys"),
 	}
 	p.server = &server{LegacyServer: op.NewLegacyServer(o, endpoints), p: p}
-	p.handler = op.RegisterLegacyServer(p.server, p.callback, op.WithServerCORSOptions(nil))
+	p.handler = clientAuthErrors([]string{endpoints.Token.Relative(), endpoints.Introspection.Relative(), endpoints.Revocation.Relative()},
+		op.RegisterLegacyServer(p.server, p.callback, op.WithServerCORSOptions(nil)))
 	return p, nil
 }
 
@@ -420,7 +421,8 @@ func (p *Provider) ErrorRedirect(ctx context.Context, id string, e *oidc.Error) 
 	}
 	_ = p.eph.Delete(ctx, authRequestKey(id))
 	e.State = a.State
-	return op.AuthResponseURL(a.RedirectURI, a.GetResponseType(), a.GetResponseMode(), e, p.op.Encoder())
+	u, err := op.AuthResponseURL(a.RedirectURI, a.GetResponseType(), a.GetResponseMode(), e, p.op.Encoder())
+	return p.withIss(u), err
 }
 
 // callback wraps the library's authorize callback: the request must be
@@ -438,7 +440,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 		p.failPage(w, r, "authorization request is bound to another browser")
 		return
 	}
-	op.AuthorizeCallback(w, r, p.op)
+	op.AuthorizeCallback(issWriter{w, p}, r, p.op)
 }
 
 func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, reason string) {

@@ -21,7 +21,7 @@ type server struct {
 	p *Provider
 
 	discoveryOnce sync.Once
-	discovery     *oidc.DiscoveryConfiguration
+	discovery     *discoveryDocument
 }
 
 // Discovery serves the provider metadata (OpenID Connect Discovery 1.0 §3)
@@ -48,7 +48,13 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		d.ClaimsParameterSupported = false
 		// OIDC Back-Channel Logout 1.0 §2.1 (idp/backchannel.go, notify/events.go).
 		d.BackChannelLogoutSupported, d.BackChannelLogoutSessionSupported = true, true
-		s.discovery = &d
+		// No JWT client authentication exists (client secrets only), and
+		// no hybrid flow (c_hash).
+		d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+		d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+		d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
+		d.ClaimsSupported = slices.DeleteFunc(slices.Clone(d.ClaimsSupported), func(c string) bool { return c == "c_hash" })
+		s.discovery = &discoveryDocument{DiscoveryConfiguration: &d, AuthorizationResponseIssParameterSupported: true}
 	})
 	if s.discovery == nil {
 		return s.LegacyServer.Discovery(ctx, r)
@@ -78,13 +84,20 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		return nil, op.AsStatusError(oidc.ErrInvalidRequestRedirectURI().
 			WithDescription("redirect_uri is not registered for this client"), http.StatusBadRequest)
 	}
+	// Request objects by reference are not supported (OIDC Core §6.2; by
+	// value, the library answers request_not_supported).
+	if r.Form.Get("request_uri") != "" {
+		return s.p.authError(r.Data, &oidc.Error{ErrorType: "request_uri_not_supported",
+			Description: "request objects by reference (request_uri) are not supported"})
+	}
 	redirect, err := s.LegacyServer.Authorize(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(redirect.URL)
 	if err != nil || u.Path != s.p.cfg.LoginPath {
-		return redirect, nil // an error redirect to the client
+		redirect.URL = s.p.withIss(redirect.URL) // an error redirect to the client
+		return redirect, nil
 	}
 	id := u.Query().Get("authRequestID")
 	a, err := s.p.getAuthRequest(ctx, id)

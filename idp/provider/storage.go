@@ -38,6 +38,9 @@ func (s storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hin
 	if r.ResponseType != oidc.ResponseTypeCode {
 		return nil, &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"}
 	}
+	if r.ResponseMode != "" && r.ResponseMode != oidc.ResponseModeQuery {
+		return nil, oidc.ErrInvalidRequest().WithDescription("only response_mode=query is supported")
+	}
 	if r.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256")
 	}
@@ -304,7 +307,8 @@ func (s storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID st
 		return oidc.ErrServerError().WithParent(err)
 	}
 	if t.ClientID != clientID {
-		return oidc.ErrInvalidClient().WithDescription("token was issued to another client")
+		// The client authenticated; the token is simply not its own.
+		return oidc.ErrInvalidRequest().WithDescription("token was issued to another client")
 	}
 	if err := s.p.idp.RevokeAccessToken(ctx, tokenOrID); err != nil {
 		return oidc.ErrServerError().WithParent(err)

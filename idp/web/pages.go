@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -198,13 +199,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "login", lang, v)
 		return
 	}
-	acct, err := h.svc.Login(r.Context(), v.Email, r.PostFormValue("password"), h.clientIP(r))
+	device := h.device(r)
+	acct, err := h.svc.LoginFrom(r.Context(), idp.LoginAttempt{Email: v.Email, Password: r.PostFormValue("password"),
+		IP: h.clientIP(r), Device: device})
 	if err != nil {
 		status, key := h.serviceError(r, err)
 		v.Errors = []templates.FieldError{{Key: key}}
 		h.render(w, r, status, "login", lang, v)
 		return
 	}
+	h.rememberDevice(w, r, acct.ID, device)
 	h.afterFirstFactor(w, r, acct.ID, []string{idp.AMRPassword}, id, v.Next, idp.Session{})
 }
 
@@ -413,4 +417,31 @@ func (h *Handler) finishLogout(w http.ResponseWriter, r *http.Request, logoutID 
 		}
 	}
 	h.render(w, r, http.StatusOK, "logged_out", h.lang(w, r), &loggedOutView{LoginURL: "/login"})
+}
+
+// deviceCookie names the cookie that lets an account recognise a browser it
+// logged in from before (idp.Service.LoginFrom): failures typed elsewhere
+// for the same address then never lock this browser out.
+const deviceCookie = "kc_device"
+
+// device returns the browser's device ID, "" without one.
+func (h *Handler) device(r *http.Request) string {
+	c, err := r.Cookie(h.cookieName(deviceCookie))
+	if err != nil || len(c.Value) > 64 {
+		return ""
+	}
+	return c.Value
+}
+
+// rememberDevice gives the browser a device ID (keeping an existing one) and
+// records it for the account after a correct password.
+func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, accountID, device string) {
+	if device == "" {
+		device = idp.NewDeviceID()
+	}
+	if err := h.svc.RememberDevice(r.Context(), accountID, device); err != nil {
+		h.log.WarnContext(r.Context(), "remember device", "err", err)
+		return
+	}
+	h.setCookie(w, h.cookieName(deviceCookie), device, int((180 * 24 * time.Hour).Seconds()))
 }

@@ -228,10 +228,18 @@ func newRequestID() string {
 }
 
 // pageHeaders marks a page as not to be stored (it may show personal data).
+// maxPageBody bounds the body of every page request.
+const maxPageBody = 256 << 10
+
 func (h *Handler) pageHeaders(f http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")
+		if r.Body != nil {
+			// No page takes more: a huge body is cut before it is parsed
+			// or a password in it is hashed.
+			r.Body = http.MaxBytesReader(w, r.Body, maxPageBody)
+		}
 		f(w, r)
 	})
 }

@@ -1,6 +1,7 @@
 package rp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,9 +54,12 @@ type Config struct {
 	SessionTTL time.Duration // absolute session lifetime; 0 = DefaultSessionTTL
 	// Pages draws the error and logged-out pages; nil = pages without
 	// navigation.
-	Pages  *page.Renderer
-	Logger *slog.Logger     // nil = slog.Default()
-	Now    func() time.Time // nil = time.Now; used for the session lifetime
+	Pages *page.Renderer
+	// OnSecurityEvent, if set, receives the IdP's verified Security Event
+	// Tokens at EventsPath (events.go); it must be idempotent.
+	OnSecurityEvent func(context.Context, SecurityEvent) error
+	Logger          *slog.Logger     // nil = slog.Default()
+	Now             func() time.Time // nil = time.Now; used for the session lifetime
 }
 
 // Validate reports every problem of the configuration at once.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	zrp "github.com/zitadel/oidc/v3/pkg/client/rp"
@@ -55,9 +56,18 @@ func (c *Client) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.cfg.ACRValues != "" {
 		opts = append(opts, zrp.AuthURLOpt(zrp.WithURLParam("acr_values", c.cfg.ACRValues)))
+	} else if acr := r.URL.Query().Get("acr_values"); acrValues.MatchString(acr) {
+		// Step-up: a page that needs a stronger login than the service's
+		// default asks for it (OIDC Core 1.0 §3.1.2.1 acr_values); the page
+		// checks the session's acr itself afterwards.
+		opts = append(opts, zrp.AuthURLOpt(zrp.WithURLParam("acr_values", acr)))
 	}
 	http.Redirect(w, r, zrp.AuthURL(txn.State, c.rp, opts...), http.StatusFound)
 }
+
+// acrValues matches an acceptable acr_values query parameter: one to four
+// space-separated level URIs or names.
+var acrValues = regexp.MustCompile(`^[A-Za-z0-9:._-]{1,100}( [A-Za-z0-9:._-]{1,100}){0,3}$`)
 
 // Callback finishes the login (OIDC Core 1.0 §3.1.2.5–§3.1.3.7): it checks
 // the state against the transaction cookie, exchanges the code with the PKCE

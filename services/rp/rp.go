@@ -145,13 +145,17 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 // Mount registers the login routes on mux: GET /login, GET /auth/callback,
-// POST /logout, GET /logged-out and POST /backchannel-logout.
+// POST /logout, GET /logged-out, POST /backchannel-logout and, with
+// Config.OnSecurityEvent, POST /security-events.
 func (c *Client) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+LoginPath, c.Login)
 	mux.HandleFunc("GET "+CallbackPath, c.Callback)
 	mux.HandleFunc("POST "+LogoutPath, c.Logout)
 	mux.HandleFunc("GET "+LoggedOutPath, c.LoggedOut)
 	mux.HandleFunc("POST "+BackChannelLogoutPath, c.BackChannelLogout)
+	if c.cfg.OnSecurityEvent != nil {
+		mux.HandleFunc("POST "+EventsPath, c.SecurityEvents)
+	}
 }
 
 // SecureHeaders wraps next so that every response carries the security

@@ -3,12 +3,11 @@ package status
 import (
 	"context"
 	"flag"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
+	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/rp/rptest"
@@ -16,37 +15,36 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-var links = page.Links{Status: "http://localhost:8082", Forms: "http://localhost:8081", Documents: "http://localhost:8083"}
-
-func TestHomeGolden(t *testing.T) {
-	pages, err := page.New(page.Site{Kind: page.Status, Links: links}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &service{pages: pages}
-	tests := []struct {
-		name, acceptLanguage string
-	}{
-		{name: "de", acceptLanguage: "de-CH,de;q=0.9"},
-		{name: "fr", acceptLanguage: "fr-CH"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			r.Header.Set("Accept-Language", tt.acceptLanguage)
-			r = r.WithContext(rp.WithSession(r.Context(), &rp.Session{Subject: "u1", Name: "Anna Muster", CSRF: "csrf-token"}))
-			rec := httptest.NewRecorder()
-			s.home(rec, r)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("status %d: %s", rec.Code, rec.Body)
-			}
-			rptest.Golden(t, filepath.Join("testdata", "home_"+tt.name+".golden.html"), rec.Body.Bytes(), *update)
-		})
-	}
+func TestService(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, "sqlite")
+	rptest.CheckService(t, "kc-status", page.Status, func(ctx context.Context, rc rp.Config, nav page.Links) (http.Handler, error) {
+		return New(ctx, Config{RP: rc, Links: nav, DB: db, Notifier: nopNotifier{}})
+	}, "<h1>Meine Vorgänge</h1>", "Sie haben noch keine Vorgänge.")
 }
 
-func TestService(t *testing.T) {
-	rptest.CheckService(t, "kc-status", page.Status, func(ctx context.Context, rc rp.Config, nav page.Links) (http.Handler, error) {
-		return New(ctx, Config{RP: rc, Links: nav})
-	}, "<h1>Meine Vorgänge</h1>", "Sie haben noch keine Vorgänge.")
+type nopNotifier struct{}
+
+func (nopNotifier) Notify(context.Context, api.Notification) error { return nil }
+
+// TestPagesGolden renders the list and a case with a Rückfrage in German
+// and French.
+func TestPagesGolden(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "sqlite")
+	id, ref := h.create(createBody("wohnsitzbestaetigung", "anna"))
+	h.post(id, event(Eingegangen, 1), 201)
+	h.post(id, event(Rueckfrage, 2), 201)
+	for _, lang := range []string{"de", "fr"} {
+		sess := rp.Session{Subject: "anna", Name: "Anna Muster", CSRF: "csrf-token", Lang: lang}
+		for _, p := range []struct{ name, path string }{{"list", "/"}, {"case", "/cases/" + ref}} {
+			t.Run(p.name+"_"+lang, func(t *testing.T) {
+				code, body := h.page(sess, p.path)
+				if code != http.StatusOK {
+					t.Fatalf("%d %s", code, body)
+				}
+				rptest.Golden(t, filepath.Join("testdata", p.name+"_"+lang+".golden.html"), []byte(body), *update)
+			})
+		}
+	}
 }

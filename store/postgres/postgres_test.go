@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/notify"
+	"github.com/kanton/kundencenter/store/sqlstore"
 	"github.com/kanton/kundencenter/store/storetest"
 )
 
@@ -159,18 +161,18 @@ func TestOpenConcurrently(t *testing.T) {
 	}
 	s := stores[0]
 	var count int
-	if err := s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&count); err != nil {
+	if err := s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM kc_schema_migrations`).Scan(&count); err != nil {
 		t.Fatalf("count migrations: %v", err)
 	}
-	want, err := loadMigrations()
+	want, err := fs.Glob(sqlstore.Migrations(), "postgres/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if count != len(want) {
-		t.Errorf("schema_migrations holds %d rows, want %d", count, len(want))
+		t.Errorf("kc_schema_migrations holds %d rows, want %d", count, len(want))
 	}
 	// Every table, River's included, is in the schema.
-	tables := []string{"accounts", "refresh_tokens", "schema_migrations", "river_job", "river_migration"}
+	tables := []string{"accounts", "refresh_tokens", "kc_schema_migrations", "kc_jobs", "river_job", "river_migration"}
 	for _, table := range tables {
 		var found bool
 		if err := s.Pool().QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM information_schema.tables

@@ -21,6 +21,8 @@ var (
 	// ErrReference: a foreign key constraint was violated (a missing
 	// parent, or a child that still references the row).
 	ErrReference = errors.New("sqldb: foreign key violation")
+	// ErrUnavailable: Open or Ping could not reach the database.
+	ErrUnavailable = errors.New("sqldb: database unavailable")
 )
 
 func translate(err error) error {

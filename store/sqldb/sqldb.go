@@ -98,7 +98,7 @@ func openPostgres(ctx context.Context, dsn, schema string) (*DB, error) {
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("sqldb: cannot connect to %s: %w", where, err)
+		return nil, fmt.Errorf("sqldb: cannot connect to %s: %w: %w", where, ErrUnavailable, err)
 	}
 	db := &DB{dialect: Postgres, pool: pool, schema: schema, where: where}
 	if schema != "" {
@@ -179,7 +179,7 @@ func (db *DB) Ping(ctx context.Context) error {
 		err = db.sql.PingContext(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("sqldb: ping %s: %w", db.where, err)
+		return fmt.Errorf("sqldb: ping %s: %w: %w", db.where, ErrUnavailable, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/notify"
+	"github.com/kanton/kundencenter/store/sqlstore"
 	"github.com/kanton/kundencenter/store/storetest"
 )
 
@@ -136,15 +138,15 @@ func TestOpenTwice(t *testing.T) {
 		defer func() { _ = stores[i].Close() }()
 	}
 	var count int
-	if err := stores[0].DB().QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&count); err != nil {
+	if err := stores[0].DB().QueryRowContext(t.Context(), `SELECT count(*) FROM kc_schema_migrations`).Scan(&count); err != nil {
 		t.Fatalf("count migrations: %v", err)
 	}
-	want, err := loadMigrations()
+	want, err := fs.Glob(sqlstore.Migrations(), "sqlite/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if count != len(want) {
-		t.Errorf("schema_migrations holds %d rows, want %d", count, len(want))
+		t.Errorf("kc_schema_migrations holds %d rows, want %d", count, len(want))
 	}
 	var mode string
 	if err := stores[0].DB().QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil {

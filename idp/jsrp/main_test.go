@@ -1,0 +1,9 @@
+package jsrp_test
+
+import (
+	"testing"
+
+	"github.com/kanton/kundencenter/idp/idptest"
+)
+
+func TestMain(m *testing.M) { idptest.Main(m) }

@@ -1,0 +1,163 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/store/sqldb"
+)
+
+const refreshColumns = `id, hash, family_id, client_id, account_id, session_id, scopes, audience, auth_time,
+	amr, acr, created_at, expires_at, used_at, revoked_at, acting_kind, acting_id, profile_id`
+
+func scanRefresh(r scanner) (t idp.RefreshToken, err error) {
+	err = r.Scan(&t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.AccountID, &t.SessionID, sqldb.ScanList(&t.Scopes),
+		sqldb.ScanList(&t.Audience), &t.AuthTime, sqldb.ScanList(&t.AMR), &t.ACR, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt,
+		&t.RevokedAt, &t.Acting.Kind, &t.Acting.ID, &t.Profile)
+	if err != nil {
+		return idp.RefreshToken{}, translate(err)
+	}
+	t.Hash = goBytes(t.Hash)
+	return t, nil
+}
+
+// canonRefresh is the token as a round trip through the database returns it.
+func canonRefresh(t idp.RefreshToken) idp.RefreshToken {
+	t.Hash = goBytes(t.Hash)
+	for _, l := range []*[]string{&t.Scopes, &t.Audience, &t.AMR} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	t.AuthTime = canonTime(t.AuthTime)
+	t.CreatedAt = canonTime(t.CreatedAt)
+	t.ExpiresAt = canonTime(t.ExpiresAt)
+	t.UsedAt = canonTime(t.UsedAt)
+	t.RevokedAt = canonTime(t.RevokedAt)
+	return t
+}
+
+func insertRefresh(ctx context.Context, q querier, t idp.RefreshToken) error {
+	_, err := exec(ctx, q, `INSERT INTO refresh_tokens (`+refreshColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, dbBytes(t.Hash), t.FamilyID, t.ClientID, t.AccountID, t.SessionID,
+		sqldb.List(t.Scopes), sqldb.List(t.Audience), dbTime(t.AuthTime), sqldb.List(t.AMR), t.ACR,
+		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID, t.Profile)
+	return err
+}
+
+// CreateRefreshToken stores a new token (the first of a family or not).
+// ErrConflict if its ID or hash is taken.
+func (s *Store) CreateRefreshToken(ctx context.Context, t idp.RefreshToken) error {
+	if err := insertRefresh(ctx, s.db, t); err != nil {
+		return fmt.Errorf("create refresh token: %w", err)
+	}
+	return nil
+}
+
+// GetRefreshToken returns the token with this hash (used, revoked or not).
+func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (idp.RefreshToken, error) {
+	t, err := scanRefresh(s.db.QueryRow(ctx,
+		`SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = ?`, dbBytes(hash)))
+	if err != nil {
+		return idp.RefreshToken{}, fmt.Errorf("get refresh token: %w", err)
+	}
+	return t, nil
+}
+
+// RotateRefreshToken atomically marks the token with oldHash as used and
+// stores next(old) in its place; next gets the old token with UsedAt set.
+// If the old token was already used (revoked since or not), the whole
+// family is revoked, that revocation committed, and ErrReused returned; if
+// it is unknown, revoked or expired at now, ErrNotFound.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time,
+	next func(old idp.RefreshToken) idp.RefreshToken,
+) (idp.RefreshToken, error) {
+	var (
+		rotated idp.RefreshToken
+		reused  bool
+	)
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		// Concurrent rotations of one token queue on its row lock; after the
+		// winner commits, the others find used_at set and update nothing.
+		old, err := scanRefresh(tx.QueryRow(ctx, `UPDATE refresh_tokens SET used_at = ?
+			WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+			RETURNING `+refreshColumns,
+			dbTime(now), dbBytes(oldHash), dbTime(now)))
+		if errors.Is(err, idp.ErrNotFound) {
+			var (
+				familyID string
+				usedAt   time.Time
+			)
+			err := tx.QueryRow(ctx, `SELECT family_id, used_at FROM refresh_tokens WHERE hash = ?`,
+				dbBytes(oldHash)).Scan(&familyID, &usedAt)
+			if err != nil {
+				return translate(err)
+			}
+			if usedAt.IsZero() {
+				return idp.ErrNotFound // revoked or expired
+			}
+			reused = true
+			return revokeWhere(ctx, tx, `family_id = ?`, familyID, now)
+		}
+		if err != nil {
+			return fmt.Errorf("mark used: %w", err)
+		}
+		n := next(old)
+		if err := insertRefresh(ctx, tx, n); err != nil {
+			return fmt.Errorf("store next: %w", err)
+		}
+		rotated = canonRefresh(n)
+		return nil
+	})
+	if err == nil && reused {
+		err = idp.ErrReused
+	}
+	if err != nil {
+		return idp.RefreshToken{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return rotated, nil
+}
+
+// revokeWhere revokes the unrevoked tokens that match cond (one
+// placeholder, arg). It locks them in ID order, so that concurrent
+// revocations of overlapping sets cannot deadlock.
+func revokeWhere(ctx context.Context, q querier, cond string, arg any, now time.Time) error {
+	_, err := exec(ctx, q, `UPDATE refresh_tokens SET revoked_at = ? WHERE id IN (
+			SELECT id FROM refresh_tokens WHERE `+cond+` AND revoked_at IS NULL ORDER BY id FOR UPDATE
+		) AND revoked_at IS NULL`,
+		dbTime(now), arg)
+	return err
+}
+
+// RevokeRefreshFamily revokes every token of a family. Tokens revoked
+// before keep their first revocation time.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
+	if err := revokeWhere(ctx, s.db, `family_id = ?`, familyID, now); err != nil {
+		return fmt.Errorf("revoke refresh family: %w", err)
+	}
+	return nil
+}
+
+// RevokeAccountRefreshTokens revokes every token of an account. Tokens
+// revoked before keep their first revocation time.
+func (s *Store) RevokeAccountRefreshTokens(ctx context.Context, accountID string, now time.Time) error {
+	if err := revokeWhere(ctx, s.db, `account_id = ?`, accountID, now); err != nil {
+		return fmt.Errorf("revoke account refresh tokens: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredRefreshTokens removes tokens whose family expired before t
+// (and tokens without an expiry).
+func (s *Store) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int, error) {
+	n, err := exec(ctx, s.db, `DELETE FROM refresh_tokens WHERE expires_at < ? OR expires_at IS NULL`,
+		dbTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired refresh tokens: %w", err)
+	}
+	return int(n), nil
+}
