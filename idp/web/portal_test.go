@@ -202,3 +202,33 @@ func TestPortalNavigation(t *testing.T) {
 func templatesLinks() templates.PortalLinks {
 	return templates.PortalLinks{Status: "http://status.example", Forms: "http://forms.example", Documents: "http://documents.example"}
 }
+
+// TestResetReturnsToService: "Passwort vergessen?" during a service's login
+// leads, after the reset, back to that login and on to the service.
+func TestResetReturnsToService(t *testing.T) {
+	p := startPortal(t)
+	p.env.AddClient(t, idp.Client{ID: "plain", Name: "Formulare", RedirectURIs: []string{portalRedirect}}, portalSecret)
+	conf := *p.conf
+	conf.ClientID = "plain"
+	b := p.env.NewBrowser(t)
+	res := b.Open(t, conf.AuthCodeURL("st-r", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("nonce", "n-r")))
+	id := res.Resp.Request.URL.Query().Get("authRequestID")
+	if id == "" || !strings.Contains(res.Body, `href="/reset?authRequestID=`+id+`"`) {
+		t.Fatalf("login page lacks the reset link for the request: %.300s", res.Body)
+	}
+	b.Submit(t, "/reset?authRequestID="+url.QueryEscape(id), "/reset", url.Values{"email": {portalEmail}})
+	m, ok := p.env.LastMail(portalEmail, idp.MailReset)
+	if !ok {
+		t.Fatal("no reset mail")
+	}
+	link, _ := url.Parse(m.Data["Link"])
+	const newPassword = "Neues-Passwort-Rhein-14"
+	res = b.Submit(t, link.RequestURI(), "/reset/confirm", url.Values{"token": {link.Query().Get("token")},
+		"password": {newPassword}, "password_repeat": {newPassword}})
+	if !strings.Contains(res.Body, `href="/login?authRequestID=`+id+`"`) {
+		t.Fatalf("the page after the reset does not lead back to the service's login: %.600s", res.Body)
+	}
+	if u := b.Login(t, id, portalEmail, newPassword); !strings.HasPrefix(u.String(), portalRedirect) || u.Query().Get("code") == "" {
+		t.Fatalf("login after reset ended at %s", u)
+	}
+}
