@@ -49,6 +49,10 @@ func testMail(template, locale string) idp.Mail {
 			KeyCode:         "7K3M-Q9TX-2HZP-4WNA",
 			KeyValidDays:    "14",
 			KeyRegisterLink: "https://konto.example.ch/registrieren",
+			KeyTopic:        "login",
+			KeyReplyTo:      "zoe.mueller@example.ch",
+			KeyMessage:      "Ich komme nicht weiter.",
+			KeyDecision:     "approved",
 			KeyDate:         "31.10.2027",
 			KeyNotice:       "document-delivered",
 			KeyServiceName:  "Meine Dokumente",
@@ -60,4 +64,4 @@ var allMails = []string{idp.MailActivate, idp.MailReset, idp.MailPasswordChanged
 	idp.MailSecurityNotice, "org_invitation", "org_invitation_register", "org_removed",
 	"rep_code", "rep_accepted", "rep_confirmed", "rep_rejected", "rep_ended",
 	idp.MailEmailChange, idp.MailEmailChanged, idp.MailAccountDeleted, idp.MailLifecycleReminder, idp.MailLifecycleDeleted,
-	idp.MailServiceNotice}
+	idp.MailServiceNotice, "contact", "enablement"}

@@ -39,6 +39,11 @@ const (
 	KeyNotice       = "Notice"
 	KeyServiceName  = "ServiceName"
 	KeyReference    = "Reference"
+	KeyTopic        = "Topic"
+	KeyReplyTo      = "ReplyTo"
+	KeyMessage      = "Message"
+	KeyDecision     = "Decision"
+	KeyNote         = "Note"
 )
 
 // mailKeys lists the data keys each template requires. Name is optional
@@ -67,6 +72,9 @@ var mailKeys = map[string][]string{
 	idp.MailLifecycleDeleted:  {KeyRegisterLink},
 	// Notifications of the services (idp.Notify); Reference is optional.
 	idp.MailServiceNotice: {KeyNotice, KeyServiceName, KeyLink},
+	// Portal mails (idp/web portal pages, admin enablements); Reference and Note optional.
+	"contact":    {KeyTopic, KeyReplyTo, KeyMessage}, // Reference is set by the portal
+	"enablement": {KeyDecision, KeyServiceName, KeyLink},
 }
 
 // securityEvents are the events a security_notice can announce.
@@ -160,6 +168,11 @@ func (r *Renderer) Render(m idp.Mail) (Message, error) {
 		Notice:       m.Data[KeyNotice],
 		ServiceName:  m.Data[KeyServiceName],
 		Reference:    m.Data[KeyReference],
+		Topic:        m.Data[KeyTopic],
+		ReplyTo:      m.Data[KeyReplyTo],
+		Message:      m.Data[KeyMessage],
+		Decision:     m.Data[KeyDecision],
+		Note:         m.Data[KeyNote],
 		OrgName:      m.Data[KeyOrgName],
 		InviterName:  m.Data[KeyInviterName],
 		PartyName:    m.Data[KeyPartyName],

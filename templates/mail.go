@@ -25,7 +25,7 @@ var MailNames = []string{"activate", "reset", "password_changed", "already_regis
 	"org_invitation", "org_invitation_register", "org_removed",
 	"rep_code", "rep_accepted", "rep_confirmed", "rep_rejected", "rep_ended",
 	"email_change", "email_changed", "account_deleted", "lifecycle_reminder", "lifecycle_deleted",
-	"service_notice"}
+	"service_notice", "contact", "enablement"}
 
 // MailLanguages lists the languages of the e-mail templates, the default
 // (German) first.
@@ -62,7 +62,13 @@ type MailData struct {
 
 	Notice      string // service_notice: what happened (case-status-changed, document-delivered, …)
 	ServiceName string // service_notice: the service that asked for the mail
-	Reference   string // service_notice: e.g. the case's reference number; optional
+	Reference   string // service_notice: e.g. the case's reference number; optional; contact: the request's number
+
+	Topic    string // contact: the topic chosen in the form
+	ReplyTo  string // contact: the sender's e-mail address
+	Message  string // contact: the message as typed (plain text)
+	Decision string // enablement: "approved" or "refused"
+	Note     string // enablement: the operators' reason for a refusal, optional
 
 	// Lang and Subject are set by Render for the HTML layout.
 	Lang    string

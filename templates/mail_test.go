@@ -31,6 +31,10 @@ func mailTestData() MailData {
 		Notice:       "case-status-changed",
 		ServiceName:  "Meine Vorgänge",
 		Reference:    "2026-000123-4",
+		Topic:        "login",
+		ReplyTo:      "anna@example.ch",
+		Message:      "Ich komme nicht weiter.",
+		Decision:     "approved",
 	}
 }
 
@@ -62,6 +66,8 @@ func TestMailRenderEveryTemplate(t *testing.T) {
 		"lifecycle_reminder":      {d.Name, d.LoginLink, d.Date},
 		"lifecycle_deleted":       {d.Name, d.RegisterLink},
 		"service_notice":          {d.Name, d.ServiceName, d.Reference, d.Link},
+		"contact":                 {d.Reference, d.Topic, d.ReplyTo, d.Message},
+		"enablement":              {d.Name, d.ServiceName, d.Link},
 	}
 	if len(want) != len(MailNames) {
 		t.Fatalf("test covers %d templates, MailNames has %d", len(want), len(MailNames))

@@ -110,6 +110,11 @@ func ParseServicesFS(fsys fs.FS) (*ServicePages, error) {
 		if err == nil {
 			err = p.checkKeys(t)
 		}
+		if err == nil {
+			// The portal's navigation and footer, shared with the IdP's
+			// layout (their keys are checked by TestServicePortalKeys).
+			t, err = t.ParseFS(pageFS, "layout/portal.html")
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("service page %s: %w", name, err))
 			continue
@@ -255,6 +260,11 @@ func (p *ServicePages) translate(lang, key string, args ...any) (string, error) 
 func (p *ServicePages) asset(name string) (string, error) {
 	u, ok := p.assets[name]
 	if !ok {
+		// The portal's shared assets (app.css) come from the IdP's static
+		// files; page.Static serves them on the services' origins too.
+		if assetExists(name) {
+			return AssetURL(name), nil
+		}
 		return "", fmt.Errorf("unknown asset %q", name)
 	}
 	return u, nil

@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"errors"
+	"html/template"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -94,5 +95,31 @@ func TestParseServicesFSFailsFast(t *testing.T) {
 				t.Fatalf("ParseServicesFS error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestServicePortalKeys makes sure the services' catalogue has every message
+// key of the portal navigation and footer shared with the IdP.
+func TestServicePortalKeys(t *testing.T) {
+	p, err := ParseServices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := template.New("x").Funcs(template.FuncMap{"t": p.translate, "asset": p.asset}).ParseFS(pageFS, "layout/portal.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.checkKeys(t2); err != nil {
+		t.Error(err)
+	}
+	for _, item := range PortalNav(PortalLinks{IdP: "i", Status: "s", Forms: "f", Documents: "d"}, "", "", "de") {
+		if _, err := p.translate("de", item.Key); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, item := range PortalFooter(PortalLinks{IdP: "i"}, "", "de") {
+		if _, err := p.translate("de", item.Key); err != nil {
+			t.Error(err)
+		}
 	}
 }

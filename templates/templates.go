@@ -43,6 +43,8 @@ type Page struct {
 	RequestID string       // shown on error pages so support can find the log entry
 	User      string       // display name when logged in ("" = anonymous); the header then shows a logout button
 	LangLinks []LangLink   // language switcher; build it with LangLinks
+	Nav       []NavItem    // the portal's main navigation (PortalNav); shown when logged in
+	Footer    []FooterLink // the portal's footer links (PortalFooter)
 }
 
 // FieldError is one validation or form-level error shown to the user.

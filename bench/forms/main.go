@@ -6,11 +6,13 @@
 //
 //   - render_page: GET of a question page (session cookie, draft read and
 //     unsealed, page rendered);
+//
 //   - save_answer: POST of the page's answers ("Weiter": CSRF, validation,
 //     answers sealed and saved, redirect to the next page);
+//
 //   - render_and_save: both, as a person filling the form does.
 //
-//	go run ./bench/forms -duration 10s -concurrency 16
+//     go run ./bench/forms -duration 10s -concurrency 16
 package main
 
 import (

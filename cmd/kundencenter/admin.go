@@ -33,6 +33,7 @@ const adminUsage = `usage: kundencenter admin <command>
   keyring generate         print a new KC_KEYRING value and random KC_TOKEN_KEY / KC_CSRF_KEY / KC_COOKIE_KEY values
   keyring add-key -id ID   print KC_KEYRING with a new current key (old keys stay for reading)
   orgs import FILE         import legacy organisation accounts (CSV: legacy_id,org_name,uid,owner_email; see package delegation)
+  enablements list [-all]  enablement requests ("Freischaltung"); enablements approve ID; enablements refuse ID [-note TEXT]
 
 Uses KC_DATABASE_URL when set, else the embedded SQLite file in KC_DATA_DIR.
 `
@@ -57,6 +58,8 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 	}
 	defer closeFn()
 	switch what + " " + verb {
+	case "enablements list", "enablements approve", "enablements refuse":
+		return adminEnablements(ctx, cfg, store, ring, verb, rest) // portal.go
 	case "clients list":
 		list, err := store.ListClients(ctx)
 		if err != nil {

@@ -40,6 +40,7 @@ type idpParts struct {
 	sms       mfa.SMSSender    // Twilio, or the dev outbox in embedded mode
 	orgs      delegation.Store // the same database as store
 	services  []web.Service
+	portal    *portalSetup // portal.go; nil: no portal pages beyond the footer's
 }
 
 // buildIdP wires the identity provider over the given adapters and returns
@@ -88,6 +89,11 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	mintSummaryTokens(parts.portal, prov) // portal.go
+	var portalCfg web.Portal
+	if parts.portal != nil {
+		portalCfg = parts.portal.Portal
+	}
 	tpl, err := templates.Parse()
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -117,7 +123,7 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	}
 	return web.New(web.Config{Issuer: cfg.Issuer, Secure: secure, CSRFKey: csrfKey, TrustedProxies: proxies,
 		DevOutbox: parts.devOutbox, Services: parts.services, Factors: factors,
-		Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: orgs}, svc, prov, tpl, log), nil
+		Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: orgs, Portal: portalCfg}, svc, prov, tpl, log), nil
 }
 
 // passkeyConfig binds passkeys to rpID (the WebAuthn RP ID, which must

@@ -38,13 +38,9 @@ import (
 // seal must be configured.
 func documentsHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
 	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
-	dsn := cmp.Or(os.Getenv("KC_DOCUMENTS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "documents.db"))
-	schema := "documents" // PostgreSQL: the service's own schema
-	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-		schema = ""
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("KC_DOCUMENTS_DATABASE_URL: %w", err)
-		}
+	dsn, schema, err := serviceDatabase("documents", c)
+	if err != nil {
+		return nil, err
 	}
 	sealer, verifier, err := sealFromEnv(rc.Insecure, dir, log)
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kanton/kundencenter/keyring"
@@ -47,15 +45,9 @@ func formsService(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.
 	}
 	env := func(k, def string) string { return firstNonEmpty(os.Getenv(k), def) }
 	var p problems
-	dsn, schema := env("KC_FORMS_DATABASE_URL", cfg.DatabaseURL), "forms"
-	if dsn == "" && !embedded {
-		p.add("KC_FORMS_DATABASE_URL: missing (or set KC_DATABASE_URL; the form service uses its schema \"forms\")")
-	}
-	if strings.HasPrefix(dsn, "sqlite:") {
-		schema = ""
-	}
-	if embedded && os.Getenv("KC_FORMS_DATABASE_URL") == "" {
-		dsn, schema = "sqlite:"+filepath.Join(c.DataDir, "forms.db"), ""
+	dsn, schema, err := serviceDatabase("forms", c)
+	if err != nil {
+		p.add("%v", err)
 	}
 	ring, err := keyring.Parse(env("KC_FORMS_KEYRING", cfg.Keyring))
 	if err != nil {

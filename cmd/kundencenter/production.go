@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/kanton/kundencenter/templates"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -67,7 +68,13 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err != nil {
 		return fmt.Errorf("KC_TWILIO_*: %w", err)
 	}
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, sms: sms, orgs: store}, log)
+	sl := serviceLinks()
+	pt, err := newPortal(ctx, cfg, store, ring, templates.PortalLinks{Forms: sl.Forms, Status: sl.Status, Documents: sl.Documents}, false, log)
+	if err != nil {
+		return err
+	}
+	defer pt.close()
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, sms: sms, orgs: store, portal: pt}, log)
 	if err != nil {
 		return err
 	}
@@ -83,7 +90,7 @@ func startWorkersPostgres(ctx context.Context, pool *pgxpool.Pool, ring *keyring
 		PeriodicJobs: periodic,
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:      workers,
-		Logger:       log.With("component", "river"),
+		Logger:       riverLog(log), // portal.go: warnings only
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kanton/kundencenter/templates"
 	"log/slog"
 	"net"
 	"net/http"
@@ -154,7 +155,12 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 			return err
 		}
 	}
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, sms: sms, orgs: store, services: links}, log)
+	pt, err := newPortal(ctx, cfg, store, ring, templates.PortalLinks{Forms: svcURL(0), Status: svcURL(1), Documents: svcURL(2)}, true, log)
+	if err != nil {
+		return err
+	}
+	defer pt.close()
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, sms: sms, orgs: store, services: links, portal: pt}, log)
 	if err != nil {
 		return err
 	}
@@ -204,7 +210,7 @@ func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sen
 		Workers:           workers,
 		FetchPollInterval: 200 * time.Millisecond,
 		FetchCooldown:     50 * time.Millisecond,
-		Logger:            slog.New(warnings{log.Handler()}).With("component", "river"),
+		Logger:            riverLog(log), // portal.go: warnings only
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -214,18 +220,6 @@ func startWorkersSQLite(ctx context.Context, db *sql.DB, ring *keyring.Ring, sen
 	}
 	return client, nil
 }
-
-// warnings passes on warnings and errors only: River reports its job counts
-// at Info every minute while the periodic jobs run, which buries the
-// console of `serve`.
-type warnings struct{ slog.Handler }
-
-func (h warnings) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-func (h warnings) WithAttrs(as []slog.Attr) slog.Handler { return warnings{h.Handler.WithAttrs(as)} }
-func (h warnings) WithGroup(name string) slog.Handler    { return warnings{h.Handler.WithGroup(name)} }
 
 type stopper interface{ Stop(context.Context) error }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,12 +31,9 @@ const serveNotifyWindow = 5 * time.Second
 // changes are gathered into one e-mail, KC_STATUS_NOTIFY_WINDOW (default 10m;
 // 5s in the embedded mode, so a trial sees the e-mail).
 func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
-	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
-	dsn := cmp.Or(os.Getenv("KC_STATUS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "status.db"))
-	if strings.HasPrefix(dsn, "sqlite:") {
-		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(dsn, "sqlite:")), 0o700); err != nil {
-			return nil, fmt.Errorf("KC_STATUS_DATABASE_URL: %w", err)
-		}
+	dsn, schema, err := serviceDatabase("status", c)
+	if err != nil {
+		return nil, err
 	}
 	clients, err := parseStatusClients(cmp.Or(os.Getenv("KC_STATUS_API_CLIENTS"), defaultStatusClients))
 	if err != nil {
@@ -51,10 +47,6 @@ func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog
 		if window, err = time.ParseDuration(v); err != nil || window <= 0 {
 			return nil, fmt.Errorf("KC_STATUS_NOTIFY_WINDOW: %q is not a positive duration such as 10m", v)
 		}
-	}
-	schema := "status" // PostgreSQL: the service's own schema
-	if strings.HasPrefix(dsn, "sqlite:") {
-		schema = ""
 	}
 	db, err := sqldb.Open(ctx, dsn, schema)
 	if err != nil {

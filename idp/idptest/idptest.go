@@ -130,6 +130,9 @@ type Options struct {
 	// becomes the IdP's callback. ConnectorOptions are their page settings.
 	Connectors       []connectors.Config
 	ConnectorOptions map[string]web.ConnectorOptions
+	// Portal configures the portal pages (catalogue, enablement, contact,
+	// overview); a nil Portal.Mail records the mails like the IdP's own.
+	Portal web.Portal
 }
 
 // Start starts an IdP on 127.0.0.1 with a random port; it stops at test end.
@@ -249,8 +252,18 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Portal.Mail == nil {
+		o.Portal.Mail = func(ctx context.Context, m idp.Mail) error {
+			mails.add(m)
+			out, err := notify.SealMail(ring, m)
+			if err != nil {
+				return err
+			}
+			return o.Store.EnqueueOutgoing(ctx, out)
+		}
+	}
 	h := web.New(web.Config{Issuer: issuer, Secure: o.Secure, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox,
-		Factors: factors, Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: acting}, svc, prov, tpl, o.Log)
+		Factors: factors, Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: acting, Portal: o.Portal}, svc, prov, tpl, o.Log)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	e := &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,

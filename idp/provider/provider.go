@@ -85,6 +85,9 @@ type Provider struct {
 	op      *op.Provider
 	server  *server
 	handler http.Handler
+	// holdSSO, when set, sends an SSO login to the login UI instead of
+	// completing it (see SetSSOHold in mint.go).
+	holdSSO func(ctx context.Context, accountID, clientID string) bool
 }
 
 // New builds the provider. keys and clients must be loaded (Load) by the caller.

@@ -116,7 +116,7 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	// at this client chooses on the login UI, even with a valid session.
 	// So does a person with several profiles: which one the client sees.
 	choose := usable && !a.HasPrompt(oidc.PromptNone) && (s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID) ||
-		s.p.HasProfileChoice(ctx, sess.AccountID))
+		s.p.HasProfileChoice(ctx, sess.AccountID) || (s.p.holdSSO != nil && s.p.holdSSO(ctx, sess.AccountID, a.ClientID)))
 	switch {
 	case choose:
 		return redirect, nil

@@ -105,6 +105,9 @@ func (h *Handler) context(w http.ResponseWriter, r *http.Request) {
 
 // finishContext records the choice on the auth request and completes it.
 func (h *Handler) finishContext(w http.ResponseWriter, r *http.Request, id string, sess idp.Session, acting idp.Acting) {
+	if !h.enablementGate(w, r, id, sess) { // catalogue.go: also when the page was reached directly
+		return
+	}
 	if err := h.prov.SetActing(r.Context(), id, acting); err != nil {
 		h.requestExpired(w, r)
 		return

@@ -259,6 +259,17 @@ func (h *Handler) mfaSwitch(w http.ResponseWriter, r *http.Request) {
 	done := "mfa_off"
 	if on {
 		done = "mfa_on"
+		// Turning it on without recovery codes: offer them right away, so
+		// that a lost phone does not lock the account (issue 14).
+		if m.Recovery == 0 {
+			codes, err := h.cfg.Factors.NewRecoveryCodes(r.Context(), sess.AccountID)
+			if err == nil {
+				h.render(w, r, http.StatusOK, "recovery_codes", h.lang(w, r), &recoveryCodesView{Codes: codes,
+					BackURL: keepQuery(r, url.Values{"done": {done}})})
+				return
+			}
+			h.log.ErrorContext(r.Context(), "recovery codes after turning on two-factor login", "err", err, "request_id", requestID(r.Context()))
+		}
 	}
 	http.Redirect(w, r, keepQuery(r, url.Values{"done": {done}}), http.StatusSeeOther)
 }

@@ -50,6 +50,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		u.RawQuery = q.Encode()
 	}
 	p.LangLinks = templates.LangLinks(&u, lang)
+	h.portalLayout(r, p) // portal.go
 	if s, ok := h.session(r); ok && p.User == "" {
 		if a, err := h.svc.Account(r.Context(), s.AccountID); err == nil {
 			if pd, err := h.svc.Personal(a); err == nil {
@@ -137,6 +138,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 			h.requestExpired(w, r)
 			return
 		}
+		v.ResetURL = resetURL(id) // resetreturn.go: back to the service after a reset
 		// A session too weak for this service is stepped up with a second
 		// factor instead of asking for the password again, unless the
 		// service wants a fresh login (prompt=login, max_age) or another user.
@@ -171,7 +173,7 @@ func (h *Handler) requestError(w http.ResponseWriter, r *http.Request) { h.reque
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
 	id := r.PostFormValue("authRequestID")
-	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: "/reset", AuthRequestID: id,
+	v := &loginView{Action: "/login", RegisterURL: "/register", ResetURL: resetURL(id), AuthRequestID: id,
 		Email: strings.TrimSpace(r.PostFormValue("email")), Next: localNext(r.PostFormValue("next")),
 		Passkey: h.cfg.Passkeys != nil && h.cfg.Factors != nil, Upstreams: h.upstreams(id)}
 	if id != "" {
@@ -227,6 +229,9 @@ func localNext(s string) string {
 func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, authRequestID string, sess idp.Session) {
 	if authRequestID == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if !h.enablementGate(w, r, authRequestID, sess) { // catalogue.go: not yet enabled for this service
 		return
 	}
 	if a, err := h.prov.AuthRequest(r.Context(), authRequestID); err == nil && !a.HasPrompt(oidc.PromptNone) &&
@@ -308,6 +313,7 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) resetRequestForm(w http.ResponseWriter, r *http.Request) {
+	h.rememberResetReturn(w, r) // resetreturn.go
 	h.render(w, r, http.StatusOK, "reset_request", h.lang(w, r), &resetRequestView{Action: "/reset", LoginURL: "/login"})
 }
 
@@ -363,7 +369,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCookie(w, SessionCookieName(h.cfg.Secure), "", -1)
-	h.render(w, r, http.StatusOK, "reset_done", lang, &resetDoneView{LoginURL: "/login"})
+	h.render(w, r, http.StatusOK, "reset_done", lang, &resetDoneView{LoginURL: h.resetReturnLogin(w, r)})
 }
 
 // logoutForm is where end_session (RP-Initiated Logout 1.0 §2) lands. If

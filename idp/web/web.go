@@ -52,6 +52,9 @@ type Config struct {
 	// Federation runs logins through upstream identity providers (SwissID,
 	// AGOV; see federation.go); nil hides them.
 	Federation *Federation
+	// Portal configures the portal pages (navigation, catalogue, contact,
+	// overview, enablement; see portal.go).
+	Portal Portal
 }
 
 // Service is a link to an integrated service.
@@ -143,6 +146,7 @@ func (h *Handler) routes() {
 	h.federationRoutes(ui)
 	h.mydataRoutes(ui)
 	h.profileRoutes(ui)
+	h.portalRoutes(ui) // portal.go
 	h.mux.Handle("GET /static/", templates.Static())
 	h.mux.HandleFunc("POST /api/representation-actions", h.actionsAPI)
 	h.mux.HandleFunc("POST /api/notifications", h.notificationsAPI)

@@ -34,14 +34,20 @@ func TestLang(t *testing.T) {
 }
 
 func TestLayoutNav(t *testing.T) {
-	p, err := New(Site{Kind: Forms, Links: Links{Status: "https://status.example/", Forms: "https://forms.example"}}, slog.New(slog.DiscardHandler))
+	p, err := New(Site{Kind: Forms, Links: Links{IdP: "https://idp.example", Status: "https://status.example/", Forms: "https://forms.example"}},
+		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := p.Layout(httptest.NewRequest(http.MethodGet, "/", nil), "site.forms")
+	l := p.Layout(httptest.NewRequest(http.MethodGet, "/?lang=fr", nil), "site.forms")
 	want := []NavLink{
-		{Key: "site.status", URL: "https://status.example/"},
-		{Key: "site.forms", URL: "https://forms.example/", Current: true},
+		{ID: "overview", Key: "portal.nav.overview", URL: "https://idp.example/overview?lang=fr"},
+		{ID: "services", Key: "portal.nav.services", URL: "https://idp.example/services?lang=fr"},
+		{ID: "cases", Key: "portal.nav.cases", URL: "https://status.example/?lang=fr"},
+		{ID: "forms", Key: "portal.nav.forms", URL: "/", Current: true},
+		{ID: "orgs", Key: "portal.nav.orgs", URL: "https://idp.example/orgs?lang=fr"},
+		{ID: "reps", Key: "portal.nav.reps", URL: "https://idp.example/representations?lang=fr"},
+		{ID: "account", Key: "portal.nav.account", URL: "https://idp.example/?lang=fr"},
 	}
 	if len(l.Nav) != len(want) {
 		t.Fatalf("nav %+v, want %+v", l.Nav, want)
@@ -50,6 +56,47 @@ func TestLayoutNav(t *testing.T) {
 		if l.Nav[i] != want[i] {
 			t.Errorf("nav[%d] = %+v, want %+v", i, l.Nav[i], want[i])
 		}
+	}
+	if len(l.Footer) != 4 || l.Footer[0].URL != "https://idp.example/contact?lang=fr" {
+		t.Errorf("footer %+v", l.Footer)
+	}
+}
+
+func TestLangChoice(t *testing.T) {
+	tests := []struct {
+		name, query, cookie, session, accept, want string
+	}{
+		{name: "query wins", query: "it", cookie: "fr", session: "en", accept: "de", want: "it"},
+		{name: "cookie", cookie: "fr", session: "en", accept: "de", want: "fr"},
+		{name: "session", session: "en", accept: "de", want: "en"},
+		{name: "header", accept: "it-CH", want: "it"},
+		{name: "unknown query ignored", query: "xx", cookie: "fr", want: "fr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target := "/"
+			if tt.query != "" {
+				target += "?lang=" + tt.query
+			}
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			if tt.cookie != "" {
+				r.AddCookie(&http.Cookie{Name: LangCookie, Value: tt.cookie})
+			}
+			if tt.accept != "" {
+				r.Header.Set("Accept-Language", tt.accept)
+			}
+			if tt.session != "" {
+				r = r.WithContext(WithLang(r.Context(), tt.session))
+			}
+			if got := Lang(r); got != tt.want {
+				t.Errorf("Lang = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	w := httptest.NewRecorder()
+	RememberLang(w, httptest.NewRequest(http.MethodGet, "/?lang=en", nil))
+	if c := w.Result().Cookies(); len(c) != 1 || c[0].Name != LangCookie || c[0].Value != "en" {
+		t.Errorf("RememberLang set %v", c)
 	}
 }
 

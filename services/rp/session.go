@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kanton/kundencenter/services/page"
 )
 
 // Session is the logged-in person as the service knows them, kept in the
@@ -120,6 +122,9 @@ type sessionCtxKey struct{}
 
 // WithSession returns ctx carrying s, as RequireLogin passes it on.
 func WithSession(ctx context.Context, s *Session) context.Context {
+	if s != nil && s.Lang != "" {
+		ctx = page.WithLang(ctx, s.Lang) // the account's language for the pages
+	}
 	return context.WithValue(ctx, sessionCtxKey{}, s)
 }
 

@@ -15,6 +15,9 @@ import (
 // the security headers (see Client.SecureHeaders). Like New, it blocks until
 // the IdP's discovery document is found or ctx ends.
 func NewSite(ctx context.Context, site page.Site, cfg Config, home func(*page.Renderer) http.Handler) (http.Handler, error) {
+	if site.Links.IdP == "" {
+		site.Links.IdP = cfg.Issuer // the portal navigation's IdP pages
+	}
 	pages, err := page.New(site, cfg.Logger)
 	if err != nil {
 		return nil, err
