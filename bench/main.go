@@ -124,7 +124,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	now := time.Now().UTC()
 	if err := store.PutClient(ctx, idp.Client{ID: clientID, Name: "Bench", SecretHash: idp.HashToken(secret),
 		RedirectURIs: []string{redirect}, CreatedAt: now, UpdatedAt: now,
-		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials}}); err != nil {
+		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials}, Scopes: []string{"api"}}); err != nil {
 		return err
 	}
 	if err := env.Clients.Load(ctx); err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/status"
 	"github.com/kanton/kundencenter/store/postgres"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 	"github.com/kanton/kundencenter/store/sqlite"
 )
 
@@ -504,7 +505,7 @@ func TestBackChannelLogoutEndsServiceSession(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	env.AddClient(t, idp.Client{ID: "status", RedirectURIs: []string{base + "/auth/callback"},
 		PostLogoutRedirectURIs: []string{base + "/logged-out"}, BackChannelLogoutURI: base + rp.BackChannelLogoutPath}, testSecret)
-	h, err := status.New(t.Context(), status.Config{RP: rp.Config{Issuer: env.URL, ClientID: "status", ClientSecret: testSecret,
+	h, err := status.New(t.Context(), status.Config{DB: sqldbtest.Open(t, "sqlite", nil), RP: rp.Config{Issuer: env.URL, ClientID: "status", ClientSecret: testSecret,
 		BaseURL: base, CookieKey: []byte("cookie-key-for-tests-32-bytes-ok"), Insecure: true, Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)

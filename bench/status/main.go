@@ -57,6 +57,7 @@ func main() {
 	owners := flag.Int("owners", 100_000, "owners the seeded cases belong to")
 	seedOnly := flag.Bool("seed-only", false, "seed the cases and stop")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	only := flag.String("only", "", "run only this scenario (status_change or list_page)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -70,7 +71,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := run(*duration, *conc, *pgURL, *schema, *cases, *owners, *seedOnly); err != nil {
+	if err := run(*duration, *conc, *pgURL, *schema, *cases, *owners, *seedOnly, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench status:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -84,7 +85,7 @@ func env(k, def string) string {
 	return def
 }
 
-func run(duration time.Duration, conc int, pgURL, schema string, cases, owners int, seedOnly bool) error {
+func run(duration time.Duration, conc int, pgURL, schema string, cases, owners int, seedOnly bool, only string) error {
 	ctx := context.Background()
 	if !strings.Contains(pgURL, "pool_max_conns=") {
 		// One connection per client, as a service instance would be
@@ -178,14 +179,20 @@ func run(duration time.Duration, conc int, pgURL, schema string, cases, owners i
 		}
 	}
 	var seq atomic.Int64
-	load("status_change", duration, conc, func(w int) error {
-		i := seq.Add(1)
-		id := ids[w][int(i)%perWorker]
-		_, err := bo.Do(ctx, "POST", base+"/api/v1/cases/"+id+"/events", map[string]any{"messageId": randHex(16), "action": "new",
-			"status": "in-bearbeitung", "eventDate": now.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano),
-			"note": map[string]string{"de": "Bench"}, "notify": true}, nil)
-		return err
-	})
+	want := func(name string) bool { return only == "" || only == name }
+	if want("status_change") {
+		load("status_change", duration, conc, func(w int) error {
+			i := seq.Add(1)
+			id := ids[w][int(i)%perWorker]
+			_, err := bo.Do(ctx, "POST", base+"/api/v1/cases/"+id+"/events", map[string]any{"messageId": randHex(16), "action": "new",
+				"status": "in-bearbeitung", "eventDate": now.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano),
+				"note": map[string]string{"de": "Bench"}, "notify": true}, nil)
+			return err
+		})
+	}
+	if !want("list_page") {
+		return nil
+	}
 
 	// list_page: first page and the next, for random seeded owners.
 	store := status.NewStore(db, time.Now, status.DefaultNotifyWindow)

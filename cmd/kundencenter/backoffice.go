@@ -40,13 +40,13 @@ common flags (environment defaults):
   -status-url      KC_STATUS_URL, http://localhost:8082
   -documents-url   KC_DOCUMENTS_URL, http://localhost:8083
   -client-id       KC_BACKOFFICE_CLIENT_ID, backoffice
-  -client-secret   KC_BACKOFFICE_CLIENT_SECRET, else the file backoffice.secret in KC_DATA_DIR (written by serve)
+  -client-secret   KC_BACKOFFICE_SECRET, else the file backoffice.secret in KC_DATA_DIR (written by serve)
 `
 
 // backofficeSecret returns the demo back office's secret:
-// KC_BACKOFFICE_CLIENT_SECRET, else what `serve` wrote to the data folder.
+// KC_BACKOFFICE_SECRET, else what `serve` wrote to the data folder.
 func backofficeSecret() string {
-	if s := os.Getenv("KC_BACKOFFICE_CLIENT_SECRET"); s != "" {
+	if s := os.Getenv("KC_BACKOFFICE_SECRET"); s != "" {
 		return s
 	}
 	raw, _ := os.ReadFile(filepath.Join(cmp.Or(os.Getenv("KC_DATA_DIR"), "data"), backofficeSecretFile))
@@ -107,7 +107,7 @@ func runBackoffice(ctx context.Context, args []string, out io.Writer) error {
 		b.caseArg = fs.Arg(0)
 	}
 	if *secret == "" {
-		return errors.New("backoffice: no client secret (-client-secret, KC_BACKOFFICE_CLIENT_SECRET, or start `kundencenter serve` once)")
+		return errors.New("backoffice: no client secret (-client-secret, KC_BACKOFFICE_SECRET, or start `kundencenter serve` once)")
 	}
 	b.statusURL = strings.TrimSuffix(*statusURL, "/")
 	b.documentsURL = strings.TrimSuffix(*documentsURL, "/")
@@ -237,7 +237,7 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 		if _, err := b.client.Do(ctx, http.MethodPost, b.documentsURL+"/api/v1/documents", doc, &d); err != nil {
 			return fmt.Errorf("the case is closed, but the certificate was not delivered (run the same command with -message-id %s to retry): %w", msg, explain(err))
 		}
-		fmt.Fprintf(b.out, "certificate delivered: %s\n", d.URL)
+		fmt.Fprintf(b.out, "certificate delivered: %s (SHA-256 %s)\n", d.URL, d.SHA256)
 		return nil
 	}
 }

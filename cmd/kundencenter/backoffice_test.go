@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +15,7 @@ import (
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/status"
-	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
 // TestBackofficeCommand drives a real status service (with a real IdP) with
@@ -33,11 +32,7 @@ func TestBackofficeCommand(t *testing.T) {
 		APIScopes: []string{status.ScopeWrite, status.ScopeRead}}, "status-secret-0123456789")
 	env.AddClient(t, idp.Client{ID: "backoffice", GrantTypes: []string{idp.GrantClientCredentials},
 		Scopes: []string{status.ScopeWrite, status.ScopeRead, "documents:write"}}, "backoffice-secret-0123456789")
-	db, err := sqldb.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "status.db"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqldbtest.Open(t, "sqlite", nil)
 	svc, err := status.NewService(t.Context(), status.Config{RP: rp.Config{Issuer: env.URL, ClientID: "status",
 		ClientSecret: "status-secret-0123456789", BaseURL: base, CookieKey: []byte("0123456789abcdef0123456789abcdef"),
 		Insecure: true, Logger: slog.New(slog.DiscardHandler)}, DB: db, Clients: map[string][]string{"backoffice": {"*"}}})

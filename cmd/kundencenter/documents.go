@@ -33,18 +33,16 @@ import (
 //
 // Without KC_SEAL_KEY_FILE on an http:// base URL (development, `serve`), a
 // test certificate chain (document-signing EKU) and an in-process timestamp
-// authority are generated at start; on https:// the seal must be configured.
+// authority are used, generated once into $KC_DATA_DIR/documents-test-pki
+// so that sealed documents still verify after a restart; on https:// the
+// seal must be configured.
 func documentsHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
-	dir := cmp.Or(os.Getenv("KC_DATA_DIR"), "data")
-	dsn := cmp.Or(os.Getenv("KC_DOCUMENTS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "documents.db"))
-	schema := "documents" // PostgreSQL: the service's own schema
-	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-		schema = ""
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("KC_DOCUMENTS_DATABASE_URL: %w", err)
-		}
+	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
+	dsn, schema, err := serviceDatabase("documents", c)
+	if err != nil {
+		return nil, err
 	}
-	sealer, verifier, err := sealFromEnv(rc.Insecure, log)
+	sealer, verifier, err := sealFromEnv(rc.Insecure, dir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -68,14 +66,14 @@ func documentsHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *s
 }
 
 // sealFromEnv builds the sealer and the verifier (see documentsHandler).
-func sealFromEnv(insecure bool, log *slog.Logger) (*seal.Sealer, *seal.Verifier, error) {
+func sealFromEnv(insecure bool, dataDir string, log *slog.Logger) (*seal.Sealer, *seal.Verifier, error) {
 	keyFile, certFile := os.Getenv("KC_SEAL_KEY_FILE"), os.Getenv("KC_SEAL_CERT_FILE")
 	roots := x509.NewCertPool()
 	if keyFile == "" {
 		if !insecure {
 			return nil, nil, errors.New("KC_SEAL_KEY_FILE, KC_SEAL_CERT_FILE and KC_TSA_URL: the document seal is not configured")
 		}
-		pki, err := seal.NewTestPKI("Kanton Beispiel (TEST)", seal.ECDSA, time.Now())
+		pki, err := devPKI(filepath.Join(dataDir, "documents-test-pki"))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -121,4 +119,19 @@ func parseRetention(s string) (map[string]time.Duration, error) {
 		out[strings.TrimSpace(kind)] = d
 	}
 	return out, nil
+}
+
+// devPKI loads the development test hierarchy from dir, or generates and
+// saves it there.
+func devPKI(dir string) (*seal.TestPKI, error) {
+	if pki, err := seal.LoadTestPKI(dir); err == nil {
+		return pki, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("documents test certificates in %s: %w", dir, err)
+	}
+	pki, err := seal.NewTestPKI("Kanton Beispiel (TEST)", seal.ECDSA, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return pki, pki.Save(dir)
 }

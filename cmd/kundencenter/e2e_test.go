@@ -53,10 +53,16 @@ func freePorts(t *testing.T) int {
 // README's run command) on free ports and a temporary data folder.
 func startServe(t *testing.T) (idp, forms, status, documents string) {
 	t.Helper()
+	return startServeIn(t, filepath.Join(t.TempDir(), "data"))
+}
+
+// startServeIn is startServe with the data folder dataDir.
+func startServeIn(t *testing.T, dataDir string) (idp, forms, status, documents string) {
+	t.Helper()
 	base := freePorts(t)
 	cfg := loadConfig()
 	cfg.Issuer = "http://localhost:8080" // replaced by serve with the port below
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.DataDir = dataDir
 	cfg.SMTPURL, cfg.DatabaseURL, cfg.RedisURL, cfg.Keyring, cfg.TokenKey, cfg.CSRFKey, cfg.CookieKey = "", "", "", "", "", "", ""
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/kanton/kundencenter/keyring"
@@ -23,9 +22,9 @@ import (
 // formsService builds the form service and starts its job worker (which
 // ends with ctx). Its configuration:
 //
-//   - KC_FORMS_DATABASE_URL: its own database; default in production
-//     KC_DATABASE_URL (schema "forms"), in the embedded mode the SQLite file
-//     forms.db in KC_DATA_DIR.
+//   - KC_FORMS_DATABASE_URL: its own database (postgres://… or sqlite:/path);
+//     default in production KC_DATABASE_URL (schema "forms"), in the
+//     embedded mode (serve) the SQLite file forms.db in the data folder.
 //   - KC_FORMS_KEYRING: seals answers and files; default KC_KEYRING (the
 //     embedded mode keeps one in KC_DATA_DIR).
 //   - KC_DATATRANS_API_URL, KC_DATATRANS_PAY_URL, KC_DATATRANS_MERCHANT_ID,
@@ -37,17 +36,18 @@ import (
 //   - KC_FORMS_DRAFT_RETENTION: how long drafts are kept (default 2160h = 90 days).
 func formsService(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
 	cfg := loadConfig()
-	embedded := cfg.DatabaseURL == ""
+	embedded := c.DataDir != "" // serve passes its data folder; production does not
 	if embedded {
-		if err := cfg.embeddedSecrets(); err != nil {
+		cfg.DataDir = c.DataDir
+		if err := cfg.embeddedSecrets(); err != nil { // the keys serve loaded from the same folder
 			return nil, err
 		}
 	}
 	env := func(k, def string) string { return firstNonEmpty(os.Getenv(k), def) }
 	var p problems
-	dsn, schema := env("KC_FORMS_DATABASE_URL", cfg.DatabaseURL), "forms"
-	if embedded && os.Getenv("KC_FORMS_DATABASE_URL") == "" {
-		dsn, schema = "sqlite:"+filepath.Join(cfg.DataDir, "forms.db"), ""
+	dsn, schema, err := serviceDatabase("forms", c)
+	if err != nil {
+		p.add("%v", err)
 	}
 	ring, err := keyring.Parse(env("KC_FORMS_KEYRING", cfg.Keyring))
 	if err != nil {

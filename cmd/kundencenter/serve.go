@@ -140,9 +140,8 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 			BackChannelLogoutURI: base + rp.BackChannelLogoutPath,
 			GrantTypes:           []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken, idp.GrantClientCredentials},
 			Scopes:               b.scopes, APIScopes: b.apiScopes}
-		if b.id == "status" { // receives account-purged (services/status)
-			c.EventsURI = base + rp.EventsPath
-		}
+		// Every bundled service acts on account-purged (rp.Config.OnSecurityEvent).
+		c.EventsURI = base + rp.EventsPath
 		if err := putClient(ctx, store, c); err != nil {
 			return fmt.Errorf("register bundled client %s: %w", b.id, err)
 		}

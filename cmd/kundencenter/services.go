@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/kanton/kundencenter/services/page"
@@ -43,4 +44,30 @@ func serviceHandler(ctx context.Context, name string, c serviceConfig, log *slog
 		return documentsHandler(ctx, rc, c, log)
 	}
 	return nil, fmt.Errorf("unknown service %q", name)
+}
+
+// serviceDatabase says where the bundled service name keeps its data:
+// KC_<NAME>_DATABASE_URL (postgres://… or sqlite:/path) if set; in the
+// embedded mode (serve) the SQLite file <name>.db in its data folder;
+// otherwise KC_DATABASE_URL with the service's own schema <name>. For SQLite
+// the folder is created and schema is "".
+func serviceDatabase(name string, c serviceConfig) (dsn, schema string, err error) {
+	key := "KC_" + strings.ToUpper(name) + "_DATABASE_URL"
+	dsn, schema = os.Getenv(key), name
+	switch {
+	case dsn != "":
+	case c.DataDir != "":
+		dsn = "sqlite:" + filepath.Join(c.DataDir, name+".db")
+	case os.Getenv("KC_DATABASE_URL") != "":
+		dsn = os.Getenv("KC_DATABASE_URL")
+	default:
+		return "", "", fmt.Errorf("%s: missing (or set KC_DATABASE_URL; the %s service uses its own schema %q there)", key, name, name)
+	}
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return "", "", fmt.Errorf("%s: %w", key, err)
+		}
+		schema = ""
+	}
+	return dsn, schema, nil
 }

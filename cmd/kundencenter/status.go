@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/status"
@@ -20,32 +20,41 @@ import (
 // for every service.
 const defaultStatusClients = "forms=*;backoffice=*"
 
+// serveNotifyWindow is the status service's notification window in the
+// embedded mode (serve).
+const serveNotifyWindow = 5 * time.Second
+
 // statusHandler builds the status service with its own database:
 // KC_STATUS_DATABASE_URL (postgres://… or sqlite:/path; default
 // sqlite:status.db in the data folder) and its API clients,
-// KC_STATUS_API_CLIENTS ("client=service,service;client=*").
+// KC_STATUS_API_CLIENTS ("client=service,service;client=*"), and how long
+// changes are gathered into one e-mail, KC_STATUS_NOTIFY_WINDOW (default 10m;
+// 5s in the embedded mode, so a trial sees the e-mail).
 func statusHandler(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.Logger) (http.Handler, error) {
-	dir := cmp.Or(c.DataDir, os.Getenv("KC_DATA_DIR"), "data")
-	dsn := cmp.Or(os.Getenv("KC_STATUS_DATABASE_URL"), "sqlite:"+filepath.Join(dir, "status.db"))
-	if strings.HasPrefix(dsn, "sqlite:") {
-		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(dsn, "sqlite:")), 0o700); err != nil {
-			return nil, fmt.Errorf("KC_STATUS_DATABASE_URL: %w", err)
-		}
+	dsn, schema, err := serviceDatabase("status", c)
+	if err != nil {
+		return nil, err
 	}
 	clients, err := parseStatusClients(cmp.Or(os.Getenv("KC_STATUS_API_CLIENTS"), defaultStatusClients))
 	if err != nil {
 		return nil, fmt.Errorf("KC_STATUS_API_CLIENTS: %w", err)
 	}
-	schema := "status" // PostgreSQL: the service's own schema
-	if strings.HasPrefix(dsn, "sqlite:") {
-		schema = ""
+	var window time.Duration // 0: status.DefaultNotifyWindow
+	if c.DataDir != "" {
+		window = serveNotifyWindow
+	}
+	if v := os.Getenv("KC_STATUS_NOTIFY_WINDOW"); v != "" {
+		if window, err = time.ParseDuration(v); err != nil || window <= 0 {
+			return nil, fmt.Errorf("KC_STATUS_NOTIFY_WINDOW: %q is not a positive duration such as 10m", v)
+		}
 	}
 	db, err := sqldb.Open(ctx, dsn, schema)
 	if err != nil {
 		return nil, fmt.Errorf("KC_STATUS_DATABASE_URL: %w", err)
 	}
 	context.AfterFunc(ctx, func() { db.Close() })
-	return status.New(ctx, status.Config{RP: rc, Links: c.Links, DB: db, Clients: clients, Log: log.With("service", "status")})
+	return status.New(ctx, status.Config{RP: rc, Links: c.Links, DB: db, Clients: clients, NotifyWindow: window,
+		Log: log.With("service", "status")})
 }
 
 // parseStatusClients reads "forms=*;backoffice=wohnsitzbestaetigung,hundesteuer".

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
 )
@@ -159,6 +161,19 @@ func field(m map[string]any, path ...string) any {
 	return v
 }
 
+// setup starts a provider and the relying party, registered as a
+// confidential client, and an account.
+func setup(t *testing.T) (*idptest.Env, *rp) {
+	t.Helper()
+	env := idptest.Start(t, idptest.Options{})
+	r := startRP(t, env.URL)
+	env.AddClient(t, idp.Client{ID: clientID, RedirectURIs: []string{r.base + "/cb"},
+		PostLogoutRedirectURIs: []string{r.base + "/logged-out"},
+		GrantTypes:             []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}, secret)
+	env.CreateAccount(t, "Anna", "Muster", email, password)
+	return env, r
+}
+
 // TestStrictRelyingParty runs openid-client (Node) against the provider:
 // code flow with PKCE, userinfo, introspection, refresh, re-authentication
 // with max_age=0 and prompt=login (auth_time checked by the library
@@ -166,12 +181,7 @@ func field(m map[string]any, path ...string) any {
 // logout.
 func TestStrictRelyingParty(t *testing.T) {
 	t.Parallel()
-	env := idptest.Start(t, idptest.Options{})
-	r := startRP(t, env.URL)
-	env.AddClient(t, idp.Client{ID: clientID, RedirectURIs: []string{r.base + "/cb"},
-		PostLogoutRedirectURIs: []string{r.base + "/logged-out"},
-		GrantTypes:             []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}, secret)
-	env.CreateAccount(t, "Anna", "Muster", email, password)
+	env, r := setup(t)
 	b := env.NewBrowser(t)
 
 	// Code flow with PKCE, nonce, state and iss; then userinfo.
@@ -253,4 +263,56 @@ func TestStrictRelyingParty(t *testing.T) {
 func asString(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// TestStrictRelyingPartyInChromium runs the browser part in headless
+// Chromium: the login page, the redirects between the relying party and
+// the provider, re-authentication with max_age=0 despite the session, and
+// RP-initiated logout.
+func TestStrictRelyingPartyInChromium(t *testing.T) {
+	t.Parallel()
+	_, r := setup(t)
+	cctx, cancel := idptest.Chromium(t)
+	defer cancel()
+	p := &idptest.Page{T: t, Ctx: cctx}
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	// verdict reads the relying party's JSON answer shown by the browser.
+	verdict := func(prefix string) map[string]any {
+		t.Helper()
+		p.WaitURL(prefix)
+		var out map[string]any
+		if err := json.Unmarshal([]byte(p.Text("body")), &out); err != nil || out["error"] != nil {
+			t.Fatalf("relying party at %s: %v %v", p.Location(), out, err)
+		}
+		return out
+	}
+	login := func(q string) map[string]any {
+		t.Helper()
+		p.Do(chromedp.Navigate(r.base+"/login"+q), chromedp.WaitVisible(css(`#password`)),
+			chromedp.SendKeys(css(`#email`), email), chromedp.SendKeys(css(`#password`), password),
+			chromedp.Submit(css(`#password`)))
+		return verdict(r.base + "/cb")
+	}
+
+	out := login("")
+	first, _ := field(out, "claims", "auth_time").(float64)
+	if field(out, "userinfo", "email") != email {
+		t.Fatalf("first login: %v", out)
+	}
+	// SSO without a login page.
+	p.Do(chromedp.Navigate(r.base + "/login"))
+	verdict(r.base + "/cb")
+	// max_age=0: the login page despite the session, then a fresh auth_time.
+	time.Sleep(1100 * time.Millisecond) // auth_time has one-second steps
+	out = login("?max_age=0")
+	if at, _ := field(out, "claims", "auth_time").(float64); at <= first {
+		t.Fatalf("max_age=0: auth_time %v, first login %v", at, first)
+	}
+	// RP-initiated logout, back at the relying party with its state.
+	idToken, _ := field(out, "tokens", "id_token").(string)
+	p.Do(chromedp.Navigate(r.base + "/logout?" + url.Values{"id_token": {idToken}}.Encode()))
+	if out := verdict(r.base + "/logged-out"); out["state"] != "bye" {
+		t.Fatalf("end session: %v", out)
+	}
+	login("") // the session is gone: the login page again
 }

@@ -11,8 +11,22 @@
 //   - CodeExchange: the code verifier checked on every exchange (RFC 7636
 //     §4.6), closing the LegacyServer gap where a confidential client could
 //     redeem a code without it;
-//   - Discovery: only the code flow, acr_values_supported, cached;
-//   - Keys: the JWKS served from memory.
+//   - Discovery: only what works (code flow, query response mode, secrets
+//     for client authentication, no c_hash), acr_values_supported and RFC
+//     9207 authorization_response_iss_parameter_supported, cached;
+//   - Keys: the JWKS served from memory;
+//   - conformance.go: iss in every authorization response (RFC 9207),
+//     request_uri_not_supported, a missing redirect_uri as the user's 400,
+//     401 with a Basic challenge for failed client authentication at the
+//     token, introspection and revocation endpoints (RFC 6749 §5.2), and
+//     Cache-Control: no-store with Pragma: no-cache on their answers.
+//
+// Client scopes: client_credentials grants only the scopes registered on
+// the client (invalid_scope otherwise; none requested, none granted), and
+// the token's audience is the client plus every client serving a granted
+// scope as its API (idp.Client.APIScopes), which may then introspect it.
+// Reuse of a rotated refresh token and revocation of a refresh token end
+// the whole grant: the family and every access token issued with it.
 //
 // The package owns the mapping of auth requests, codes, access tokens and
 // refresh-token families onto the idp stores. It does not render pages:

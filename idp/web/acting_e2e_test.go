@@ -13,6 +13,7 @@ import (
 	"github.com/kanton/kundencenter/idp/idptest"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/status"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
 // TestActingEndToEnd logs R in to the real status service ("Meine
@@ -29,7 +30,7 @@ func TestActingEndToEnd(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	env.AddClient(t, idp.Client{ID: "status", Name: "Meine Vorgänge", RedirectURIs: []string{base + "/auth/callback"},
 		PostLogoutRedirectURIs: []string{base + "/logged-out"}}, mfaSecret)
-	h, err := status.New(t.Context(), status.Config{RP: rp.Config{Issuer: env.URL, ClientID: "status", ClientSecret: mfaSecret,
+	h, err := status.New(t.Context(), status.Config{DB: sqldbtest.Open(t, "sqlite", nil), RP: rp.Config{Issuer: env.URL, ClientID: "status", ClientSecret: mfaSecret,
 		BaseURL: base, CookieKey: []byte("cookie-key-for-tests-32-bytes-ok"), Insecure: true}})
 	if err != nil {
 		t.Fatal(err)

@@ -285,3 +285,44 @@ func (s *service) sendNotification(ctx context.Context, payload []byte) error {
 	}
 	return err
 }
+
+// DocumentView is the answer of GET /api/v1/documents/{id}.
+type DocumentView struct {
+	ID                string            `json:"id"`
+	MessageID         string            `json:"messageId"`
+	Owner             Owner             `json:"owner"`
+	Service           string            `json:"service"`
+	BusinessProcessID string            `json:"businessProcessId,omitempty"`
+	Reference         string            `json:"reference,omitempty"`
+	Title             map[string]string `json:"title"`
+	DocumentKind      string            `json:"documentKind"`
+	Issuer            string            `json:"issuer"`
+	SHA256            string            `json:"sha256"`
+	HashAlgorithm     string            `json:"hashAlgorithm"`
+	Size              int64             `json:"size"`
+	Sealed            bool              `json:"sealed"`
+	DeliveredAt       time.Time         `json:"deliveredAt"`
+	ReadAt            *time.Time        `json:"readAt,omitempty"`
+	URL               string            `json:"url"`
+}
+
+// getAPI is GET /api/v1/documents/{id}: the metadata of a document the
+// calling back office delivered (others are 404), including whether the
+// owner has opened it.
+func (s *service) getAPI(w http.ResponseWriter, r *http.Request) {
+	caller, _ := api.CallerFrom(r.Context())
+	d, err := s.store.Get(r.Context(), r.PathValue("id"))
+	if errors.Is(err, ErrNotFound) || (err == nil && d.ClientID != caller.ClientID) {
+		api.WriteProblem(w, r, api.NotFound.With("no document with this id was delivered by this client"))
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "document lookup failed", "error", err)
+		api.WriteProblem(w, r, api.Internal)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, DocumentView{ID: d.ID, MessageID: d.MessageID, Owner: d.Owner, Service: d.Service,
+		BusinessProcessID: d.BusinessProcessID, Reference: d.Reference, Title: d.Title, DocumentKind: d.Kind, Issuer: d.Issuer,
+		SHA256: d.SHA256, HashAlgorithm: "SHA-256", Size: d.Size, Sealed: d.Sealed, DeliveredAt: d.DeliveredAt, ReadAt: d.ReadAt,
+		URL: s.base + "/d/" + d.ID})
+}

@@ -5,7 +5,9 @@
 //   - Back offices deliver documents through POST /api/v1/documents (bearer
 //     token with documents:write, checked by introspection at the IdP;
 //     eCH-0039 metadata; idempotent on messageId; RFC 9457 problems; OpenAPI
-//     3.1 at /api/v1/openapi.json). A delivery brings a PDF as sealed by the
+//     3.1 at /api/v1/openapi.json; GET /api/v1/documents/{id} with
+//     documents:read shows a delivering client its document and whether the
+//     owner opened it). A delivery brings a PDF as sealed by the
 //     authority, a PDF to seal, or asks for a result document
 //     (wohnsitzbestaetigung) that the service renders with fpdf and seals.
 //   - The seal (package seal) is PAdES baseline B-T, appended as an

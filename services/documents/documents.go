@@ -25,7 +25,7 @@ type Notifier interface {
 
 // Config configures the document service.
 type Config struct {
-	RP    rp.Config  // login plumbing; RP.Pages is set by New
+	RP    rp.Config  // login plumbing; RP.Pages and RP.OnSecurityEvent are set by New
 	Links page.Links // base URLs of the three services, for the navigation
 	DB    *sqldb.DB  // migrated by New
 
@@ -61,8 +61,11 @@ const (
 	OpenAPIPath = APIBase + "/openapi.json"
 )
 
-// ScopeWrite is the scope of the delivery API.
-const ScopeWrite = "documents:write"
+// Scopes of the API: delivering, and reading what one delivered.
+const (
+	ScopeWrite = "documents:write"
+	ScopeRead  = "documents:read"
+)
 
 // Document kinds (eCH-0039 document types, simplified).
 var documentKinds = []string{"certificate", "register-extract", "decision", "receipt", "other"}
@@ -93,6 +96,7 @@ func build(ctx context.Context, cfg Config) (*service, http.Handler, error) {
 	}
 	rc := s.cfg.RP
 	rc.Pages = pages
+	rc.OnSecurityEvent = s.onSecurityEvent
 	client, err := rp.New(ctx, rc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("document service: %w", err)
@@ -150,6 +154,7 @@ func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handl
 	mux.HandleFunc("GET "+OpenAPIPath, s.openAPI)
 	if s.cfg.Auth != nil {
 		mux.Handle("POST "+APIBase+"/documents", s.cfg.Auth.Require(ScopeWrite, http.HandlerFunc(s.deliverAPI)))
+		mux.Handle("GET "+APIBase+"/documents/{id}", s.cfg.Auth.Require(ScopeRead, http.HandlerFunc(s.getAPI)))
 	}
 }
 
@@ -230,8 +235,16 @@ func (d Document) title(lang string) string {
 	return d.ID
 }
 
-// accountPurged deletes the documents of a purged account (the IdP's
-// account-purged Security Event); idempotent.
+// onSecurityEvent applies the IdP's Security Events (at rp.EventsPath):
+// account-purged deletes the account's documents.
+func (s *service) onSecurityEvent(ctx context.Context, ev rp.SecurityEvent) error {
+	if ev.Type == rp.EventAccountPurged {
+		return s.accountPurged(ctx, ev.Subject)
+	}
+	return nil
+}
+
+// accountPurged deletes the documents of a purged account; idempotent.
 func (s *service) accountPurged(ctx context.Context, sub string) error {
 	if sub == "" {
 		return nil

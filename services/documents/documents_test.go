@@ -317,7 +317,8 @@ func TestInboxDownloadDelete(t *testing.T) {
 	if sha256Hex(got) != d.SHA256 || !bytes.Equal(got, stored) {
 		t.Fatal("download is not byte-identical")
 	}
-	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || resp.Header.Get("Content-Type") != "application/pdf" {
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="Wohnsitzbestaetigung.pdf"`) ||
+		resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(resp.Header.Get("Repr-Digest"), "sha-256=:") {
 		t.Errorf("headers %v", resp.Header)
 	}
 	if _, body = h.do(t, "alice", "GET", "/", nil, ""); strings.Contains(string(body), `class="badge"`) {
@@ -559,4 +560,32 @@ func TestService(t *testing.T) {
 	rptest.CheckService(t, "kc-documents", page.Documents, func(ctx context.Context, rc rp.Config, nav page.Links) (http.Handler, error) {
 		return New(ctx, Config{RP: rc, Links: nav, DB: db, Sealer: sealer, Verifier: verifier})
 	}, "<h1>Meine Dokumente</h1>", "Ihr Posteingang ist leer.")
+}
+
+func TestReadAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "sqlite", nil)
+	d := h.deliver(t, pdfDelivery("m1", Owner{Kind: "person", Sub: "alice"}, samplePDF(t)))
+	get := func(client, id string) (int, DocumentView) {
+		r := httptest.NewRequest(http.MethodGet, APIBase+"/documents/"+id, nil)
+		r.SetPathValue("id", id)
+		r = r.WithContext(api.WithCaller(r.Context(), api.Caller{ClientID: client, Scopes: []string{ScopeRead}}))
+		w := httptest.NewRecorder()
+		h.s.getAPI(w, r)
+		var v DocumentView
+		_ = json.Unmarshal(w.Body.Bytes(), &v)
+		return w.Code, v
+	}
+	if code, v := get("backoffice", d.ID); code != 200 || v.SHA256 != d.SHA256 || v.ReadAt != nil || v.Owner.Sub != "alice" || v.DocumentKind != "register-extract" {
+		t.Fatalf("own document: %d %+v", code, v)
+	}
+	h.do(t, "alice", "GET", "/d/"+d.ID+"/download", nil, "")
+	if _, v := get("backoffice", d.ID); v.ReadAt == nil {
+		t.Error("readAt not set after the owner's download")
+	}
+	for name, c := range map[string][2]string{"other client": {"forms", d.ID}, "unknown": {"backoffice", "nope"}} {
+		if code, _ := get(c[0], c[1]); code != 404 {
+			t.Errorf("%s: %d, want 404", name, code)
+		}
+	}
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
+	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
@@ -28,8 +31,9 @@ import (
 // credentials); Anna is told by one general e-mail, finds the document in
 // her inbox, downloads it (same SHA-256 as shown), verifies the downloaded
 // file on the public page, passes it on with a share link that a fresh
-// browser context opens and downloads, and revokes the link. Every page is
-// audited with axe-core at 1280 and 390 px.
+// browser context opens and downloads, and revokes the link; the IdP's
+// account-purged event deletes her documents. Every page is audited with
+// axe-core at 1280 and 390 px.
 func TestEndToEnd(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	anna := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", "Sonnenblume-Aare-42")
@@ -40,7 +44,9 @@ func TestEndToEnd(t *testing.T) {
 	env.AddClient(t, idp.Client{ID: "documents", Name: "Meine Dokumente", RedirectURIs: []string{base + rp.CallbackPath},
 		PostLogoutRedirectURIs: []string{base + rp.LoggedOutPath},
 		GrantTypes:             []string{idp.GrantAuthorizationCode, idp.GrantClientCredentials},
-		Scopes:                 []string{api.ScopeNotify}, APIScopes: []string{ScopeWrite}}, secret)
+		Scopes:                 []string{api.ScopeNotify}, APIScopes: []string{ScopeWrite, "documents:read"},
+		EventsURI: base + rp.EventsPath}, secret)
+	env.AddClient(t, idp.Client{ID: "reader", GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{"documents:read"}}, "reader-secret-0123456789")
 	env.AddClient(t, idp.Client{ID: "backoffice", GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{ScopeWrite}}, "backoffice-secret-0123456789")
 	sealer, verifier := testSealing(t)
 	cc := api.ClientConfig{Issuer: env.URL, ClientID: "documents", ClientSecret: secret}
@@ -74,6 +80,22 @@ func TestEndToEnd(t *testing.T) {
 	if status, err := bo.Do(t.Context(), "POST", base+"/api/v1/documents", map[string]any{"messageId": "x"}, nil); status != 422 || err == nil {
 		t.Errorf("invalid delivery: %d %v", status, err)
 	}
+	// Without a token, and with a token for this API but without documents:write.
+	if resp, err := http.Post(base+"/api/v1/documents", "application/json", strings.NewReader(`{}`)); err != nil || resp.StatusCode != 401 {
+		t.Errorf("no token: %v %v", resp.StatusCode, err)
+	}
+	reader := api.NewAPIClient(api.ClientConfig{Issuer: env.URL, ClientID: "reader", ClientSecret: "reader-secret-0123456789", Scopes: []string{"documents:read"}})
+	if status, _ := reader.Do(t.Context(), "POST", base+"/api/v1/documents", delivery, nil); status != 403 {
+		t.Errorf("token without documents:write: %d, want 403", status)
+	}
+	// documents:read: the metadata of what the reader delivered; not others'.
+	var view DocumentView
+	if status, err := bo.Do(t.Context(), "GET", base+"/api/v1/documents/"+first.ID, nil, &view); status != 403 || err == nil {
+		t.Errorf("read without documents:read: %d %v", status, err)
+	}
+	if status, _ := reader.Do(t.Context(), "GET", base+"/api/v1/documents/"+first.ID, nil, &view); status != 404 {
+		t.Errorf("another client's document: %d, want 404", status)
+	}
 	w := &sqldb.Worker{DB: svc.cfg.DB, Handlers: svc.handlers(), Log: svc.log}
 	if _, err := w.RunDue(t.Context()); err != nil {
 		t.Fatal(err)
@@ -91,6 +113,9 @@ func TestEndToEnd(t *testing.T) {
 		p.Audit(page + " (1280 px)")
 		p.Do(chromedp.EmulateViewport(390, 844))
 		p.Audit(page + " (390 px)")
+		if wide, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); err != nil || wide {
+			t.Errorf("%s scrolls sideways at 390 px (%v)", page, err)
+		}
 		p.Do(chromedp.EmulateViewport(1280, 900))
 	}
 	has := func(p *idptest.Page, page string, wants ...string) {
@@ -195,4 +220,25 @@ func TestEndToEnd(t *testing.T) {
 	q.Do(chromedp.Navigate(link), chromedp.WaitVisible(css(`main h1`)))
 	has(q, "revoked link", "Nicht gefunden")
 	audit(q, "revoked link")
+
+	// The IdP deletes Anna's account: its account-purged Security Event
+	// deletes her documents (a repeated delivery changes nothing).
+	ev := notify.EventsConfig{Issuer: env.URL}
+	claims := ev.SETClaims(idp.EventNotice{JTI: "jti-purge", ClientID: "documents", Type: idp.EventAccountPurged, Subject: anna.ID, At: time.Now()}, time.Now())
+	token, err := env.Keys.SignJWT("secevent+jwt", claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		resp, err := http.Post(base+rp.EventsPath, "application/secevent+jwt", strings.NewReader(token))
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("account-purged: %v %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+	}
+	if docs, err := svc.store.List(t.Context(), Owner{Kind: "person", Sub: anna.ID}); err != nil || len(docs) != 0 {
+		t.Errorf("after account-purged Anna still has %d documents (%v)", len(docs), err)
+	}
+	q.Do(chromedp.Navigate(link), chromedp.WaitVisible(css(`main h1`)))
+	has(q, "link after purge", "Nicht gefunden")
 }

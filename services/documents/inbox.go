@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -162,25 +163,29 @@ func (s *service) renderDetail(w http.ResponseWriter, r *http.Request, sess *rp.
 	s.pages.Render(w, r, status, "documents/detail", p)
 }
 
-// serveBytes sends stored bytes unchanged as an attachment.
+// asciiName turns a title into an ASCII file name (umlauts transliterated).
+var asciiName = strings.NewReplacer("ä", "ae", "ö", "oe", "ü", "ue", "Ä", "Ae", "Ö", "Oe", "Ü", "Ue", "é", "e", "è", "e",
+	"ê", "e", "à", "a", "â", "a", "ç", "c", "ô", "o", "î", "i", "ï", "i", "ß", "ss", " ", "-")
+
+// serveBytes sends stored bytes unchanged as an attachment, with their
+// SHA-256 as Repr-Digest (RFC 9530).
 func serveBytes(w http.ResponseWriter, d Document, title string, b []byte) {
 	name := strings.Map(func(c rune) rune {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
 			return c
-		case c == ' ':
-			return '-'
 		}
 		return -1
-	}, title)
+	}, asciiName.Replace(title))
 	if name == "" {
 		name = "dokument"
 	}
+	sum, _ := hex.DecodeString(d.SHA256)
 	h := w.Header()
 	h.Set("Content-Type", "application/pdf")
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.pdf"; filename*=UTF-8''%s.pdf`, name, url.PathEscape(title)))
 	h.Set("Content-Length", strconv.Itoa(len(b)))
-	h.Set("X-Content-SHA256", d.SHA256)
+	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 	h.Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)
 }

@@ -3,54 +3,21 @@ package documents
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
-// postgresURL is the test server (KC_TEST_POSTGRES_URL).
-func postgresURL() string {
-	if u := os.Getenv("KC_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// openDB opens a fresh SQLite file or PostgreSQL schema (dropped at the end).
+// openDB opens a fresh SQLite file or PostgreSQL schema (see sqldbtest.Open).
 func openDB(t testing.TB, dialect string) *sqldb.DB {
 	t.Helper()
-	ctx := context.Background()
-	if dialect == "sqlite" {
-		db, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "documents.db"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "documents_test_" + hex.EncodeToString(b[:])
-	db, err := sqldb.Open(ctx, postgresURL(), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		_ = db.Close()
-	})
-	return db
+	return sqldbtest.Open(t, dialect, nil)
 }
 
-var dialects = []string{"sqlite", "postgres"}
+var dialects = sqldbtest.Dialects
 
 // eachStore runs f on a migrated store of each dialect, in parallel.
 func eachStore(t *testing.T, f func(t *testing.T, db *sqldb.DB, s *Store)) {

@@ -80,32 +80,43 @@ func (s *service) checkView(r *http.Request, x *Draft, d *form.Definition) check
 		v.Fee, v.FeeReason = chf(d.Fee.Amount), d.Fee.Reason.In(lang)
 		v.Button = s.pages.Message(lang, "forms.check.pay")
 	}
-	atts, _ := s.db.attachments(r.Context(), x.ID)
-	names := map[string]string{}
-	for _, a := range atts {
-		names[a.ID] = a.Name
-	}
 	visible := d.VisiblePages(x.Answers)
 	if len(visible) > 0 {
 		v.BackURL = pageURL(x.ID, visible[len(visible)-1].ID, false)
 	}
-	for _, p := range visible {
-		title := p.Section.In(lang)
-		if len(v.Sections) == 0 || v.Sections[len(v.Sections)-1].Title != title {
-			v.Sections = append(v.Sections, sectionView{Title: title})
-		}
-		sec := &v.Sections[len(v.Sections)-1]
-		for _, f := range p.Fields {
-			if !f.Visible(x.Answers) {
-				continue
-			}
-			sec.Rows = append(sec.Rows, rowView{
-				Key: f.ShortLabel(lang), Value: s.display(f, x.Answers, names, lang),
-				ChangeURL: pageURL(x.ID, p.ID, true) + "#" + inputID(f.Keys()[0]),
-			})
+	v.Sections = s.sections(r.Context(), d, x.Answers, x.ID, lang, true)
+	return v
+}
+
+// sections lists the answers of the visible fields in sections, each row
+// with its change link when change is set; files are named from the
+// draft's attachments.
+func (s *service) sections(ctx context.Context, d *form.Definition, a form.Answers, draftID, lang string, change bool) []sectionView {
+	names := map[string]string{}
+	if atts, err := s.db.attachments(ctx, draftID); err == nil {
+		for _, at := range atts {
+			names[at.ID] = at.Name
 		}
 	}
-	return v
+	var out []sectionView
+	for _, p := range d.VisiblePages(a) {
+		title := p.Section.In(lang)
+		if len(out) == 0 || out[len(out)-1].Title != title {
+			out = append(out, sectionView{Title: title})
+		}
+		sec := &out[len(out)-1]
+		for _, f := range p.Fields {
+			if !f.Visible(a) {
+				continue
+			}
+			row := rowView{Key: f.ShortLabel(lang), Value: s.display(f, a, names, lang)}
+			if change {
+				row.ChangeURL = pageURL(draftID, p.ID, true) + "#" + inputID(f.Keys()[0])
+			}
+			sec.Rows = append(sec.Rows, row)
+		}
+	}
+	return out
 }
 
 // display returns the lines that show the answer of f.

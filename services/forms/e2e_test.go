@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
 	"github.com/kanton/kundencenter/services/forms/datatrans/datatranstest"
@@ -24,6 +25,8 @@ const (
 // e2e is a form service at a real IdP with Anna's account, driven by
 // headless Chromium.
 type e2e struct {
+	env  *idptest.Env
+	anna idp.Account
 	base string
 	psp  *datatranstest.Server
 	p    *idptest.Page
@@ -38,7 +41,7 @@ func startE2E(t *testing.T) (*e2e, func()) {
 	base := "http://" + ln.Addr().String()
 	env.AddClient(t, idp.Client{ID: "forms", Name: "Formulare", RedirectURIs: []string{base + "/auth/callback"},
 		PostLogoutRedirectURIs: []string{base + "/logged-out"}}, e2eSecret)
-	env.CreateAccount(t, "Anna", "Muster", e2eEmail, e2ePassword)
+	anna := env.CreateAccount(t, "Anna", "Muster", e2eEmail, e2ePassword)
 
 	cfg, pp := testConfig(t, openDB(t, "sqlite"))
 	cfg.RP = rp.Config{Issuer: env.URL, ClientID: "forms", ClientSecret: e2eSecret, BaseURL: base,
@@ -52,7 +55,7 @@ func startE2E(t *testing.T) (*e2e, func()) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	cctx, cancel := idptest.Chromium(t)
-	return &e2e{base: base, psp: pp.psp, p: &idptest.Page{T: t, Ctx: cctx}}, cancel
+	return &e2e{env: env, anna: anna, base: base, psp: pp.psp, p: &idptest.Page{T: t, Ctx: cctx}}, cancel
 }
 
 func css(s string) chromedp.CSS { return chromedp.CSS(s) }
@@ -188,4 +191,64 @@ func TestEndToEndPayment(t *testing.T) {
 		t.Errorf("confirmation after paying: %q", s)
 	}
 	p.Audit("confirmation after paying")
+}
+
+// TestEndToEndActing: Anna represents Paula and is a member of Muster AG
+// with the form service assigned; she sends "Fristerstreckung" for each,
+// chosen on the IdP's "Für wen handeln Sie?" page.
+func TestEndToEndActing(t *testing.T) {
+	e, cancel := startE2E(t)
+	defer cancel()
+	p, base, ctx := e.p, e.base, t.Context()
+	paula := e.env.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", e2ePassword)
+	rep, code, err := e.env.Orgs.CreateRepresentation(ctx, paula.ID, delegation.RepInput{Services: []string{"forms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.env.Orgs.Accept(ctx, e.anna.ID, code, "203.0.113.9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.env.Orgs.Confirm(ctx, paula.ID, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	org, err := e.env.Orgs.CreateOrg(ctx, e.anna.ID, delegation.OrgInput{Name: "Muster AG",
+		Addresses: []delegation.Address{{Street: "Bahnhofstrasse 1", PostalCode: "5000", Town: "Aarau", Country: "CH"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.env.Orgs.SetServices(ctx, e.anna.ID, org.ID, e.anna.ID, []string{"forms"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, choice := range []struct{ value, name string }{{"person:" + rep.ID, "Paula Prinzipal"}, {"organisation:" + org.ID, "Muster AG"}} {
+		if i == 0 {
+			p.Do(chromedp.Navigate(base+"/"), chromedp.WaitVisible(css(`#password`)))
+		} else {
+			p.Do(chromedp.Submit(css(`form[action="/logout"] button`)))
+			p.WaitURL(base + "/logged-out")
+			p.Do(chromedp.Navigate(base+"/"), chromedp.WaitVisible(css(`#password`)))
+		}
+		p.Do(chromedp.SendKeys(css(`#email`), e2eEmail), chromedp.SendKeys(css(`#password`), e2ePassword),
+			chromedp.Submit(css(`#password`)), chromedp.WaitVisible(css(`input[value="`+choice.value+`"]`)),
+			chromedp.Click(css(`input[value="`+choice.value+`"]`)), chromedp.Submit(css(`input[name="acting"]`)))
+		p.WaitURL(base + "/")
+		p.Do(chromedp.WaitVisible(css(`.greeting`)))
+		if g := p.Text(".greeting"); !strings.Contains(g, "Sie handeln für "+choice.name) {
+			t.Fatalf("greeting %q", g)
+		}
+		if i == 0 {
+			e.audit("catalogue for a represented person")
+		}
+		p.Do(chromedp.Navigate(base+"/forms/fristerstreckung-steuererklaerung"), chromedp.WaitVisible(css(`main form button`)),
+			chromedp.Click(css(`main form button`)), chromedp.WaitVisible(css(`#f-steuerjahr`)),
+			chromedp.SetValue(css(`#f-steuerjahr`), "2025"), chromedp.SendKeys(css(`#f-steuernummer`), "123.456.789"))
+		e.next()
+		p.Do(chromedp.WaitVisible(css(`#f-neue_frist-30\.06`)), chromedp.Click(css(`#f-neue_frist-30\.06`)))
+		e.next()
+		p.Do(chromedp.WaitVisible(css(`#f-declaration`)), chromedp.Click(css(`#f-declaration`)), chromedp.Click(css(`main form button.primary`)))
+		p.WaitURL(base + "/submissions/")
+		p.Do(chromedp.WaitVisible(css(`.panel`)))
+		if g := p.Text(".greeting, main"); !strings.Contains(g, "Antrag gesendet") {
+			t.Fatalf("confirmation %q", g)
+		}
+	}
 }

@@ -113,11 +113,9 @@ func (s *service) renderQuestion(w http.ResponseWriter, r *http.Request, x *Draf
 		v.Errors = append(v.Errors, errorView{Anchor: "#" + inputID(e.Key), Message: e.Message})
 	}
 	var atts []*Attachment
-	for _, f := range p.Fields {
-		if f.Type == form.TypeFile {
-			v.Multipart = true
-			atts, _ = s.db.attachments(r.Context(), x.ID)
-		}
+	if hasFiles(p) {
+		v.Multipart = true
+		atts, _ = s.db.attachments(r.Context(), x.ID)
 	}
 	for _, f := range p.Fields {
 		// A field whose condition reads an answer of this same page is
@@ -241,21 +239,23 @@ func (s *service) answer(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	atts, err := s.db.attachments(r.Context(), x.ID)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "forms.error.failed", err)
-		return
-	}
 	all := x.Answers.Clone()
-	for _, f := range p.Fields {
-		if f.Type == form.TypeFile {
-			var ids []string
-			for _, a := range atts {
-				if a.Field == f.ID {
-					ids = append(ids, a.ID)
+	if hasFiles(p) {
+		atts, err := s.db.attachments(r.Context(), x.ID)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, "forms.error.failed", err)
+			return
+		}
+		for _, f := range p.Fields {
+			if f.Type == form.TypeFile {
+				var ids []string
+				for _, a := range atts {
+					if a.Field == f.ID {
+						ids = append(ids, a.ID)
+					}
 				}
+				all[f.ID] = ids
 			}
-			all[f.ID] = ids
 		}
 	}
 	out, errs := p.Validate(in, all, lang, s.now())
@@ -311,6 +311,11 @@ func (s *service) nextPage(d *form.Definition, p *form.Page, a form.Answers, cha
 		return visible[i+1]
 	}
 	return nil
+}
+
+// hasFiles reports whether page p asks for files.
+func hasFiles(p *form.Page) bool {
+	return slices.ContainsFunc(p.Fields, func(f *form.Field) bool { return f.Type == form.TypeFile })
 }
 
 // Accepted attachment types, checked by content.

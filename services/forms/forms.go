@@ -112,11 +112,19 @@ func (x *Service) RunJobs(ctx context.Context) error {
 	return w.Run(ctx)
 }
 
-// PurgeAccount deletes the open drafts of a person (the IdP's
-// account-purged Security Event).
-func (x *Service) PurgeAccount(ctx context.Context, sub string) error {
-	_, err := x.s.db.purgeAccount(ctx, sub)
-	return err
+// securityEvent handles the IdP's Security Events: account-purged deletes
+// the open drafts (with their files) the person started or owns; sent
+// submissions stay, as their cases are being handled.
+func (s *service) securityEvent(ctx context.Context, ev rp.SecurityEvent) error {
+	if ev.Type != rp.EventAccountPurged {
+		return nil
+	}
+	n, err := s.db.purgeAccount(ctx, ev.Subject)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "account purged: drafts deleted", "drafts", n)
+	return nil
 }
 
 // New builds the form service. It migrates the tables, loads the form
@@ -135,8 +143,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := newService(cfg, pages)
 	rc := cfg.RP
 	rc.Pages = pages
+	rc.OnSecurityEvent = s.securityEvent
 	if len(rc.Scopes) == 0 {
 		rc.Scopes = Scopes
 	}
@@ -144,7 +154,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("form service: %w", err)
 	}
-	s := newService(cfg, pages)
 	if err := s.db.db.Enqueue(ctx, jobSweep, cfg.Now().UTC().Format(time.DateOnly), nil, cfg.Now()); err != nil {
 		return nil, fmt.Errorf("queue the draft sweep: %w", err)
 	}
@@ -226,6 +235,7 @@ func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handl
 	get("/drafts/{draft}/payments/{payment}/return", s.paymentReturn)
 	get("/submissions/{submission}", s.confirmation)
 	post("/submissions/{submission}/reuse", s.reuse)
+	get("/submissions/{submission}/receipt.pdf", s.receipt)
 	mux.HandleFunc("POST "+webhookPath, s.webhook)
 	mux.HandleFunc("GET /forms.css", stylesheet)
 }

@@ -1,14 +1,17 @@
 package forms
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kanton/kundencenter/services/forms/datatrans/datatranstest"
+	"github.com/kanton/kundencenter/services/rp"
 )
 
 // fillUmzug answers every page of "Umzug melden" (from another canton) and
@@ -81,7 +84,25 @@ func TestJourneyWithoutFee(t *testing.T) {
 		if k := h.notes.kinds(); k["form-received"] != 1 {
 			t.Errorf("notifications %v", k)
 		}
-		must200(t, h.get("anna", conf), "http://status.test/cases/2026-")
+		must200(t, h.get("anna", conf), "http://status.test/cases/2026-", "receipt.pdf")
+		// The PDF receipt holds the reference and the answers.
+		pdf := h.get("anna", conf+"/receipt.pdf")
+		if pdf.code != http.StatusOK || !strings.HasPrefix(pdf.body, "%PDF-") {
+			t.Fatalf("receipt: %d %.20q", pdf.code, pdf.body)
+		}
+		text := pdfText(t, []byte(pdf.body))
+		for _, want := range []string{"Empfangsbestätigung", "Umzug melden", "Bahnhofstrasse 5", "Anna Muster", "2026-"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("receipt lacks %q:\n%s", want, text)
+			}
+		}
+		// Reuse: a new draft with the same answers, complete, so it opens
+		// at check answers.
+		reused := mustRedirect(t, h.post("anna", conf+"/reuse", nil), "/drafts/")
+		if reused == "/drafts/"+id {
+			t.Fatal("reuse returned the sent draft")
+		}
+		mustRedirect(t, h.get("anna", reused), reused+"/check")
 		for table, want := range map[string]int{"forms_submissions": 1, "forms_payments": 0} {
 			if n := h.count(table); n != want {
 				t.Errorf("%s: %d rows, want %d", table, n, want)
@@ -334,6 +355,199 @@ func TestOrganisationAndStepUp(t *testing.T) {
 		first := h.startDraft("bruno", "fristerstreckung-steuererklaerung")
 		if r := h.get("anna", first); r.code != http.StatusNotFound {
 			t.Errorf("anna sees the organisation's draft: %d", r.code)
+		}
+	})
+}
+
+func TestAccountPurged(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		sent := fillUmzug(t, h, "anna")
+		mustRedirect(t, h.post("anna", "/drafts/"+sent+"/send", url.Values{"declaration": {"yes"}}), "/submissions/")
+		open := draftOf(h.startDraft("anna", "hund-anmelden"))
+		other := draftOf(h.startDraft("bruno", "parkkarte"))
+		for _, ev := range []rp.SecurityEvent{{Type: "urn:other", Subject: "anna"}, {Type: rp.EventAccountPurged, Subject: "anna"}} {
+			if err := h.s.securityEvent(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := h.get("anna", "/drafts/"+open); r.code != http.StatusNotFound {
+			t.Errorf("purged draft: %d", r.code)
+		}
+		if n := h.count("forms_submissions"); n != 1 {
+			t.Errorf("%d submissions after the purge, want the sent one kept", n)
+		}
+		mustRedirect(t, h.get("bruno", "/drafts/"+other), "/drafts/"+other+"/pages/")
+	})
+}
+
+func TestUploads(t *testing.T) {
+	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 1000)...)
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{0}, 100)...)
+	big := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), MaxFileBytes)...)
+	nine := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 9<<20)...)
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		first := h.startDraft("anna", "hund-anmelden")
+		id := draftOf(first)
+		h.post("anna", first, url.Values{"action": {"continue"}, "hundename": {"Bello"}, "rasse": {"Labrador"}, "geburtsdatum_hund": {"01.01.2024"}})
+		mustRedirect(t, h.post("anna", "/drafts/"+id+"/pages/chip", url.Values{"action": {"continue"}, "chipnummer": {"756098100123456"}, "herkunft_hund": {"schweiz"}}),
+			"/drafts/"+id+"/pages/nachweise")
+		page := "/drafts/" + id + "/pages/nachweise"
+		tests := []struct {
+			name string
+			file []byte
+			lang string
+			want string
+			code int
+		}{
+			{name: "wrong type", file: []byte("GIF89a not allowed here"), want: "muss ein PDF, JPEG oder PNG sein", code: http.StatusOK},
+			{name: "text called pdf", file: []byte("hello, I am not a PDF"), want: "muss ein PDF, JPEG oder PNG sein", code: http.StatusOK},
+			{name: "too large", file: big, want: "grösser als 10 MB", code: http.StatusOK},
+			{name: "empty", file: nil, want: "", code: http.StatusOK},
+			{name: "pdf", file: pdf, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "png", file: png, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "nine", file: nine, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "nine again", file: nine, want: "heimtierausweis.pdf", code: http.StatusOK},
+			{name: "over the total", file: nine, want: "höchstens 25 MB", code: http.StatusOK},
+		}
+		for _, tt := range tests {
+			r := h.upload("anna", page, url.Values{"action": {"upload"}}, "heimtierausweis", "heimtierausweis.pdf", tt.file)
+			if r.code != tt.code || !strings.Contains(r.body, tt.want) {
+				t.Fatalf("%s: %d, want %d with %q\n%.3000s", tt.name, r.code, tt.code, tt.want, r.body)
+			}
+		}
+		if n := h.count("forms_attachments"); n != 4 {
+			t.Errorf("%d attachments, want 4", n)
+		}
+		// The draft is intact (the page is answered by the files), and the
+		// stored file is sealed.
+		mustRedirect(t, h.get("anna", "/drafts/"+id), "/drafts/"+id+"/pages/haltung")
+		var data []byte
+		if err := h.db.QueryRow(t.Context(), "SELECT data FROM forms_attachments WHERE size = ?", len(pdf)).Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("%PDF")) {
+			t.Error("file stored in the clear")
+		}
+		mustRedirect(t, h.post("anna", page, url.Values{"action": {"continue"}}), "/drafts/"+id+"/pages/haltung")
+		// Deleting the draft removes its files.
+		mustRedirect(t, h.post("anna", "/drafts/"+id+"/delete", nil), "/drafts")
+		if n := h.count("forms_attachments"); n != 0 {
+			t.Errorf("%d attachments after deleting the draft", n)
+		}
+	})
+}
+
+// pdfText extracts the text of a PDF with poppler's pdftotext.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	cmd := exec.Command("pdftotext", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext (apt-get install poppler-utils): %v", err)
+	}
+	return string(out)
+}
+
+// TestActingFor: a submission made for an organisation or a represented
+// person belongs to them, records who sent it, and its case and
+// notification go to them.
+func TestActingFor(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		for _, tt := range []struct{ who, form, ownerKind, ownerID string }{
+			{"rita", "wohnsitzbestaetigung", "person", "paula"},
+			{"bruno", "fristerstreckung-steuererklaerung", "organisation", "org-1"},
+		} {
+			first := h.startDraft(tt.who, tt.form)
+			id := draftOf(first)
+			d, _ := h.s.cat.Latest(tt.form)
+			// Fill every page directly with valid answers.
+			a := map[string][]string{"vorname": {"Paula"}, "nachname": {"Prinzipal"}, "geburtsdatum": {"1950-03-01"},
+				"wohnadresse.street": {"Gartenweg 2"}, "wohnadresse.postal_code": {"4500"}, "wohnadresse.locality": {"Solothurn"},
+				"zweck": {"bank"}, "steuerjahr": {"2025"}, "steuernummer": {"123.456.789"}, "neue_frist": {"30.06"}}
+			for _, p := range d.Pages {
+				form := url.Values{"action": {"continue"}}
+				for k, v := range a {
+					form[k] = v
+				}
+				h.post(tt.who, "/drafts/"+id+"/pages/"+p.ID, form)
+			}
+			r := h.post(tt.who, "/drafts/"+id+"/send", url.Values{"declaration": {"yes"}})
+			if d.Fee != nil {
+				trx := r.location[strings.LastIndex(r.location, "/")+1:]
+				back, _ := h.psp.Complete(trx, "success", "PFC")
+				r = h.get(tt.who, back)
+			}
+			conf := mustRedirect(t, r, "/submissions/")
+			sub, err := h.s.db.submission(t.Context(), Owner{Kind: tt.ownerKind, ID: tt.ownerID}, strings.TrimPrefix(conf, "/submissions/"))
+			if err != nil {
+				t.Fatalf("%s: submission not owned by %s %s: %v", tt.who, tt.ownerKind, tt.ownerID, err)
+			}
+			if sub.SubmittedBy != tt.who || sub.SubmittedByName == "" {
+				t.Errorf("%s: submitted by %q %q", tt.who, sub.SubmittedBy, sub.SubmittedByName)
+			}
+			h.runJobs()
+			h.runJobs()
+			h.status.mu.Lock()
+			c := h.status.cases[sub.ID]
+			h.status.mu.Unlock()
+			if c.Owner.Kind != tt.ownerKind || (c.Owner.Sub+c.Owner.ID) != tt.ownerID || c.SubmittedBy.Sub != tt.who {
+				t.Errorf("%s: case %+v", tt.who, c)
+			}
+		}
+		h.notes.mu.Lock()
+		defer h.notes.mu.Unlock()
+		got := map[string]bool{}
+		for _, n := range h.notes.sent {
+			got[n.Recipient.Kind+":"+n.Recipient.Sub+n.Recipient.ID] = true
+		}
+		if !got["person:paula"] || !got["organisation:org-1"] {
+			t.Errorf("notifications to %v", got)
+		}
+	})
+}
+
+// TestConcurrentPay: 50 concurrent "Bezahlen und Antrag senden" start one
+// payment; 50 concurrent returns after paying make one submission and one
+// case.
+func TestConcurrentPay(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		id, pay := payForm(t, h, "anna")
+		var wg sync.WaitGroup
+		locs := make([]string, 50)
+		for i := range locs {
+			wg.Go(func() {
+				locs[i] = h.post("anna", "/drafts/"+id+"/send", url.Values{"declaration": {"yes"}}).location
+			})
+		}
+		wg.Wait()
+		for _, l := range locs {
+			if l != pay {
+				t.Fatalf("a send went to %q, not the one payment page %q", l, pay)
+			}
+		}
+		back, err := h.psp.Complete(pay[strings.LastIndex(pay, "/")+1:], "success", "VIS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		confs := make([]string, 50)
+		for i := range confs {
+			wg.Go(func() { confs[i] = h.get("anna", back).location })
+		}
+		wg.Wait()
+		for _, c := range confs {
+			if c != confs[0] || !strings.HasPrefix(c, "/submissions/") {
+				t.Fatalf("returns went to %q and %q", confs[0], c)
+			}
+		}
+		h.runJobs()
+		cases, _ := h.status.count()
+		if p, s, tx := h.count("forms_payments"), h.count("forms_submissions"), h.psp.Transactions(); p != 1 || s != 1 || tx != 1 || cases != 1 {
+			t.Errorf("%d payments, %d submissions, %d transactions, %d cases; want one each", p, s, tx, cases)
 		}
 	})
 }

@@ -1,17 +1,15 @@
 package forms
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,42 +22,19 @@ import (
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
-func postgresURL() string {
-	if u := os.Getenv("KC_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// openDB opens a fresh SQLite file or PostgreSQL schema, dropped at the end.
+// openDB opens a fresh SQLite file or PostgreSQL schema (see sqldbtest.Open).
 func openDB(t *testing.T, dialect string) *sqldb.DB {
 	t.Helper()
-	var db *sqldb.DB
-	var err error
-	if dialect == "sqlite" {
-		db, err = sqldb.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "forms.db"), "")
-	} else {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		schema := "forms_test_" + hex.EncodeToString(b[:])
-		db, err = sqldb.Open(context.Background(), postgresURL(), schema)
-		if err == nil {
-			t.Cleanup(func() { _, _ = db.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return sqldbtest.Open(t, dialect, nil)
 }
 
 // dialects runs f for SQLite and PostgreSQL in parallel subtests.
 func dialects(t *testing.T, f func(t *testing.T, dialect string)) {
 	t.Parallel()
-	for _, d := range []string{"sqlite", "postgres"} {
+	for _, d := range sqldbtest.Dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			f(t, d)
@@ -202,13 +177,17 @@ var (
 		Acting: &rp.Represents{Kind: rp.ActingOrganisation, ID: "org-1", Name: "Beispiel AG"}, For: "Beispiel AG"}
 )
 
+// rita represents Paula (kind person).
+var rita = &rp.Session{Subject: "rita", Name: "Rita Vertreterin", ACR: "urn:kundencenter:loa:low", CSRF: "csrf-rita",
+	Acting: &rp.Represents{Kind: rp.ActingPerson, Sub: "paula", Name: "Paula Prinzipal"}, For: "Paula Prinzipal"}
+
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
 	db := openDB(t, dialect)
 	base, pp := testConfig(t, db)
 	h := &harness{t: t, db: db, psp: pp.psp, status: pp.status, notes: pp.notes,
 		now:      time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC),
-		sessions: map[string]*rp.Session{"anna": anna, "anna-strong": annaStrong, "bruno": bruno}}
+		sessions: map[string]*rp.Session{"anna": anna, "anna-strong": annaStrong, "bruno": bruno, "rita": rita}}
 	h.srv = httptest.NewUnstartedServer(nil)
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)
@@ -290,6 +269,12 @@ func (h *harness) do(who, method, path string, form url.Values) resp {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return h.send(who, req)
+}
+
+// send sends req with the session cookie of who.
+func (h *harness) send(who string, req *http.Request) resp {
+	h.t.Helper()
 	req.AddCookie(&http.Cookie{Name: "who", Value: who})
 	res, err := client.Do(req)
 	if err != nil {
@@ -297,9 +282,7 @@ func (h *harness) do(who, method, path string, form url.Values) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	loc := res.Header.Get("Location")
-	loc = strings.TrimPrefix(loc, h.srv.URL)
-	return resp{code: res.StatusCode, location: loc, body: string(b)}
+	return resp{code: res.StatusCode, location: strings.TrimPrefix(res.Header.Get("Location"), h.srv.URL), body: string(b)}
 }
 
 func (h *harness) get(who, path string) resp {
@@ -386,4 +369,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// upload posts a multipart form with one file as who.
+func (h *harness) upload(who, path string, fields url.Values, field, name string, data []byte) resp {
+	h.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("csrf", h.sessions[who].CSRF)
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile(field, name)
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return h.send(who, req)
 }

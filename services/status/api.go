@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/services/api"
+	"github.com/kanton/kundencenter/services/page"
 )
 
 // API scopes (granted by the IdP to back-office clients).
@@ -19,8 +20,17 @@ const (
 	ScopeRead  = "cases:read"
 )
 
+// ScopeSummary lets the portal read a person's summary with their own
+// access token.
+const ScopeSummary = "summary:read"
+
 // APIBase is the path of the back-office API.
 const APIBase = "/api/v1"
+
+// maxFuture bounds how far an eventDate may lie ahead of the service's
+// clock (clock skew): a date in the future would hold off every later
+// message.
+const maxFuture = 5 * time.Minute
 
 // maxAPIBody bounds a request body of the API.
 const maxAPIBody = 64 << 10
@@ -137,6 +147,7 @@ func (s *service) mountAPI(mux *http.ServeMux) {
 	mux.Handle("GET "+APIBase+"/cases/{id}", s.auth.Require(ScopeRead, http.HandlerFunc(s.apiGet)))
 	mux.Handle("GET "+APIBase+"/cases", s.auth.Require(ScopeRead, http.HandlerFunc(s.apiGet)))
 	mux.Handle("GET "+APIBase+"/cases/{id}/files/{file}", s.auth.Require(ScopeRead, http.HandlerFunc(s.apiFile)))
+	mux.Handle("GET "+APIBase+"/summary", s.auth.Require(ScopeSummary, http.HandlerFunc(s.apiSummary)))
 	mux.HandleFunc("GET "+APIBase+"/openapi.json", serveOpenAPI)
 }
 
@@ -166,7 +177,7 @@ func (s *service) apiCreate(w http.ResponseWriter, r *http.Request) {
 	if !api.Decode(w, r, &req, maxAPIBody) {
 		return
 	}
-	if errs := req.check(); len(errs) > 0 {
+	if errs := req.check(s.now()); len(errs) > 0 {
 		p := api.Invalid.With("the case is incomplete or malformed")
 		p.Errors = errs
 		api.WriteProblem(w, r, p)
@@ -187,7 +198,7 @@ func (s *service) apiCreate(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, a, err)
 }
 
-func (req createRequest) check() []api.FieldError {
+func (req createRequest) check(now time.Time) []api.FieldError {
 	var errs []api.FieldError
 	add := func(ptr, detail string) { errs = append(errs, api.FieldError{Pointer: ptr, Detail: detail}) }
 	if req.MessageID == "" || len(req.MessageID) > 36 {
@@ -213,6 +224,9 @@ func (req createRequest) check() []api.FieldError {
 	}
 	if req.EventDate.IsZero() {
 		add("/eventDate", "required (RFC 3339)")
+	}
+	if req.EventDate.After(now.Add(maxFuture)) {
+		add("/eventDate", "lies in the future")
 	}
 	if req.ExpectedCompletion != "" {
 		if _, err := time.Parse(time.DateOnly, req.ExpectedCompletion); err != nil {
@@ -244,6 +258,10 @@ func (s *service) apiEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := ev.Check(); err != nil {
 		api.WriteProblem(w, r, api.Invalid.With(err.Error()))
+		return
+	}
+	if ev.EventDate.After(s.now().Add(maxFuture)) {
+		api.WriteProblem(w, r, api.Invalid.With("eventDate lies in the future"))
 		return
 	}
 	a, err := s.store.AddEvent(r.Context(), message(caller, req.MessageID, "event "+id, req), id, s.may(caller), ev,
@@ -330,4 +348,44 @@ func (s *service) answer(w http.ResponseWriter, r *http.Request, a Receipt, err 
 		s.log.ErrorContext(r.Context(), "status API", "path", r.URL.Path, "error", err)
 		api.WriteProblem(w, r, api.Internal)
 	}
+}
+
+// summaryItems is how many open cases the summary names.
+const summaryItems = 5
+
+// summary is the answer of GET /summary.
+type summary struct {
+	Count int           `json:"count"`
+	Items []summaryItem `json:"items"`
+}
+
+type summaryItem struct {
+	Title     string    `json:"title"`
+	Reference string    `json:"reference"`
+	Status    Status    `json:"status"`
+	Date      time.Time `json:"date"`
+	URL       string    `json:"url"`
+}
+
+// apiSummary answers the portal's "Übersicht" (GET /summary, a person's own
+// access token with summary:read): how many open cases the token's subject
+// has, and the newest five, titles in the request's language.
+func (s *service) apiSummary(w http.ResponseWriter, r *http.Request) {
+	caller, _ := api.CallerFrom(r.Context())
+	if caller.Subject == "" || caller.Subject == caller.ClientID {
+		api.WriteProblem(w, r, api.Forbidden.With("the summary needs a person's access token"))
+		return
+	}
+	n, cases, err := s.store.Open(r.Context(), Owner{Kind: OwnerPerson, Sub: caller.Subject}, summaryItems)
+	if err != nil {
+		s.answer(w, r, Receipt{}, err)
+		return
+	}
+	lang := page.Lang(r)
+	out := summary{Count: n, Items: []summaryItem{}}
+	for _, c := range cases {
+		out.Items = append(out.Items, summaryItem{Title: c.Title.In(lang), Reference: c.Reference, Status: c.Status,
+			Date: c.ChangedAt, URL: s.caseURL(c.Reference)})
+	}
+	api.WriteJSON(w, http.StatusOK, out)
 }

@@ -183,7 +183,7 @@ func TestAPIOutOfOrder(t *testing.T) {
 			if out := h.post(id, corr, 201); !strings.Contains(out, `"outcome":"teilweise-gutgeheissen"`) {
 				t.Fatalf("correction: %s", out)
 			}
-			recall := map[string]any{"messageId": nextMsg(), "action": "recall", "eventDate": "2026-12-03T09:10:00Z", "referenceMessageId": closed["messageId"]}
+			recall := map[string]any{"messageId": nextMsg(), "action": "recall", "eventDate": "2026-12-03T08:59:00Z", "referenceMessageId": closed["messageId"]}
 			if out := h.post(id, recall, 201); !strings.Contains(out, `"status":"rueckfrage"`) || !strings.Contains(out, `"businessCaseClosed":false`) {
 				t.Fatalf("recall of the close: %s", out)
 			}
@@ -243,6 +243,8 @@ func TestAPIInvalid(t *testing.T) {
 			b["owner"] = map[string]string{"kind": "organisation", "sub": "x"}
 			return b
 		}(), want: 422, has: "/owner"},
+		{name: "create in the future", path: "/api/v1/cases", body: func() map[string]any { b := createBody("x", "a"); b["eventDate"] = "2026-12-04T09:00:00Z"; return b }(), want: 422, has: "future"},
+		{name: "event in the future", path: "/api/v1/cases/" + id + "/events", body: func() map[string]any { b := event(InBearbeitung, 1); b["eventDate"] = "2026-12-03T09:06:00Z"; return b }(), want: 422, has: "future"},
 		{name: "eingereicht by event", path: "/api/v1/cases/" + id + "/events", body: event(Eingereicht, 1), want: 422, has: "eingereicht"},
 		{name: "unknown status", path: "/api/v1/cases/" + id + "/events", body: event("erledigt", 1), want: 422, has: "erledigt"},
 		{name: "rueckfrage without deadline", path: "/api/v1/cases/" + id + "/events", body: func() map[string]any { b := event(Rueckfrage, 1); delete(b, "deadline"); return b }(), want: 422, has: "deadline"},
@@ -295,5 +297,68 @@ func TestAPIConcurrentCreate(t *testing.T) {
 				t.Fatalf("%d cases (%v)", n, err)
 			}
 		})
+	}
+}
+
+func TestAPISummary(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, backend)
+			var refs []string
+			for i := range 7 {
+				id, ref := h.create(createBody("wohnsitzbestaetigung", "anna"))
+				refs = append(refs, ref)
+				if i == 0 {
+					h.post(id, event(Abgeschlossen, 1), 201) // closed: not in the summary
+				}
+				h.clock.Add(time.Second)
+			}
+			h.create(createBody("wohnsitzbestaetigung", "ben"))
+			code, out := h.call("GET", "/api/v1/summary", personToken("anna", ScopeSummary), nil)
+			var s summary
+			if err := json.Unmarshal([]byte(out), &s); code != 200 || err != nil {
+				t.Fatalf("%d %s", code, out)
+			}
+			if s.Count != 6 || len(s.Items) != 5 || s.Items[0].Reference != refs[6] || s.Items[4].Reference != refs[2] ||
+				s.Items[0].Title != "Wohnsitzbestätigung" || s.Items[0].URL != "http://status.test/cases/"+refs[6] {
+				t.Fatalf("summary %+v", s)
+			}
+			for _, tt := range []struct {
+				name, tok string
+				want      int
+			}{
+				{"no scope", personToken("anna", ScopeRead), 403},
+				{"client credentials", token("backoffice", ScopeSummary), 403},
+				{"no token", "", 401},
+			} {
+				if code, out := h.call("GET", "/api/v1/summary", tt.tok, nil); code != tt.want {
+					t.Errorf("%s: %d %s", tt.name, code, out)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenAPI checks that the served description is OpenAPI 3.1 and
+// documents every route of the API.
+func TestOpenAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "sqlite")
+	code, out := h.call("GET", "/api/v1/openapi.json", "", nil)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 200 || err != nil || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("%d %v %.200s", code, err, out)
+	}
+	for _, route := range []string{"post /cases", "get /cases", "get /cases/{businessProcessId}", "post /cases/{businessProcessId}/events",
+		"get /cases/{businessProcessId}/files/{fileId}", "get /summary"} {
+		method, path, _ := strings.Cut(route, " ")
+		if _, ok := doc.Paths[path][method]; !ok {
+			t.Errorf("%s is not documented", route)
+		}
 	}
 }

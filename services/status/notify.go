@@ -26,7 +26,7 @@ func (s *service) sendNotification(ctx context.Context, payload []byte) error {
 	if err := json.Unmarshal(payload, &j); err != nil {
 		return sqldb.Permanent(fmt.Errorf("notification job: %w", err))
 	}
-	c, _, err := s.store.Get(ctx, j.CaseID)
+	c, err := s.store.head(ctx, j.CaseID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}

@@ -45,11 +45,15 @@ func newPeer(t *testing.T) *peer {
 		}
 		_ = r.ParseForm()
 		parts := strings.Split(r.PostForm.Get("token"), "~")
-		if len(parts) != 3 || parts[0] != "tok" {
+		if (len(parts) != 3 && len(parts) != 4) || parts[0] != "tok" {
 			api.WriteJSON(w, 200, map[string]bool{"active": false})
 			return
 		}
-		api.WriteJSON(w, 200, map[string]any{"active": true, "client_id": parts[1], "sub": parts[1],
+		sub := parts[1] // client credentials: the client itself
+		if len(parts) == 4 {
+			sub = parts[3] // a person's token
+		}
+		api.WriteJSON(w, 200, map[string]any{"active": true, "client_id": parts[1], "sub": sub,
 			"scope": strings.ReplaceAll(parts[2], ",", " "), "aud": []string{parts[1], "status"}})
 	})
 	mux.HandleFunc("POST "+api.NotificationsPath, func(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +87,11 @@ func newPeer(t *testing.T) *peer {
 // token returns a bearer token the peer knows as the client's with scopes.
 func token(client string, scopes ...string) string {
 	return "tok~" + client + "~" + strings.Join(scopes, ",")
+}
+
+// personToken returns a token of the portal's client for a person.
+func personToken(sub string, scopes ...string) string {
+	return token("portal", scopes...) + "~" + sub
 }
 
 // notifications returns the notifications the peer accepted (one per messageId).

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,9 +165,15 @@ func remembered(ctx context.Context, tx *sqldb.Tx, m Message) (*Receipt, error) 
 	return &a, nil
 }
 
+const insertMessage = `INSERT INTO status_messages (client_id, message_id, body_hash, case_id, code, answer, created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+func (s *Store) messageArgs(m Message, caseID string, a Receipt) []any {
+	return []any{m.ClientID, m.MessageID, m.Hash, caseID, a.Code, a.Body, s.now().UTC()}
+}
+
 func (s *Store) remember(ctx context.Context, tx *sqldb.Tx, m Message, caseID string, a Receipt) error {
-	_, err := tx.Exec(ctx, `INSERT INTO status_messages (client_id, message_id, body_hash, case_id, code, answer, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, m.ClientID, m.MessageID, m.Hash, caseID, a.Code, a.Body, s.now().UTC())
+	_, err := tx.Exec(ctx, insertMessage, s.messageArgs(m, caseID, a)...)
 	if err != nil {
 		return fmt.Errorf("record message: %w", err)
 	}
@@ -247,12 +254,17 @@ func entryOf(ev Event) Entry {
 		Deadline: ev.Deadline, Outcome: ev.Outcome, RecordedAt: ev.RecordedAt}
 }
 
-func insertEvent(ctx context.Context, tx *sqldb.Tx, caseID string, ev Event) error {
+const insertEventSQL = `INSERT INTO status_events (case_id, seq, message_id, action, ref, event_date, status, note,
+	deadline, outcome, notify, by_client, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func eventArgs(caseID string, ev Event) []any {
 	note, _ := json.Marshal(ev.Note)
-	_, err := tx.Exec(ctx, `INSERT INTO status_events (case_id, seq, message_id, action, ref, event_date, status, note,
-		deadline, outcome, notify, by_client, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		caseID, ev.Seq, ev.MessageID, string(ev.Action), ev.Ref, ev.EventDate.UTC(), string(ev.Status), string(note),
-		ev.Deadline, string(ev.Outcome), ev.Notify, ev.By, ev.RecordedAt)
+	return []any{caseID, ev.Seq, ev.MessageID, string(ev.Action), ev.Ref, ev.EventDate.UTC(), string(ev.Status), string(note),
+		ev.Deadline, string(ev.Outcome), ev.Notify, ev.By, ev.RecordedAt}
+}
+
+func insertEvent(ctx context.Context, tx *sqldb.Tx, caseID string, ev Event) error {
+	_, err := tx.Exec(ctx, insertEventSQL, eventArgs(caseID, ev)...)
 	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
@@ -357,19 +369,30 @@ func (s *Store) AddEvent(ctx context.Context, m Message, caseID string, may func
 				return fmt.Errorf("enqueue notification: %w", err)
 			}
 		}
-		if err := insertEvent(ctx, tx, caseID, ev); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE status_cases SET status = ?, outcome = ?, deadline = ?, closed = ?, changed_at = ?,
-			events = ?, notify_due = ?, event_date = ? WHERE id = ?`, string(c.Status), string(c.Outcome), c.Deadline, c.Closed, c.ChangedAt,
-			c.Events, c.NotifyDue, c.EventDate, c.ID); err != nil {
-			return fmt.Errorf("update case: %w", err)
-		}
 		reply, err := answer(c)
 		if err != nil {
 			return err
 		}
 		out = Receipt{Code: http.StatusCreated, Body: reply}
+		const update = `UPDATE status_cases SET status = ?, outcome = ?, deadline = ?, closed = ?, changed_at = ?,
+			events = ?, notify_due = ?, event_date = ? WHERE id = ?`
+		args := []any{string(c.Status), string(c.Outcome), c.Deadline, c.Closed, c.ChangedAt, c.Events, c.NotifyDue, c.EventDate, c.ID}
+		if tx.Dialect() == sqldb.Postgres {
+			// One round trip for the three writes (SQLite, in-process,
+			// has no data-modifying WITH and needs none).
+			_, err := tx.Exec(ctx, `WITH e AS (`+insertEventSQL+`), m AS (`+insertMessage+`) `+update,
+				slices.Concat(eventArgs(caseID, ev), s.messageArgs(m, c.ID, out), args)...)
+			if err != nil {
+				return fmt.Errorf("record event: %w", err)
+			}
+			return nil
+		}
+		if err := insertEvent(ctx, tx, caseID, ev); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, update, args...); err != nil {
+			return fmt.Errorf("update case: %w", err)
+		}
 		return s.remember(ctx, tx, m, c.ID, out)
 	})
 	return out, err
@@ -384,6 +407,11 @@ func (s *Store) Get(ctx context.Context, id string) (Case, State, error) {
 // effective history.
 func (s *Store) GetByReference(ctx context.Context, ref string) (Case, State, error) {
 	return s.get(ctx, `reference = ?`, ref)
+}
+
+// head returns a case without its history.
+func (s *Store) head(ctx context.Context, id string) (Case, error) {
+	return scanCase(s.db.QueryRow(ctx, `SELECT `+caseColumns+` FROM status_cases WHERE id = ?`, id))
 }
 
 func (s *Store) get(ctx context.Context, where string, arg string) (Case, State, error) {
@@ -408,11 +436,27 @@ type Cursor struct {
 	ID        string
 }
 
+// Open returns how many open viewable cases owner has, and the newest
+// limit of them (newest change first).
+func (s *Store) Open(ctx context.Context, owner Owner, limit int) (int, []Case, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM status_cases WHERE owner_kind = ? AND owner_id = ? AND viewable AND NOT closed`,
+		owner.Kind, owner.Key()).Scan(&n); err != nil {
+		return 0, nil, fmt.Errorf("count open cases: %w", err)
+	}
+	cases, err := s.list(ctx, owner, Cursor{}, limit, ` AND NOT closed`)
+	return n, cases, err
+}
+
 // List returns up to limit viewable cases of owner, newest change first,
 // after the cursor (zero: from the start). The index status_cases_list
 // serves it.
 func (s *Store) List(ctx context.Context, owner Owner, after Cursor, limit int) ([]Case, error) {
-	q := `SELECT ` + caseColumns + ` FROM status_cases WHERE owner_kind = ? AND owner_id = ? AND viewable`
+	return s.list(ctx, owner, after, limit, "")
+}
+
+func (s *Store) list(ctx context.Context, owner Owner, after Cursor, limit int, cond string) ([]Case, error) {
+	q := `SELECT ` + caseColumns + ` FROM status_cases WHERE owner_kind = ? AND owner_id = ? AND viewable` + cond
 	args := []any{owner.Kind, owner.Key()}
 	if !after.ChangedAt.IsZero() {
 		q += ` AND (changed_at < ? OR (changed_at = ? AND id < ?))`

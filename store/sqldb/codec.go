@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // sqliteTimeFormat is how SQLite stores a time: UTC, fixed width, to the
@@ -52,49 +54,51 @@ func sqliteTime(t time.Time) any {
 }
 
 // scanPostgres scans with pgx, taking NULL into a time.Time as the zero
-// time and returning every time in UTC.
+// time, returning every time in UTC and empty lists as nil. Time
+// destinations are scanned through one slice of pgtype.Timestamptz.
 func scanPostgres(scan func(dest ...any) error, dest []any) error {
-	var fix []func()
-	d, copied := dest, false
+	var (
+		d     = dest
+		times []pgtype.Timestamptz
+	)
 	for i, x := range dest {
+		var sub any
 		switch p := x.(type) {
 		case *time.Time:
-			if !copied {
-				d, copied = append([]any(nil), dest...), true
+			if times == nil {
+				times = make([]pgtype.Timestamptz, len(dest))
 			}
-			var tmp *time.Time
-			d[i] = &tmp
-			fix = append(fix, func() {
-				if tmp == nil {
-					*p = time.Time{}
-				} else {
-					*p = tmp.UTC()
-				}
-			})
+			sub = &times[i]
 		case listDest:
-			if !copied {
-				d, copied = append([]any(nil), dest...), true
-			}
-			d[i] = p.p
-			fix = append(fix, func() {
-				if len(*p.p) == 0 {
-					*p.p = nil
-				}
-			})
-		case **time.Time:
-			fix = append(fix, func() {
-				if *p != nil {
-					u := (*p).UTC()
-					*p = &u
-				}
-			})
+			sub = p.p
+		default:
+			continue
 		}
+		if len(d) > 0 && &d[0] == &dest[0] {
+			d = append([]any(nil), dest...) // the caller's slice stays as it is
+		}
+		d[i] = sub
 	}
 	if err := scan(d...); err != nil {
 		return err
 	}
-	for _, f := range fix {
-		f()
+	for i, x := range dest {
+		switch p := x.(type) {
+		case *time.Time:
+			*p = time.Time{}
+			if times[i].Valid {
+				*p = times[i].Time.UTC()
+			}
+		case **time.Time:
+			if *p != nil {
+				u := (*p).UTC()
+				*p = &u
+			}
+		case listDest:
+			if len(*p.p) == 0 {
+				*p.p = nil
+			}
+		}
 	}
 	return nil
 }

@@ -26,19 +26,24 @@
 // both; scanned times are in UTC. The zero time.Time is written as NULL
 // and NULL scans into a time.Time as the zero time; use *time.Time to tell
 // NULL apart explicitly. SQLite columns that hold integer microseconds since
-// the epoch (older tables) scan into time.Time as well.
+// the epoch (older tables) scan into time.Time as well; write them with
+// IntTime. Lists of strings are List arguments and ScanList destinations:
+// text[] on PostgreSQL, a JSON array in TEXT on SQLite.
 //
 // # Errors
 //
 // Row.Scan without a row returns ErrNotFound; a unique or primary key
 // violation is ErrConflict and a foreign key violation ErrReference, on
-// both dialects (errors.Is; the driver's error stays wrapped).
+// both dialects (errors.Is; the driver's error stays wrapped). Open and
+// Ping report an unreachable database as ErrUnavailable.
 //
 // # Transactions
 //
 // DB.Tx runs a function in a transaction and runs it again after a
-// serialization failure or deadlock (PostgreSQL) or SQLITE_BUSY. Tx.Pgx and
-// Tx.SQL expose the driver's transaction, e.g. for River's InsertTx.
+// serialization failure or deadlock (PostgreSQL) or SQLITE_BUSY, so the
+// function must reset whatever it sets outside the transaction. Tx.Pgx and
+// Tx.SQL expose the driver's transaction, e.g. for River's InsertTx; DB.Pool
+// and DB.SQL the handles, e.g. for River's drivers.
 //
 // # Migrations
 //

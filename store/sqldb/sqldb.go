@@ -130,7 +130,6 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		maxConns = 1 // every connection would get its own database
 	} else {
 		q.Set("_journal_mode", "WAL")
-		q.Set("_synchronous", "NORMAL") // durable in WAL mode up to the last checkpoint-free commit
 	}
 	sdb, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {

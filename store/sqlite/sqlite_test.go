@@ -2,15 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/notify"
@@ -159,85 +155,5 @@ func TestOpenTwice(t *testing.T) {
 		if err := s.Migrate(t.Context()); err != nil {
 			t.Errorf("Migrate again #%d: %v", i, err)
 		}
-	}
-}
-
-var benchSeq atomic.Int64
-
-func benchToken(b *testing.B, family string) idp.RefreshToken {
-	b.Helper()
-	h := make([]byte, 32)
-	_, _ = rand.Read(h)
-	now := time.Now()
-	return idp.RefreshToken{
-		ID: fmt.Sprintf("rt-%d", benchSeq.Add(1)), Hash: h, FamilyID: family, ClientID: "bench",
-		AccountID: "acc-bench", SessionID: "sess", Scopes: []string{"openid", "offline_access"},
-		Audience: []string{"bench"}, AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now,
-		ExpiresAt: now.Add(time.Hour),
-	}
-}
-
-// benchmarkRotate rotates refresh-token chains, one chain per goroutine.
-func benchmarkRotate(b *testing.B, maxConns int) {
-	s := openTemp(b, maxConns)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		cur := benchToken(b, fmt.Sprintf("fam-%d", benchSeq.Add(1)))
-		if err := s.CreateRefreshToken(ctx, cur); err != nil {
-			b.Error(err)
-			return
-		}
-		for pb.Next() {
-			next, err := s.RotateRefreshToken(ctx, cur.Hash, time.Now(), func(old idp.RefreshToken) idp.RefreshToken {
-				return benchToken(b, old.FamilyID)
-			})
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			cur = next
-		}
-	})
-}
-
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	for _, conns := range []int{1, defaultMaxConns} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) { benchmarkRotate(b, conns) })
-	}
-}
-
-func benchmarkGetByEmailIndex(b *testing.B, maxConns int) {
-	s := openTemp(b, maxConns)
-	ctx := context.Background()
-	const accounts = 1000
-	indexes := make([][]byte, accounts)
-	for i := range accounts {
-		idx := make([]byte, 32)
-		_, _ = rand.Read(idx)
-		indexes[i] = idx
-		a := idp.Account{ID: fmt.Sprintf("acc-%d", i), KontoID: fmt.Sprintf("KC-%d", i), EmailIndex: idx,
-			Sealed: idx, PasswordHash: "x", Status: idp.StatusActive, Locale: "de", CreatedAt: time.Now()}
-		if err := s.CreateAccount(ctx, a, idp.ActionToken{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var next atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.GetAccountByEmailIndex(ctx, indexes[next.Add(1)%accounts]); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkGetAccountByEmailIndex(b *testing.B) {
-	for _, conns := range []int{1, defaultMaxConns} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) { benchmarkGetByEmailIndex(b, conns) })
 	}
 }

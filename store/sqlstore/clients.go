@@ -62,11 +62,7 @@ func (s *Store) ListClients(ctx context.Context) ([]idp.Client, error) {
 
 // DeleteClient removes a client; ErrNotFound if there is none.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	n, err := exec(ctx, s.db, `DELETE FROM clients WHERE id = ?`, id)
-	if err == nil && n == 0 {
-		err = idp.ErrNotFound
-	}
-	if err != nil {
+	if err := execOne(ctx, s.db, `DELETE FROM clients WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete client %q: %w", id, err)
 	}
 	return nil
@@ -113,11 +109,7 @@ func (s *Store) PutSigningKeys(ctx context.Context, keys ...idp.SigningKey) erro
 
 // DeleteSigningKey removes a key; ErrNotFound if there is none.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	n, err := exec(ctx, s.db, `DELETE FROM signing_keys WHERE id = ?`, id)
-	if err == nil && n == 0 {
-		err = idp.ErrNotFound
-	}
-	if err != nil {
+	if err := execOne(ctx, s.db, `DELETE FROM signing_keys WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete signing key %q: %w", id, err)
 	}
 	return nil

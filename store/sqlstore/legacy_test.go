@@ -27,7 +27,7 @@ func postgresURL() string {
 
 // openDB opens an empty database of the dialect (a fresh SQLite file or
 // PostgreSQL schema, dropped at cleanup).
-func openDB(t *testing.T, dialect string) *sqldb.DB {
+func openDB(t testing.TB, dialect string) *sqldb.DB {
 	t.Helper()
 	ctx := context.Background()
 	dsn, schema := "sqlite:"+filepath.Join(t.TempDir(), "kc.db"), ""

@@ -85,6 +85,7 @@ func lockIdleSince(ctx context.Context, tx *sqldb.Tx, id string) (time.Time, err
 func (s *Store) MarkLifecycleNotice(ctx context.Context, accountID string, since, at time.Time, out ...idp.Outgoing) (bool, error) {
 	var marked bool
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		marked = false // Tx may run this again
 		idle, err := lockIdleSince(ctx, tx, accountID)
 		if err != nil {
 			return err
@@ -197,11 +198,7 @@ func (s *Store) ListServiceEventsAfter(ctx context.Context, after int64, limit i
 
 // MarkServiceEventDelivered records the delivery of an event.
 func (s *Store) MarkServiceEventDelivered(ctx context.Context, id int64, at time.Time) error {
-	n, err := exec(ctx, s.db, `UPDATE service_events SET delivered_at = ? WHERE id = ?`, dbTime(at), id)
-	if err == nil && n == 0 {
-		err = idp.ErrNotFound
-	}
-	if err != nil {
+	if err := execOne(ctx, s.db, `UPDATE service_events SET delivered_at = ? WHERE id = ?`, dbTime(at), id); err != nil {
 		return fmt.Errorf("mark service event delivered: %w", err)
 	}
 	return nil

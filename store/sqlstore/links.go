@@ -109,13 +109,9 @@ func (s *Store) UpdateLink(ctx context.Context, connector, issuer, subject strin
 // same transaction; ErrNotFound if the account has no such link.
 func (s *Store) DeleteLink(ctx context.Context, accountID, connector, issuer, subject string, out ...idp.Outgoing) error {
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		n, err := exec(ctx, tx, `DELETE FROM external_links
-			WHERE account_id = ? AND connector = ? AND issuer = ? AND subject = ?`, accountID, connector, issuer, subject)
-		if err != nil {
+		if err := execOne(ctx, tx, `DELETE FROM external_links
+			WHERE account_id = ? AND connector = ? AND issuer = ? AND subject = ?`, accountID, connector, issuer, subject); err != nil {
 			return err
-		}
-		if n == 0 {
-			return idp.ErrNotFound
 		}
 		return s.enqueue(ctx, tx, out)
 	})

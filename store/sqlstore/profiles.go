@@ -108,6 +108,7 @@ func (s *Store) EnsureProfile(ctx context.Context, p idp.Profile) (bool, error) 
 	}
 	stored := false
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		stored = false // Tx may run this again
 		n, err := lockProfiles(ctx, tx, p.AccountID)
 		if err != nil || n > 0 {
 			return err

@@ -81,6 +81,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 		reused  bool
 	)
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		reused = false // Tx may run this again
 		// Concurrent rotations of one token queue on its row lock; after the
 		// winner commits, the others find used_at set and update nothing.
 		old, err := scanRefresh(tx.QueryRow(ctx, `UPDATE refresh_tokens SET used_at = ?

@@ -248,6 +248,16 @@ func exec(ctx context.Context, q querier, query string, args ...any) (int64, err
 	return n, translate(err)
 }
 
+// execOne is exec for a statement that must touch a row: ErrNotFound if
+// it touched none.
+func execOne(ctx context.Context, q querier, query string, args ...any) error {
+	n, err := exec(ctx, q, query, args...)
+	if err == nil && n == 0 {
+		err = idp.ErrNotFound
+	}
+	return err
+}
+
 // dbTime is how a time is passed: NULL for the zero time, microseconds on
 // SQLite (whose tables predate sqldb's text times), timestamptz on
 // PostgreSQL.

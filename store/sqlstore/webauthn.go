@@ -134,13 +134,9 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, id []byte,
 // account has no such credential.
 func (s *Store) DeleteWebAuthnCredential(ctx context.Context, accountID string, id []byte, out ...idp.Outgoing) error {
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		n, err := exec(ctx, tx, `DELETE FROM webauthn_credentials WHERE id = ? AND account_id = ?`,
-			dbBytes(id), accountID)
-		if err != nil {
+		if err := execOne(ctx, tx, `DELETE FROM webauthn_credentials WHERE id = ? AND account_id = ?`,
+			dbBytes(id), accountID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return idp.ErrNotFound
 		}
 		return s.enqueue(ctx, tx, out)
 	})

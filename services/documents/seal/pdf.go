@@ -280,7 +280,7 @@ func (d *document) objectStream(num int) ([]any, error) {
 	}
 	n, _ := s.dict["N"].(int64)
 	first, _ := s.dict["First"].(int64)
-	if n < 0 || first < 0 || first > int64(len(raw)) {
+	if n < 0 || n > int64(len(raw)) || first < 0 || first > int64(len(raw)) {
 		return nil, fmt.Errorf("%w: bad object stream", ErrNotPDF)
 	}
 	head := &lexer{data: raw[:first]}
@@ -398,6 +398,9 @@ func decodeStream(s *stream) ([]byte, error) {
 	if cols <= 0 {
 		cols = 1
 	}
+	if cols > int64(len(out)) {
+		return nil, errors.New("bad PNG predictor columns")
+	}
 	return unpredictPNG(out, int(cols))
 }
 
@@ -457,11 +460,16 @@ func abs(x int) int {
 type keyword string
 
 type lexer struct {
-	data []byte
-	pos  int
-	doc  *document // to resolve an indirect /Length
-	err  error
+	data  []byte
+	pos   int
+	doc   *document // to resolve an indirect /Length
+	err   error
+	depth int // nesting of arrays and dictionaries
 }
+
+// maxDepth bounds the nesting of arrays and dictionaries, so that hostile
+// input cannot exhaust the stack.
+const maxDepth = 64
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0
@@ -582,6 +590,10 @@ func (lx *lexer) token() any {
 	case c == '(':
 		return lx.literal()
 	case c == '<' && lx.pos+1 < len(lx.data) && lx.data[lx.pos+1] == '<':
+		if lx.depth++; lx.depth > maxDepth {
+			return lx.fail("nested too deeply")
+		}
+		defer func() { lx.depth-- }()
 		lx.pos += 2
 		d := dict{}
 		for {
@@ -609,6 +621,10 @@ func (lx *lexer) token() any {
 		lx.pos += end + 1
 		return decodeHex(hex)
 	case c == '[':
+		if lx.depth++; lx.depth > maxDepth {
+			return lx.fail("nested too deeply")
+		}
+		defer func() { lx.depth-- }()
 		lx.pos++
 		arr := []any{}
 		for {

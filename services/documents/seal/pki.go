@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -172,4 +173,63 @@ func PEMCertificates(certs ...*x509.Certificate) []byte {
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
 	return out
+}
+
+// Files of a saved TestPKI.
+const (
+	testRootFile    = "root.pem"
+	testSealKeyFile = "seal-key.pem"
+	testSealFile    = "seal.pem"
+	testTSAKeyFile  = "tsa-key.pem"
+	testTSAFile     = "tsa.pem"
+)
+
+// Save writes the hierarchy as PEM files into dir (keys readable by the
+// owner only), so that documents sealed in development still verify after
+// a restart.
+func (p *TestPKI) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key := func(k crypto.Signer) ([]byte, error) {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), err
+	}
+	sk, err := key(p.SealKey)
+	if err != nil {
+		return err
+	}
+	tk, err := key(p.TSAKey)
+	if err != nil {
+		return err
+	}
+	for name, b := range map[string][]byte{
+		testRootFile: PEMCertificates(p.Root), testSealFile: PEMCertificates(p.SealChain...), testTSAFile: PEMCertificates(p.TSACert),
+		testSealKeyFile: sk, testTSAKeyFile: tk,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadTestPKI reads a hierarchy written by Save.
+func LoadTestPKI(dir string) (*TestPKI, error) {
+	p := &TestPKI{}
+	var err error
+	if p.SealKey, p.SealChain, err = LoadPEM(filepath.Join(dir, testSealKeyFile), filepath.Join(dir, testSealFile)); err != nil {
+		return nil, err
+	}
+	tsaKey, tsaCerts, err := LoadPEM(filepath.Join(dir, testTSAKeyFile), filepath.Join(dir, testTSAFile))
+	if err != nil {
+		return nil, err
+	}
+	p.TSAKey, p.TSACert = tsaKey, tsaCerts[0]
+	roots, err := LoadCertificates(filepath.Join(dir, testRootFile))
+	if err != nil {
+		return nil, err
+	}
+	p.Root = roots[0]
+	return p, nil
 }

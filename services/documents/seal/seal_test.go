@@ -194,3 +194,53 @@ func TestSealRefusesNonPDF(t *testing.T) {
 		t.Fatal("sealed garbage")
 	}
 }
+
+func TestTestPKISaveLoad(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, seal.ECDSA, false)
+	dir := filepath.Join(t.TempDir(), "pki")
+	if err := fx.pki.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := seal.LoadTestPKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Root.Equal(fx.pki.Root) || !loaded.SealChain[0].Equal(fx.pki.SealChain[0]) || !loaded.TSACert.Equal(fx.pki.TSACert) {
+		t.Fatal("certificates differ after loading")
+	}
+	auth := &tsa.Authority{Cert: loaded.TSACert, Key: loaded.TSAKey}
+	s := &seal.Sealer{Key: loaded.SealKey, Chain: loaded.SealChain, Timestamp: auth.Stamp}
+	sealed, err := s.Seal(context.Background(), samplePDF(t, true), appearance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := newVerifier(fx).Verify(sealed); !res.Valid {
+		t.Errorf("sealed with the loaded keys: %+v", res)
+	}
+}
+
+// TestHostileInput feeds the verifier and the sealer files made to break a
+// parser: they must answer, never panic or exhaust the stack.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, seal.ECDSA, false)
+	v := newVerifier(fx)
+	deep := "%PDF-1.7\n1 0 obj\n<< /ByteRange [0 1 2 3] /X " + strings.Repeat("[", 1_000_000) + "\nendobj\n"
+	inputs := map[string]string{
+		"deep nesting":       deep,
+		"huge byte range":    "%PDF-1.7\n1 0 obj\n<< /ByteRange [0 10 20 9223372036854775800] /Contents <00> >>\nendobj\n",
+		"negative range":     "%PDF-1.7\n1 0 obj\n<< /ByteRange [0 -5 20 3] >>\nendobj\n",
+		"range past the end": "%PDF-1.7\n1 0 obj\n<< /ByteRange [0 10 900 10] >>\nendobj\n",
+		"no object":          "%PDF-1.7\n/ByteRange [0 1 2 3]",
+		"huge object stream": "%PDF-1.7\n5 0 obj\n<< /Type /ObjStm /N 999999999999 /First 0 /Length 0 >>\nstream\n\nendstream\nendobj\nxref\n0 6\n0000000000 65535 f \n0000000000 65535 f \n0000000000 65535 f \n0000000000 65535 f \n0000000000 65535 f \n0000000009 00000 n \ntrailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n88\n%%EOF\n",
+	}
+	for name, in := range inputs {
+		if res := v.Verify([]byte(in)); res.Valid {
+			t.Errorf("%s: valid", name)
+		}
+		if _, err := fx.sealer.Seal(context.Background(), []byte(in), appearance); err == nil {
+			t.Errorf("%s: sealed", name)
+		}
+	}
+}

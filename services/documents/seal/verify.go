@@ -69,7 +69,8 @@ func (v *Verifier) Verify(pdf []byte) Result {
 	res.SubFilter = sig.subFilter
 	res.Claimed = sig.claimed
 	br := sig.byteRange
-	if len(br) != 4 || br[0] != 0 || br[1] <= 0 || br[2] <= br[1] || br[3] < 0 || br[2]+br[3] > int64(len(pdf)) ||
+	n := int64(len(pdf))
+	if len(br) != 4 || br[0] != 0 || br[1] <= 0 || br[2] <= br[1] || br[2] > n || br[3] < 0 || br[3] > n || br[2]+br[3] > n ||
 		pdf[br[1]] != '<' || pdf[br[2]-1] != '>' {
 		res.problem(Malformed)
 		return res

@@ -201,3 +201,25 @@ func TestConditions(t *testing.T) {
 		t.Error("heimatschein condition")
 	}
 }
+
+// TestVersions: a new version is a new file; drafts keep the old one.
+func TestVersions(t *testing.T) {
+	v2 := strings.Replace(strings.Replace(valid, "version: 1", "version: 2", 1), "title: {de: T,", "title: {de: T2,", 1)
+	c, err := form.Load(fstest.MapFS{
+		form.CategoriesFile: {Data: []byte(categories)},
+		"test.v1.yaml":      {Data: []byte(valid)},
+		"test.v2.yaml":      {Data: []byte(v2)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.Latest("test"); d.Version != 2 || d.Title.In("de") != "T2" {
+		t.Errorf("latest %s", d.Key())
+	}
+	if d, ok := c.Get("test", 1); !ok || d.Title.In("fr") != "T" {
+		t.Error("version 1 gone")
+	}
+	if n := len(c.Forms()); n != 1 {
+		t.Errorf("catalogue lists %d forms, want the newest version only", n)
+	}
+}
