@@ -267,6 +267,10 @@ func TestEndToEnd(t *testing.T) {
 	p.Do(chromedp.SendKeys(css(`#code`), latestSMSCode(t, p, idpURL)), chromedp.Submit(css(`#code`)))
 	p.WaitURL(idpURL + "/security?done=phone_added")
 	p.Do(chromedp.Click(css(`form[action="/security/mfa"] button`)))
+	// Without recovery codes, turning it on shows ten at once (issue 14).
+	p.Do(chromedp.WaitVisible(css(`a[href="/security?done=mfa_on"]`)))
+	audit("recovery codes after turning on two-factor login")
+	p.Do(chromedp.Click(css(`a[href="/security?done=mfa_on"]`)))
 	p.WaitURL(idpURL + "/security?done=mfa_on")
 	p.Do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(css(`form[action="/logout"] button`)),
 		chromedp.Click(css(`form[action="/logout"] button`)))
