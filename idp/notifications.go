@@ -16,6 +16,11 @@ import (
 // Reference). It never carries the content of a case or document.
 const MailServiceNotice = "service_notice"
 
+// ScopeActionReceipts lets a service report, with its own
+// client-credentials token, what a representative did for the represented
+// person (POST /api/representation-actions).
+const ScopeActionReceipts = "representation-actions:write"
+
 // ScopeNotify is the scope a client needs to have e-mails sent.
 const ScopeNotify = "notifications:send"
 

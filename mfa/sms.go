@@ -199,11 +199,15 @@ func (c *Config) defaults() {
 	if c.AccountFailureWindow == 0 {
 		c.AccountFailureWindow = 24 * time.Hour
 	}
-	if len(c.Countries) == 0 {
-		c.Countries = DefaultCountries
+	countries := c.Countries
+	if len(countries) == 0 {
+		countries = DefaultCountries
 	}
-	for i := range c.Countries {
-		c.Countries[i] = strings.ToUpper(strings.TrimSpace(c.Countries[i]))
+	// A new slice: normalising in place would write into the caller's (or
+	// the shared default) slice, a data race between two configurations.
+	c.Countries = make([]string, len(countries))
+	for i, cc := range countries {
+		c.Countries[i] = strings.ToUpper(strings.TrimSpace(cc))
 	}
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = "mfa:sms:"

@@ -84,7 +84,7 @@ func formsService(ctx context.Context, rc rp.Config, c serviceConfig, log *slog.
 	cc := api.ClientConfig{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret}
 	svc, err := forms.New(ctx, forms.Config{
 		RP: rc, Links: c.Links, DB: db, Ring: ring, Payments: provider, PaymentPage: dt.PayURL,
-		Cases: forms.NewCaseClient(statusURL, cc), Notifier: api.NewNotifier(cc),
+		Cases: forms.NewCaseClient(statusURL, cc), Notifier: api.NewNotifier(cc), Receipts: api.NewActionReceipts(cc),
 		DraftRetention: retention, Logger: rc.Logger,
 	})
 	if err != nil {

@@ -39,7 +39,7 @@ var bundled = []struct {
 	id, name          string
 	scopes, apiScopes []string
 }{
-	{"forms", "Formulare", []string{scopeNotify, "cases:write"}, nil},
+	{"forms", "Formulare", []string{scopeNotify, "cases:write", idp.ScopeActionReceipts}, nil},
 	{"status", "Meine Vorgänge", []string{scopeNotify}, []string{"cases:write", "cases:read"}},
 	{"documents", "Meine Dokumente", []string{scopeNotify}, []string{"documents:write", "documents:read"}},
 }

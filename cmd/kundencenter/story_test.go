@@ -294,6 +294,21 @@ func TestNewcomerStory(t *testing.T) {
 	if strings.Contains(annas, beatRef) || !strings.Contains(annas, ref) {
 		t.Errorf("Anna's own list (her case %s, not Beat's %s):\n%s", ref, beatRef, annas)
 	}
+
+	// 10. Beat's representation timeline at the IdP says what Anna sent
+	// for him (the form service's action receipt, a job: poll briefly).
+	step("Beat's timeline")
+	var timeline string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		b.Do(chromedp.Navigate(idpURL+"/representations"), chromedp.WaitVisible(css(`main li a`)),
+			chromedp.Click(css(`main li a`)), chromedp.WaitVisible(css(`#timeline`)))
+		if timeline = b.Text("#timeline"); strings.Contains(timeline, "gesendet ("+beatRef+")") {
+			break
+		}
+	}
+	if !strings.Contains(timeline, "gesendet ("+beatRef+")") {
+		t.Errorf("Beat's timeline lacks the sending of %s:\n%s", beatRef, timeline)
+	}
 	step("done")
 }
 

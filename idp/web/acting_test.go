@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
+	"github.com/kanton/kundencenter/services/api"
 )
 
 // TestActForOrganisation: a member assigned a service chooses at login to
@@ -324,7 +326,10 @@ func postAction(t *testing.T, env *idptest.Env, token, body string) (int, map[st
 // with an OAuth error, and after the end of the representation too.
 func TestActionReceipts(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
-	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
+	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect},
+		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantClientCredentials}, Scopes: []string{idp.ScopeActionReceipts}}, mfaSecret)
+	env.AddClient(t, idp.Client{ID: "uncovered", Name: "Steuern", RedirectURIs: []string{mfaRedirect},
+		GrantTypes: []string{idp.GrantClientCredentials}, Scopes: []string{idp.ScopeActionReceipts}}, mfaSecret)
 	f := newRepFixture(t, env, "svc")
 	forP, forSelf := f.login(t, "svc", "person:"+f.rep.ID), f.login(t, "svc", "self")
 
@@ -369,8 +374,41 @@ func TestActionReceipts(t *testing.T) {
 			}
 		})
 	}
+	// A service reports with its own client-credentials token, naming the
+	// representation and the representative from the login's claim.
+	svc := api.NewActionReceipts(api.ClientConfig{Issuer: env.URL, ClientID: "svc", ClientSecret: mfaSecret})
+	if err := svc.Record(t.Context(), f.rep.ID, f.r.ID, "Hund anmelden gesendet (2026-000123-4)"); err != nil {
+		t.Fatalf("service receipt: %v", err)
+	}
+	if events, err = env.Orgs.Timeline(t.Context(), f.p.ID, f.rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e delegation.RepEvent) bool { return e.Detail == "Hund anmelden gesendet (2026-000123-4)" }) {
+		t.Fatalf("timeline lacks the service's receipt: %+v", events)
+	}
+	statusOf := func(err error) int {
+		var se *api.StatusError
+		if errors.As(err, &se) {
+			return se.Status
+		}
+		return 0
+	}
+	if err := svc.Record(t.Context(), f.rep.ID, f.p.ID, "x"); statusOf(err) != http.StatusUnauthorized {
+		t.Errorf("the principal named as actor: %v, want 401", err)
+	}
+	uncovered := api.NewActionReceipts(api.ClientConfig{Issuer: env.URL, ClientID: "uncovered", ClientSecret: mfaSecret})
+	if err := uncovered.Record(t.Context(), f.rep.ID, f.r.ID, "x"); statusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a service the representation does not cover: %v, want 401", err)
+	}
+	if status, out := postAction(t, env, forP.AccessToken, `{"action": "x", "representation": "`+f.rep.ID+`", "actor": "`+f.r.ID+`"}`); status != http.StatusBadRequest {
+		t.Errorf("a person's token naming representation and actor: %d %v, want 400", status, out)
+	}
+
 	if err := env.Orgs.EndRepresentation(t.Context(), f.p.ID, f.rep.ID); err != nil {
 		t.Fatal(err)
+	}
+	if err := svc.Record(t.Context(), f.rep.ID, f.r.ID, "late"); statusOf(err) != http.StatusUnauthorized {
+		t.Errorf("service receipt after the end: %v, want 401", err)
 	}
 	if status, out := postAction(t, env, forP.AccessToken, `{"action": "late"}`); status != http.StatusUnauthorized {
 		t.Fatalf("after the end: %d %v", status, out)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/kanton/kundencenter/idp"
@@ -42,25 +43,42 @@ func (h *Handler) actionsAPI(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnauthorized, "invalid_token", "the access token is not active")
 		return
 	}
-	if t.Acting.Kind != idp.ActingPerson || h.cfg.Acting == nil {
-		apiError(w, http.StatusForbidden, "insufficient_scope", "the access token does not act for a represented person")
-		return
-	}
-	account, client := t.AccountID, t.ClientID
-	if t.Actor != "" && len(t.Audience) == 1 {
-		account, client = t.Actor, t.Audience[0]
-	}
-	if _, err := h.cfg.Acting.Represents(r.Context(), account, client, t.Acting); err != nil {
-		apiError(w, http.StatusUnauthorized, "invalid_token", "the representation has ended or does not cover this service")
-		return
-	}
 	var body struct {
 		Action string `json:"action"`
+		// With a service's own client-credentials token (scope
+		// idp.ScopeActionReceipts) the body names the representation and
+		// the representative who acted, as the login's represents claim
+		// told the service; the IdP checks both again.
+		Representation string `json:"representation"`
+		Actor          string `json:"actor"`
 	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
 		apiError(w, http.StatusBadRequest, "invalid_request", `the body must be JSON {"action": "…"}`)
+		return
+	}
+	acting, account, client := t.Acting, t.AccountID, t.ClientID
+	if t.AccountID == "" && t.Actor == "" { // the service's own token
+		if !slices.Contains(t.Scopes, idp.ScopeActionReceipts) || body.Representation == "" || body.Actor == "" {
+			apiError(w, http.StatusForbidden, "insufficient_scope",
+				"a service's own token needs the scope "+idp.ScopeActionReceipts+" and names representation and actor")
+			return
+		}
+		acting, account = idp.Acting{Kind: idp.ActingPerson, ID: body.Representation}, body.Actor
+	} else if body.Representation != "" || body.Actor != "" {
+		apiError(w, http.StatusBadRequest, "invalid_request", "representation and actor come from the token")
+		return
+	}
+	if acting.Kind != idp.ActingPerson || h.cfg.Acting == nil {
+		apiError(w, http.StatusForbidden, "insufficient_scope", "the access token does not act for a represented person")
+		return
+	}
+	if t.Actor != "" && len(t.Audience) == 1 {
+		account, client = t.Actor, t.Audience[0]
+	}
+	if _, err := h.cfg.Acting.Represents(r.Context(), account, client, acting); err != nil {
+		apiError(w, http.StatusUnauthorized, "invalid_token", "the representation has ended or does not cover this service")
 		return
 	}
 	rec, ok := h.cfg.Acting.(interface {
@@ -70,7 +88,7 @@ func (h *Handler) actionsAPI(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotImplemented, "unsupported", "action receipts are not kept")
 		return
 	}
-	if err := rec.RecordAction(r.Context(), t.Acting.ID, client, body.Action); err != nil {
+	if err := rec.RecordAction(r.Context(), acting.ID, client, body.Action); err != nil {
 		var ve *idp.ValidationError
 		if errors.As(err, &ve) {
 			apiError(w, http.StatusBadRequest, "invalid_request", "action: 1 to 200 characters of plain text")

@@ -204,3 +204,34 @@ func (n *Notifier) Notify(ctx context.Context, note Notification) error {
 	_, err := n.client.Do(ctx, http.MethodPost, n.url, note, nil)
 	return err
 }
+
+// ScopeActionReceipts is the scope of the IdP's action-receipt API for a
+// service's own token.
+const ScopeActionReceipts = "representation-actions:write"
+
+// ActionReceiptsPath is the path of the IdP's action-receipt API.
+const ActionReceiptsPath = "/api/representation-actions"
+
+// ActionReceipts reports to the IdP what a representative did for the
+// represented person, for that person's timeline (POST
+// {issuer}/api/representation-actions with the service's own token).
+type ActionReceipts struct {
+	client *APIClient
+	url    string
+}
+
+// NewActionReceipts returns an ActionReceipts for the service's client
+// registration; the scope representation-actions:write is added.
+func NewActionReceipts(cfg ClientConfig) *ActionReceipts {
+	cfg.Scopes = append(append([]string(nil), cfg.Scopes...), ScopeActionReceipts)
+	return &ActionReceipts{client: NewAPIClient(cfg), url: strings.TrimSuffix(cfg.Issuer, "/") + ActionReceiptsPath}
+}
+
+// Record reports that actor (the representative's subject) did action
+// (plain text, at most 200 characters) under representation. The IdP checks
+// that the representation is active, is the actor's and covers the service.
+func (a *ActionReceipts) Record(ctx context.Context, representation, actor, action string) error {
+	_, err := a.client.Do(ctx, http.MethodPost, a.url,
+		map[string]string{"representation": representation, "actor": actor, "action": action}, nil)
+	return err
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/kanton/kundencenter/services/forms/form"
 	"github.com/kanton/kundencenter/services/forms/payment"
 	"github.com/kanton/kundencenter/services/page"
+	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
 )
 
@@ -176,6 +177,9 @@ func (s *service) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := submitter{Sub: q.sess.Subject, Name: q.sess.DisplayName(), Lang: v.Lang}
+	if a := q.sess.Acting; a != nil && a.Kind == rp.ActingPerson {
+		who.Rep = a.Representation
+	}
 	if d.Fee == nil {
 		sub, _, err := s.submit(r.Context(), x.ID, who, "")
 		if err != nil {
@@ -204,6 +208,9 @@ type submitter struct {
 	Sub  string `json:"s"`
 	Name string `json:"n"`
 	Lang string `json:"l"`
+	// Rep is the representation the person acts under for a represented
+	// person ("" otherwise): the sending goes into that person's timeline.
+	Rep string `json:"r,omitempty"`
 }
 
 // startPayment returns the draft's live payment, or registers a new one at
@@ -413,7 +420,7 @@ func (s *service) submit(ctx context.Context, draftID string, who submitter, pay
 		}
 		return &Submission{
 			ID: newUUID(), DraftID: x.ID, Reference: newReference(), Owner: x.Owner,
-			SubmittedBy: who.Sub, SubmittedByName: who.Name, FormID: x.FormID, Version: x.Version,
+			SubmittedBy: who.Sub, SubmittedByName: who.Name, Representation: who.Rep, FormID: x.FormID, Version: x.Version,
 			Answers: visibleAnswers(d, x.Answers), Lang: who.Lang, PaymentID: paymentID, Created: s.now(),
 		}, nil
 	})

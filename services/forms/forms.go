@@ -60,7 +60,10 @@ type Config struct {
 	PaymentPage string
 	Cases       Cases
 	Notifier    Notifier
-	Scanner     Scanner // nil = no scan
+	// Receipts records a sending for a represented person in that
+	// person's timeline at the IdP; nil = not recorded.
+	Receipts Receipts
+	Scanner  Scanner // nil = no scan
 
 	DraftRetention time.Duration // 0 = DefaultDraftRetention
 	ReminderBefore time.Duration // 0 = DefaultReminderBefore
@@ -103,7 +106,8 @@ func (x *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { x.handler.
 
 // Jobs returns the handlers of the service's jobs, for a sqldb.Worker.
 func (x *Service) Jobs() map[string]sqldb.Handler {
-	return map[string]sqldb.Handler{jobCase: x.s.caseJob, jobNotify: x.s.notifyJob, jobSweep: x.s.sweepJob}
+	return map[string]sqldb.Handler{jobCase: x.s.caseJob, jobNotify: x.s.notifyJob, jobSweep: x.s.sweepJob,
+		jobReceipt: x.s.receiptJob}
 }
 
 // RunJobs works the service's jobs until ctx ends.

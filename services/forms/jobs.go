@@ -1,6 +1,7 @@
 package forms
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -37,7 +38,38 @@ func (s *service) caseJob(ctx context.Context, payload []byte) error {
 			return err
 		}
 	}
+	if sub.Representation != "" && s.cfg.Receipts != nil {
+		if err := s.db.db.Enqueue(ctx, jobReceipt, sub.ID, []byte(sub.ID), s.now()); err != nil {
+			return err
+		}
+	}
 	return s.db.db.Enqueue(ctx, jobNotify, sub.ID, []byte(sub.ID), s.now())
+}
+
+// Receipts records what a representative did for the represented person
+// (the IdP's action-receipt API); api.ActionReceipts implements it.
+type Receipts interface {
+	Record(ctx context.Context, representation, actor, action string) error
+}
+
+// receiptJob puts a sending for a represented person into that person's
+// timeline: the form's title and the reference, nothing of the answers.
+// A representation that has ended meanwhile refuses it; that is final.
+func (s *service) receiptJob(ctx context.Context, payload []byte) error {
+	sub, err := s.db.submissionByID(ctx, string(payload))
+	if err != nil {
+		return sqldb.Permanent(err)
+	}
+	title := sub.FormID
+	if d, ok := s.cat.Get(sub.FormID, sub.Version); ok {
+		title = d.Title.In("de")
+	}
+	ref := cmp.Or(sub.CaseReference, sub.Reference)
+	err = s.cfg.Receipts.Record(ctx, sub.Representation, sub.SubmittedBy, fmt.Sprintf("%s gesendet (%s)", title, ref))
+	if err != nil && !api.Retryable(err) {
+		return sqldb.Permanent(err)
+	}
+	return err
 }
 
 // notifyJob tells the owner that a form was received; the e-mail says

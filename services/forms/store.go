@@ -59,6 +59,7 @@ type Submission struct {
 	Owner           Owner
 	SubmittedBy     string // subject of the person at the keyboard
 	SubmittedByName string
+	Representation  string // the representation it was sent under (acting for a person); ""
 	FormID          string
 	Version         int
 	Answers         form.Answers
@@ -101,6 +102,9 @@ const (
 	jobCase   = "forms.case"   // create the case of a submission (key: submission id)
 	jobNotify = "forms.notify" // tell the owner the form was received (key: submission id)
 	jobSweep  = "forms.sweep"  // delete expired drafts, remind before expiry (key: day)
+	// jobReceipt records a sending for a represented person in their
+	// timeline at the IdP (key: submission id).
+	jobReceipt = "forms.receipt"
 )
 
 // store keeps the service's data in its own tables through sqldb; answers,
@@ -250,13 +254,14 @@ func (s *store) purgeAccount(ctx context.Context, sub string) (int64, error) {
 }
 
 const submissionColumns = `id, draft_id, reference, owner_kind, owner_id, submitted_by, submitted_by_name, form_id, form_version,
-	answers, lang, payment_id, created_at, case_id, case_reference, case_url`
+	answers, lang, payment_id, created_at, case_id, case_reference, case_url, representation`
 
 func (s *store) scanSubmission(row scanner) (*Submission, error) {
 	var x Submission
 	var name, answers []byte
 	if err := row.Scan(&x.ID, &x.DraftID, &x.Reference, &x.Owner.Kind, &x.Owner.ID, &x.SubmittedBy, &name,
-		&x.FormID, &x.Version, &answers, &x.Lang, &x.PaymentID, &x.Created, &x.CaseID, &x.CaseReference, &x.CaseURL); err != nil {
+		&x.FormID, &x.Version, &answers, &x.Lang, &x.PaymentID, &x.Created, &x.CaseID, &x.CaseReference, &x.CaseURL,
+		&x.Representation); err != nil {
 		return nil, err
 	}
 	if err := s.open("submitter", x.ID, name, &x.SubmittedByName); err != nil {
@@ -325,9 +330,9 @@ func (s *store) submit(ctx context.Context, draftID string, fill func(d *Draft) 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO forms_submissions (`+submissionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO forms_submissions (`+submissionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			x.ID, x.DraftID, x.Reference, x.Owner.Kind, x.Owner.ID, x.SubmittedBy, name, x.FormID, x.Version,
-			answers, x.Lang, x.PaymentID, x.Created, "", "", ""); err != nil {
+			answers, x.Lang, x.PaymentID, x.Created, "", "", "", x.Representation); err != nil {
 			return fmt.Errorf("insert submission: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE forms_drafts SET state = ?, updated_at = ? WHERE id = ?`, DraftSent, x.Created, draftID); err != nil {

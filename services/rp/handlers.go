@@ -322,7 +322,8 @@ func representsClaim(claims map[string]any) *Represents {
 		return nil
 	}
 	str := func(k string) string { v, _ := rep[k].(string); return v }
-	r := &Represents{Kind: str("kind"), ID: str("id"), Sub: str("sub"), Name: str("name"), UID: str("uid")}
+	r := &Represents{Kind: str("kind"), ID: str("id"), Sub: str("sub"), Name: str("name"), UID: str("uid"),
+		Representation: str("representation")}
 	if roles, ok := rep["roles"].([]any); ok {
 		for _, x := range roles {
 			if s, ok := x.(string); ok {

@@ -50,6 +50,9 @@ type Represents struct {
 	Name  string   `json:"n,omitempty"`
 	UID   string   `json:"u,omitempty"` // the organisation's UID (CHE-…)
 	Roles []string `json:"r,omitempty"` // the member's roles (kind organisation)
+	// Representation is the representation's ID (kind person), for the
+	// action receipts of the represented person's timeline.
+	Representation string `json:"rp,omitempty"`
 }
 
 // Kinds of Represents.
