@@ -86,12 +86,15 @@ func TestNewcomerStory(t *testing.T) {
 		p.Do(chromedp.Navigate(link), chromedp.WaitVisible(css(`form[action="/activate"] button`)),
 			chromedp.Click(css(`form[action="/activate"] button`)), chromedp.WaitVisible(css(`main a[href^="/login"]`)))
 	}
-	// loginAt opens a service page and logs in on the IdP's login page.
+	// loginAt opens a service page and logs in on the IdP's login page. It
+	// returns once the login page is gone: a WaitURL for the IdP's origin
+	// alone would match the login page itself, and the next navigation
+	// would race the login's redirect.
 	loginAt := func(p *idptest.Page, start, email string) {
 		t.Helper()
 		p.Do(chromedp.Navigate(start), chromedp.WaitVisible(css(`#password`)),
 			chromedp.SendKeys(css(`#email`), email), chromedp.SendKeys(css(`#password`), pw),
-			chromedp.Submit(css(`#password`)))
+			chromedp.Submit(css(`#password`)), chromedp.WaitNotPresent(css(`#password`)))
 	}
 	next := func() { p.Do(chromedp.Click(css(`button[value="continue"]`))) }
 	// order fills "Wohnsitzbestätigung bestellen" from its start page and
