@@ -19,12 +19,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kanton/kundencenter/bench/loadgen"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,7 +35,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,7 +93,7 @@ const (
 
 func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	ctx := context.Background()
-	suffix := randHex(4)
+	suffix := loadgen.RandHex(4)
 	schema := "bench_" + suffix
 	store, err := postgres.OpenSchema(ctx, pgURL, schema)
 	if err != nil {
@@ -137,11 +135,11 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 		runtime.GOMAXPROCS(0), conc, duration)
 	fmt.Printf("Argon2id: m=%d KiB, t=%d, p=%d\n\n", params.Memory, params.Time, params.Threads)
 	fmt.Printf("%-22s %10s %10s %12s %10s %10s %8s\n", "scenario", "requests", "req/s", "req/s/core", "p50", "p99", "errors")
-	var results []result
+	var results []loadgen.Result
 
 	if want("discovery") {
 		i := atomic.Int64{}
-		results = append(results, load("discovery+jwks", duration, conc, func(int) error {
+		results = append(results, loadgen.Run("discovery+jwks", duration, conc, func(int) error {
 			p := "/.well-known/openid-configuration"
 			if i.Add(1)%2 == 0 {
 				p = "/keys"
@@ -151,7 +149,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	}
 	if want("client_credentials") || want("introspection") {
 		if want("client_credentials") {
-			results = append(results, load("client_credentials", duration, conc, func(int) error {
+			results = append(results, loadgen.Run("client_credentials", duration, conc, func(int) error {
 				_, err := clientCredentials(hc, env.URL)
 				return err
 			}))
@@ -161,7 +159,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 			if err != nil {
 				return err
 			}
-			results = append(results, load("introspection", duration, conc, func(int) error {
+			results = append(results, loadgen.Run("introspection", duration, conc, func(int) error {
 				return introspect(hc, env.URL, at)
 			}))
 		}
@@ -183,7 +181,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 			}
 			rts[w] = rt
 		}
-		results = append(results, load("refresh_token", duration, conc, func(w int) error {
+		results = append(results, loadgen.Run("refresh_token", duration, conc, func(w int) error {
 			tok, err := oc.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc),
 				&oauth2.Token{RefreshToken: rts[w], Expiry: time.Now().Add(-time.Hour)}).Token()
 			if err != nil {
@@ -212,20 +210,20 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 				return err
 			}
 		}
-		r := load("password_login", duration, conc, func(w int) error {
+		r := loadgen.Run("password_login", duration, conc, func(w int) error {
 			return postLogin(clients[w], env.URL, tokens[w], emails[w])
 		})
 		results = append(results, r)
-		loginRate = r.rate
+		loginRate = r.Rate
 	}
 	if want("argon2") || want("login") {
 		h := idp.NewHasher(params, runtime.GOMAXPROCS(0))
-		r := load("argon2id_raw_hash", duration, runtime.GOMAXPROCS(0), func(int) error {
+		r := loadgen.Run("argon2id_raw_hash", duration, runtime.GOMAXPROCS(0), func(int) error {
 			_, err := h.Hash(ctx, password)
 			return err
 		})
 		results = append(results, r)
-		hashRate = r.rate
+		hashRate = r.Rate
 	}
 	_ = results
 	if loginRate > 0 && hashRate > 0 {
@@ -233,59 +231,6 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	}
 	fmt.Println("\nAnchors (Keycloak sizing guide, per vCPU): 15 logins/s, 120 refresh/s, 120 client-credentials/s.")
 	return nil
-}
-
-type result struct {
-	name     string
-	n, errs  int64
-	rate     float64
-	p50, p99 time.Duration
-}
-
-// load runs fn from conc workers for d and prints one line.
-func load(name string, d time.Duration, conc int, fn func(worker int) error) result {
-	var n, errs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				err := fn(w)
-				lat[w] = append(lat[w], time.Since(t0))
-				n.Add(1)
-				if err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	r := result{name: name, n: n.Load(), errs: errs.Load(), rate: float64(n.Load()-errs.Load()) / elapsed.Seconds()}
-	if len(all) > 0 {
-		r.p50, r.p99 = all[len(all)*50/100], all[min(len(all)-1, len(all)*99/100)]
-	}
-	fmt.Printf("%-22s %10d %10.0f %12.0f %10s %10s %8d\n", name, r.n, r.rate, r.rate/float64(runtime.GOMAXPROCS(0)),
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
-	if e := firstErr.Load(); e != nil {
-		fmt.Printf("  first error: %v\n", e)
-	}
-	return r
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func get(c *http.Client, u string) error {

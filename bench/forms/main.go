@@ -18,10 +18,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kanton/kundencenter/bench/loadgen"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,10 +33,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kanton/kundencenter/idp"
@@ -106,7 +103,7 @@ func run(duration time.Duration, conc int, pgURL string) error {
 		}
 		pgURL += fmt.Sprintf("%spool_max_conns=%d", sep, conc)
 	}
-	schema := "bench_forms_" + randHex(4)
+	schema := "bench_forms_" + loadgen.RandHex(4)
 	db, err := sqldb.Open(ctx, pgURL, schema)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -169,7 +166,7 @@ func run(duration time.Duration, conc int, pgURL string) error {
 	// Log everyone in and start a draft each.
 	people := make([]*person, conc)
 	for w := range people {
-		if people[w], err = login(ctx, idpEnv, base, fmt.Sprintf("erika-%d-%s@example.ch", w, randHex(3)), fmt.Sprintf("198.51.%d.%d", w/250, 1+w%250)); err != nil {
+		if people[w], err = login(ctx, idpEnv, base, fmt.Sprintf("erika-%d-%s@example.ch", w, loadgen.RandHex(3)), fmt.Sprintf("198.51.%d.%d", w/250, 1+w%250)); err != nil {
 			return fmt.Errorf("person %d: %w", w, err)
 		}
 	}
@@ -177,9 +174,9 @@ func run(duration time.Duration, conc int, pgURL string) error {
 	fmt.Printf("Kundencenter form bench: %d cores (GOMAXPROCS), %d concurrent people, %s per scenario, PostgreSQL on loopback\n\n",
 		runtime.GOMAXPROCS(0), conc, duration)
 	fmt.Printf("%-22s %10s %10s %12s %10s %10s %8s\n", "scenario", "requests", "req/s", "req/s/core", "p50", "p99", "errors")
-	load("render_page", duration, conc, func(w int) error { return people[w].render() })
-	load("save_answer", duration, conc, func(w int) error { return people[w].save() })
-	load("render_and_save", duration, conc, func(w int) error {
+	loadgen.Run("render_page", duration, conc, func(w int) error { return people[w].render() })
+	loadgen.Run("save_answer", duration, conc, func(w int) error { return people[w].save() })
+	loadgen.Run("render_and_save", duration, conc, func(w int) error {
 		if err := people[w].render(); err != nil {
 			return err
 		}
@@ -288,48 +285,4 @@ func (p *person) save() error {
 		return fmt.Errorf("POST %s: %d", p.page, resp.StatusCode)
 	}
 	return nil
-}
-
-// load runs fn from conc workers for d and prints one line.
-func load(name string, d time.Duration, conc int, fn func(worker int) error) {
-	var n, errs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for w := range conc {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				err := fn(w)
-				lat[w] = append(lat[w], time.Since(t0))
-				n.Add(1)
-				if err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	rate := float64(n.Load()-errs.Load()) / elapsed.Seconds()
-	var p50, p99 time.Duration
-	if len(all) > 0 {
-		p50, p99 = all[len(all)*50/100], all[min(len(all)-1, len(all)*99/100)]
-	}
-	fmt.Printf("%-22s %10d %10.0f %12.0f %10s %10s %8d\n", name, n.Load(), rate, rate/float64(runtime.GOMAXPROCS(0)),
-		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), errs.Load())
-	if e := firstErr.Load(); e != nil {
-		fmt.Printf("  first error: %v\n", e)
-	}
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -19,10 +19,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kanton/kundencenter/bench/loadgen"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -32,9 +32,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -170,8 +168,8 @@ func run(duration time.Duration, conc int, pgURL, schema string, cases, owners i
 	for w := range conc {
 		for range perWorker {
 			var a struct{ BusinessProcessID string }
-			if _, err := bo.Do(ctx, "POST", base+"/api/v1/cases", map[string]any{"messageId": randHex(16), "service": "wohnsitzbestaetigung",
-				"title": map[string]string{"de": "Bench"}, "owner": map[string]string{"kind": "person", "sub": "bench-" + randHex(4)},
+			if _, err := bo.Do(ctx, "POST", base+"/api/v1/cases", map[string]any{"messageId": loadgen.RandHex(16), "service": "wohnsitzbestaetigung",
+				"title": map[string]string{"de": "Bench"}, "owner": map[string]string{"kind": "person", "sub": "bench-" + loadgen.RandHex(4)},
 				"eventDate": now.Format(time.RFC3339)}, &a); err != nil {
 				return err
 			}
@@ -181,10 +179,10 @@ func run(duration time.Duration, conc int, pgURL, schema string, cases, owners i
 	var seq atomic.Int64
 	want := func(name string) bool { return only == "" || only == name }
 	if want("status_change") {
-		load("status_change", duration, conc, func(w int) error {
+		loadgen.Run("status_change", duration, conc, func(w int) error {
 			i := seq.Add(1)
 			id := ids[w][int(i)%perWorker]
-			_, err := bo.Do(ctx, "POST", base+"/api/v1/cases/"+id+"/events", map[string]any{"messageId": randHex(16), "action": "new",
+			_, err := bo.Do(ctx, "POST", base+"/api/v1/cases/"+id+"/events", map[string]any{"messageId": loadgen.RandHex(16), "action": "new",
 				"status": "in-bearbeitung", "eventDate": now.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano),
 				"note": map[string]string{"de": "Bench"}, "notify": true}, nil)
 			return err
@@ -196,7 +194,7 @@ func run(duration time.Duration, conc int, pgURL, schema string, cases, owners i
 
 	// list_page: first page and the next, for random seeded owners.
 	store := status.NewStore(db, time.Now, status.DefaultNotifyWindow)
-	load("list_page", duration, conc, func(int) error {
+	loadgen.Run("list_page", duration, conc, func(int) error {
 		owner := status.Owner{Kind: status.OwnerPerson, Sub: fmt.Sprintf("seed-%d", mrand.IntN(owners))}
 		page, err := store.List(ctx, owner, status.Cursor{}, 21)
 		if err != nil {
@@ -258,46 +256,3 @@ func seed(ctx context.Context, db *sqldb.DB, n, owners int) error {
 type discard struct{}
 
 func (discard) Notify(context.Context, api.Notification) error { return nil }
-
-// load runs fn from conc workers for d and prints one line.
-func load(name string, d time.Duration, conc int, fn func(worker int) error) {
-	var n, errs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	var firstErr atomic.Value
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range conc {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				err := fn(w)
-				lat[w] = append(lat[w], time.Since(t0))
-				n.Add(1)
-				if err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	rate := float64(n.Load()-errs.Load()) / time.Since(start).Seconds()
-	var p50, p99 time.Duration
-	if len(all) > 0 {
-		p50, p99 = all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]
-	}
-	fmt.Printf("%-16s %10d %10.0f %12.0f %10s %10s %8d\n", name, n.Load(), rate, rate/float64(runtime.GOMAXPROCS(0)),
-		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), errs.Load())
-	if e := firstErr.Load(); e != nil {
-		fmt.Printf("  first error: %v\n", e)
-	}
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
