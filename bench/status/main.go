@@ -102,8 +102,11 @@ func run(duration time.Duration, conc int, pgURL, schema string, cases, owners i
 	if err := db.Migrate(ctx, status.Migrations()); err != nil {
 		return err
 	}
-	if err := seed(ctx, db, cases, owners); err != nil {
-		return err
+	// Only the list needs the seeded cases.
+	if seedOnly || only == "" || only == "list_page" {
+		if err := seed(ctx, db, cases, owners); err != nil {
+			return err
+		}
 	}
 	if seedOnly {
 		return nil
