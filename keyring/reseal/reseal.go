@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/store/sqldb"
@@ -223,9 +224,27 @@ func resealOne(ctx context.Context, db *sqldb.DB, ring *keyring.Ring, c Column, 
 	return n == 1, nil
 }
 
-// ErrInUse is returned by Retire checks when values sealed with the key
-// remain.
+// ErrInUse is returned by Retire when values sealed with the key remain.
 var ErrInUse = errors.New("values sealed with this key remain; run keyring reseal first")
+
+// Retire returns the ring text without the key id once no value of cols in
+// db is sealed with it; otherwise ErrInUse (with the count per column).
+func Retire(ctx context.Context, db *sqldb.DB, cols []Column, ringText, id string) (string, error) {
+	results, err := Count(ctx, db, cols)
+	if err != nil {
+		return "", err
+	}
+	if n := InUse(results, id); n > 0 {
+		var where []string
+		for _, r := range results {
+			if r.Remaining[id] > 0 {
+				where = append(where, fmt.Sprintf("%s: %d", r.Column, r.Remaining[id]))
+			}
+		}
+		return "", fmt.Errorf("keyring: retire %q: %w (%d: %s)", id, ErrInUse, n, strings.Join(where, ", "))
+	}
+	return keyring.Remove(ringText, id)
+}
 
 // Summary formats results as lines "column: scanned N, resealed N, …".
 func Summary(results []Result) []string {
