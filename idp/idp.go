@@ -186,6 +186,8 @@ type AuditEvent struct {
 	Action  string // e.g. "account.registered", "account.password_reset"
 	Subject string // the account or client affected
 	Detail  string
+	IP      string // the client's address truncated to /24 (IPv4) or /48 (IPv6); "" if none
+	Outcome string // security events: "success", "failure", "blocked"; "" otherwise
 }
 
 // Mail is the content of an outgoing e-mail before it is sealed into an

@@ -21,6 +21,23 @@ import (
 // tampered data or wrong associated data.
 var ErrOpen = errors.New("keyring: cannot open sealed value")
 
+// ErrUnknownKey is returned (together with ErrOpen: errors.Is matches both)
+// when a value was sealed with a key this ring does not have. During a
+// rotation that is temporary (another instance already has the key, or
+// this one gets it with its next restart), so the error says Temporary()
+// and job queues retry it instead of giving the job up.
+var ErrUnknownKey = errors.New("keyring: sealed with a key not in this ring")
+
+type unknownKeyError struct{ id string }
+
+func (e *unknownKeyError) Error() string {
+	return fmt.Sprintf("keyring: sealed with key %q, which is not in this ring", e.id)
+}
+func (e *unknownKeyError) Is(target error) bool { return target == ErrOpen || target == ErrUnknownKey }
+
+// Temporary reports true: the key may arrive with the next deployment.
+func (e *unknownKeyError) Temporary() bool { return true }
+
 const version = 1
 
 // Ring is a set of AEAD keys, one of which seals; all of them open.
@@ -103,26 +120,105 @@ func Generate() string {
 	return fmt.Sprintf("current=k1,index=%s,k1=%s", random32(), random32())
 }
 
-// AddKey returns the text form s with a fresh key named id that becomes
-// current; the old keys stay in the ring so existing values can be opened.
+// AddKey returns the text form s with a fresh key named id, staged: every
+// ring parsed from the result opens values sealed with it, but the current
+// key still seals. Deploy the result to every instance first, then make the
+// key current with Activate (phase two of a rotation, see docs/keyring.md);
+// so no instance ever meets a value sealed with a key it does not know.
 func AddKey(s, id string) (string, error) {
-	r, err := Parse(s)
+	t, err := parseText(s)
 	if err != nil {
 		return "", err
 	}
-	if _, ok := r.aeads[id]; ok {
+	if t.has(id) {
 		return "", fmt.Errorf("keyring: key %q exists", id)
 	}
-	if _, err := New(map[string][]byte{id: make([]byte, 32)}, id, r.index); err != nil {
+	t.keys = append(t.keys, [2]string{id, random32()})
+	return t.check()
+}
+
+// Activate returns the text form s with the key id (already in the ring)
+// as the current one.
+func Activate(s, id string) (string, error) {
+	t, err := parseText(s)
+	if err != nil {
 		return "", err
 	}
-	var keep []string
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
-		if !strings.HasPrefix(strings.TrimSpace(part), "current=") {
-			keep = append(keep, strings.TrimSpace(part))
+	if !t.has(id) {
+		return "", fmt.Errorf("keyring: key %q is not in the ring; add it first (keyring add-key)", id)
+	}
+	t.current = id
+	return t.check()
+}
+
+// Remove returns the text form s without the key id, which must not be the
+// current one. Callers check first that nothing sealed with it remains.
+func Remove(s, id string) (string, error) {
+	t, err := parseText(s)
+	if err != nil {
+		return "", err
+	}
+	if !t.has(id) {
+		return "", fmt.Errorf("keyring: key %q is not in the ring", id)
+	}
+	if t.current == id {
+		return "", fmt.Errorf("keyring: key %q is current; activate another key first", id)
+	}
+	for i, kv := range t.keys {
+		if kv[0] == id {
+			t.keys = append(t.keys[:i], t.keys[i+1:]...)
+			break
 		}
 	}
-	return strings.Join(append([]string{"current=" + id}, append(keep, id+"="+random32())...), ","), nil
+	return t.check()
+}
+
+// text is the text form of a ring with its entries in their order.
+type text struct {
+	current, index string
+	keys           [][2]string
+}
+
+func parseText(s string) (text, error) {
+	if _, err := Parse(s); err != nil {
+		return text{}, err
+	}
+	var t text
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
+		name, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch name {
+		case "current":
+			t.current = val
+		case "index":
+			t.index = val
+		default:
+			t.keys = append(t.keys, [2]string{name, val})
+		}
+	}
+	return t, nil
+}
+
+func (t text) has(id string) bool {
+	for _, kv := range t.keys {
+		if kv[0] == id {
+			return true
+		}
+	}
+	return false
+}
+
+// check formats t and parses the result, so no operation returns a ring
+// that does not load.
+func (t text) check() (string, error) {
+	parts := []string{"current=" + t.current, "index=" + t.index}
+	for _, kv := range t.keys {
+		parts = append(parts, kv[0]+"="+kv[1])
+	}
+	out := strings.Join(parts, ",")
+	if _, err := Parse(out); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 func random32() string {
@@ -169,7 +265,10 @@ func (r *Ring) Open(sealed, aad []byte) ([]byte, error) {
 		return nil, err
 	}
 	aead, ok := r.aeads[id]
-	if !ok || len(rest) < aead.NonceSize()+aead.Overhead() {
+	if !ok {
+		return nil, &unknownKeyError{id: id}
+	}
+	if len(rest) < aead.NonceSize()+aead.Overhead() {
 		return nil, ErrOpen
 	}
 	pt, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], aad)
@@ -184,6 +283,34 @@ func (r *Ring) Open(sealed, aad []byte) ([]byte, error) {
 func (r *Ring) NeedsReseal(sealed []byte) bool {
 	id, _, err := splitHeader(sealed)
 	return err != nil || id != r.current
+}
+
+// KeyID names the key sealed was made with ("" and false if sealed is
+// not a sealed value at all). The key ID is not secret: it is stored in
+// clear in every sealed value's header.
+func KeyID(sealed []byte) (string, bool) {
+	id, _, err := splitHeader(sealed)
+	return id, err == nil
+}
+
+// Has reports whether the ring has the key id.
+func (r *Ring) Has(id string) bool {
+	_, ok := r.aeads[id]
+	return ok
+}
+
+// Reseal opens sealed with its key and seals the plaintext again with the
+// current key under the same aad. Values already sealed with the current
+// key are returned unchanged with changed false.
+func (r *Ring) Reseal(sealed, aad []byte) (out []byte, changed bool, err error) {
+	if !r.NeedsReseal(sealed) {
+		return sealed, false, nil
+	}
+	pt, err := r.Open(sealed, aad)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.Seal(pt, aad), true, nil
 }
 
 func splitHeader(sealed []byte) (string, []byte, error) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -32,12 +34,21 @@ func NewMailWorker(r *keyring.Ring, render *Renderer, s Sender, log *slog.Logger
 	return &MailWorker{ring: r, render: render, send: s, log: log}
 }
 
-// Work delivers one mail. A job that cannot be opened, decoded or rendered
-// is cancelled; a send error is returned so that River retries with
-// backoff.
+// Work delivers one mail. A job sealed with a key this instance does not
+// have (a key rotation in progress: another instance already seals with
+// the new key) is snoozed with backoff, never cancelled: River's snooze
+// does not use up the job's attempts, and another instance or this one
+// after its restart delivers it. A job that cannot be opened for any other
+// reason, decoded or rendered is cancelled; a send error is returned so
+// that River retries with backoff.
 func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailArgs]) error {
 	log := w.log.With("job_id", job.ID, "attempt", job.Attempt)
 	m, err := OpenMail(w.ring, job.Args.Sealed)
+	if errors.Is(err, keyring.ErrUnknownKey) {
+		d := unknownKeyBackoff(job.Attempt)
+		log.Warn("mail sealed with a key this instance does not have yet; retrying", "error", err, "retry_in", d)
+		return river.JobSnooze(d)
+	}
 	if err != nil {
 		log.Error("mail job cancelled", "error", err)
 		return river.JobCancel(err)
@@ -56,6 +67,12 @@ func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailArgs]) error {
 	}
 	log.Info("mail sent")
 	return nil
+}
+
+// unknownKeyBackoff is the pause before a job sealed with an unknown key is
+// tried again: 1 s doubling per attempt, at most 5 minutes.
+func unknownKeyBackoff(attempt int) time.Duration {
+	return min(time.Second<<min(max(attempt-1, 0), 16), 5*time.Minute)
 }
 
 // MessageID derives the left part of a Message-ID from a job: stable across

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/keyring"
 )
 
 // senderFunc is a hand-written fake Sender.
@@ -46,6 +47,7 @@ func TestMailWorker(t *testing.T) {
 		wantSent  bool
 		wantErr   bool
 		cancelled bool
+		snoozed   bool
 	}{
 		{name: "delivered", sealed: valid, wantSent: true},
 		{name: "not sealed", sealed: []byte("garbage"), wantErr: true, cancelled: true},
@@ -53,6 +55,7 @@ func TestMailWorker(t *testing.T) {
 		{name: "not JSON", sealed: ring.Seal([]byte(`{"to":`), []byte("mail")), wantErr: true, cancelled: true},
 		{name: "unknown template", sealed: ring.Seal(mustJSON(t, unknown), []byte("mail")), wantErr: true, cancelled: true},
 		{name: "send fails: retried", sealed: valid, sendErr: rejected, wantErr: true},
+		{name: "unknown key: snoozed, not cancelled", sealed: newKeySeal(t, testMail(idp.MailActivate, "de")), wantErr: true, snoozed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +77,10 @@ func TestMailWorker(t *testing.T) {
 			var cancel *river.JobCancelError
 			if errors.As(err, &cancel) != tt.cancelled {
 				t.Errorf("Work = %v, want cancelled %v", err, tt.cancelled)
+			}
+			var snooze *river.JobSnoozeError
+			if errors.As(err, &snooze) != tt.snoozed {
+				t.Errorf("Work = %v, want snoozed %v", err, tt.snoozed)
 			}
 			if tt.sendErr != nil && !errors.Is(err, tt.sendErr) {
 				t.Errorf("Work = %v, want it to wrap the send error", err)
@@ -127,4 +134,26 @@ func mustJSON(t *testing.T, m idp.Mail) []byte {
 		t.Fatalf("encode mail: %v", err)
 	}
 	return b
+}
+
+// newKeySeal seals m with a ring whose current key the test ring does not
+// have (as an instance that already runs the next key would).
+func newKeySeal(t *testing.T, m idp.Mail) []byte {
+	t.Helper()
+	text, err := keyring.AddKey(keyring.Generate(), "k-next")
+	if err == nil {
+		text, err = keyring.Activate(text, "k-next")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := keyring.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := SealMail(other, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Sealed
 }

@@ -253,7 +253,11 @@ func (w *Worker) work(ctx context.Context, j job) error {
 		maxAttempts = DefaultMaxAttempts
 	}
 	var perm permanentError
-	if errors.As(herr, &perm) || j.attempts >= maxAttempts {
+	// An error that says it is temporary (keyring.ErrUnknownKey during a key
+	// rotation) is retried even when marked permanent or out of attempts.
+	var tmp interface{ Temporary() bool }
+	temporary := errors.As(herr, &tmp) && tmp.Temporary()
+	if !temporary && (errors.As(herr, &perm) || j.attempts >= maxAttempts) {
 		w.log().ErrorContext(ctx, "job failed, giving up", "kind", j.kind, "key", j.key,
 			"attempts", j.attempts, "err", herr)
 		_, err := w.DB.Exec(ctx, `UPDATE kc_jobs SET state = ?, finished_at = ?, last_error = ? WHERE id = ? AND attempts = ?`,
