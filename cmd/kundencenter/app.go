@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/delegation"
+	"github.com/kanton/kundencenter/health"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/idp/web"
@@ -121,9 +122,10 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return web.New(web.Config{Issuer: cfg.Issuer, Secure: secure, CSRFKey: csrfKey, TrustedProxies: proxies,
+	h := web.New(web.Config{Issuer: cfg.Issuer, Secure: secure, CSRFKey: csrfKey, TrustedProxies: proxies,
 		DevOutbox: parts.devOutbox, Services: parts.services, Factors: factors,
-		Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: orgs, Portal: portalCfg}, svc, prov, tpl, log), nil
+		Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: orgs, Portal: portalCfg}, svc, prov, tpl, log)
+	return health.Wrap(h, log, idpChecks(parts.store, parts.eph, keys)...), nil // health.go: /livez, /readyz
 }
 
 // passkeyConfig binds passkeys to rpID (the WebAuthn RP ID, which must

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanton/kundencenter/health"
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/documents/seal"
 	"github.com/kanton/kundencenter/services/page"
@@ -86,7 +87,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 
 // build wires the service without starting the background worker.
 func build(ctx context.Context, cfg Config) (*service, http.Handler, error) {
-	pages, err := page.New(page.Site{Kind: page.Documents, Links: cfg.Links}, cfg.RP.Logger)
+	pages, err := page.New(page.Site{Kind: page.Documents, Links: cfg.Links, Ready: []health.Check{{Name: "database", Run: cfg.DB.Ping}}}, cfg.RP.Logger)
 	if err != nil {
 		return nil, nil, err
 	}

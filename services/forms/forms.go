@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanton/kundencenter/health"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/forms/definitions"
@@ -143,7 +144,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := Migrate(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
-	pages, err := page.New(page.Site{Kind: page.Forms, Links: cfg.Links}, cfg.Logger)
+	pages, err := page.New(page.Site{Kind: page.Forms, Links: cfg.Links, Ready: []health.Check{{Name: "database", Run: cfg.DB.Ping}}}, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/kanton/kundencenter/health"
 	"github.com/kanton/kundencenter/templates"
 )
 
@@ -42,6 +43,9 @@ type Links struct {
 type Site struct {
 	Kind  Kind
 	Links Links
+	// Ready are the service's readiness checks (its database), served at
+	// GET /readyz by Mount.
+	Ready []health.Check
 }
 
 // NavLink is one entry of the portal navigation.
@@ -171,11 +175,11 @@ func (p *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, na
 	_, _ = buf.WriteTo(w)
 }
 
-// Mount registers the static assets (GET /static/…) and the health check
-// (GET /healthz) on mux.
+// Mount registers the static assets (GET /static/…), liveness (GET /livez,
+// alias /healthz) and readiness (GET /readyz over Site.Ready) on mux.
 func (p *Renderer) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", Static()))
-	mux.HandleFunc("GET /healthz", Healthz)
+	health.Mount(mux, p.log, p.site.Ready...)
 }
 
 // Static serves the service assets (stylesheet). Versioned URLs (with ?v=,
@@ -203,13 +207,6 @@ func Static() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
-}
-
-// Healthz answers 200 "ok"; a service is only served once its login
-// plumbing has found the IdP, so there is nothing more to check.
-func Healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
 }
 
 // Languages lists the supported languages, the default first.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanton/kundencenter/health"
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
@@ -100,7 +101,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	s := &service{store: NewStore(cfg.DB, cfg.Now, cfg.NotifyWindow), auth: cfg.Auth, notifier: cfg.Notifier,
 		clients: cfg.Clients, base: strings.TrimSuffix(cfg.RP.BaseURL, "/"), links: cfg.Links, maxUpload: cfg.MaxUpload,
 		now: cfg.Now, log: cfg.Log, cop: http.NewCrossOriginProtection()}
-	pages, err := page.New(page.Site{Kind: page.Status, Links: cfg.Links}, cfg.Log)
+	pages, err := page.New(page.Site{Kind: page.Status, Links: cfg.Links, Ready: []health.Check{{Name: "database", Run: cfg.DB.Ping}}}, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("status service: %w", err)
 	}

@@ -41,6 +41,11 @@ func New(client goredis.UniversalClient, prefix string) *Store {
 // max_retries. Context deadlines bound every command unless the URL says
 // context_timeout_enabled=false. An unreachable server is an error wrapping
 // idp.ErrUnavailable that names its address.
+//
+// Options the URL leaves out fail fast (FastFail): a Redis that is down or
+// hangs is noticed in a fraction of a second instead of go-redis' default
+// of five dial attempts and five-second reads, so the IdP answers 503 at
+// once and its readiness check turns red.
 func Open(ctx context.Context, rawURL, prefix string) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -77,6 +82,7 @@ func newClient(u *url.URL) (goredis.UniversalClient, string, error) {
 		ctxTimeout = v
 		q.Del("context_timeout_enabled")
 	}
+	ff := FastFail
 	clean := *u
 	clean.RawQuery = q.Encode()
 	raw := clean.String()
@@ -88,6 +94,8 @@ func newClient(u *url.URL) (goredis.UniversalClient, string, error) {
 			return nil, "", err
 		}
 		opt.ContextTimeoutEnabled = ctxTimeout
+		ff.apply(q, &opt.DialTimeout, &opt.DialerRetries, &opt.DialerRetryTimeout, &opt.ReadTimeout, &opt.WriteTimeout,
+			&opt.PoolTimeout, &opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff)
 		addr := "sentinel " + strings.Join(opt.SentinelAddrs, ",") + " master " + opt.MasterName
 		return goredis.NewFailoverClient(opt), addr, nil
 	case q.Has("addr"):
@@ -96,6 +104,8 @@ func newClient(u *url.URL) (goredis.UniversalClient, string, error) {
 			return nil, "", err
 		}
 		opt.ContextTimeoutEnabled = ctxTimeout
+		ff.apply(q, &opt.DialTimeout, &opt.DialerRetries, &opt.DialerRetryTimeout, &opt.ReadTimeout, &opt.WriteTimeout,
+			&opt.PoolTimeout, &opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff)
 		return goredis.NewClusterClient(opt), "cluster " + strings.Join(opt.Addrs, ","), nil
 	default:
 		opt, err := goredis.ParseURL(raw)
@@ -103,7 +113,52 @@ func newClient(u *url.URL) (goredis.UniversalClient, string, error) {
 			return nil, "", err
 		}
 		opt.ContextTimeoutEnabled = ctxTimeout
+		ff.apply(q, &opt.DialTimeout, &opt.DialerRetries, &opt.DialerRetryTimeout, &opt.ReadTimeout, &opt.WriteTimeout,
+			&opt.PoolTimeout, &opt.MaxRetries, &opt.MinRetryBackoff, &opt.MaxRetryBackoff)
 		return goredis.NewClient(opt), opt.Addr, nil
+	}
+}
+
+// Timeouts are go-redis settings that make a Redis outage show at once.
+type Timeouts struct {
+	Dial         time.Duration // per connection attempt (go-redis default 5 s)
+	DialAttempts int           // connection attempts per new connection (default 5)
+	DialBackoff  time.Duration // pause between them (default 100 ms)
+	Read, Write  time.Duration // per socket read / write (default 5 s)
+	Pool         time.Duration // wait for a free connection (default read + 1 s)
+	Retries      int           // command retries after a network error (default 3; -1 none)
+	MinBackoff   time.Duration // between command retries (default 8 ms)
+	MaxBackoff   time.Duration // (default 512 ms)
+}
+
+// FastFail is what Open uses for every option its URL does not set: a
+// refused connection fails a command after two dial attempts and one
+// retry (a few milliseconds), a server that accepts but does not answer
+// after the read timeout plus one retry (about 0.6 s).
+var FastFail = Timeouts{Dial: 250 * time.Millisecond, DialAttempts: 2, DialBackoff: 20 * time.Millisecond,
+	Read: 250 * time.Millisecond, Write: 250 * time.Millisecond, Pool: 300 * time.Millisecond,
+	Retries: 1, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
+
+// apply sets each option the query q does not name.
+func (t Timeouts) apply(q url.Values, dial *time.Duration, dialAttempts *int, dialBackoff, read, write, pool *time.Duration,
+	retries *int, minBackoff, maxBackoff *time.Duration) {
+	set := func(name string, dst *time.Duration, v time.Duration) {
+		if !q.Has(name) {
+			*dst = v
+		}
+	}
+	set("dial_timeout", dial, t.Dial)
+	set("dialer_retry_timeout", dialBackoff, t.DialBackoff)
+	set("read_timeout", read, t.Read)
+	set("write_timeout", write, t.Write)
+	set("pool_timeout", pool, t.Pool)
+	set("min_retry_backoff", minBackoff, t.MinBackoff)
+	set("max_retry_backoff", maxBackoff, t.MaxBackoff)
+	if !q.Has("dialer_retries") {
+		*dialAttempts = t.DialAttempts
+	}
+	if !q.Has("max_retries") {
+		*retries = t.Retries
 	}
 }
 

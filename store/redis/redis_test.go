@@ -234,3 +234,47 @@ func TestPrefixIsolatesStores(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	ephemeraltest.Bench(b, open(b))
 }
+
+// TestFailFast: with the URL's defaults (FastFail) a Redis that accepts
+// connections but never answers costs at most two connections per command
+// (one try, one retry) instead of go-redis' four, and a closed port a few
+// milliseconds; the time each takes is logged, not asserted.
+func TestFailFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	accepted := make(chan net.Conn, 64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never answered
+		}
+	}()
+	t.Cleanup(func() {
+		for len(accepted) > 0 {
+			_ = (<-accepted).Close()
+		}
+	})
+	start := time.Now()
+	_, err = redis.Open(t.Context(), "redis://"+ln.Addr().String()+"/0", "kctest:")
+	hung := time.Since(start)
+	if !errors.Is(err, idp.ErrUnavailable) {
+		t.Fatalf("Open on a silent server: %v, want ErrUnavailable", err)
+	}
+	if n := len(accepted); n == 0 || n > 2 {
+		t.Fatalf("%d connections for one ping, want 1 or 2 (one retry)", n)
+	}
+	closed := closedAddr(t)
+	start = time.Now()
+	_, err = redis.Open(t.Context(), "redis://"+closed+"/0", "kctest:")
+	refused := time.Since(start)
+	if !errors.Is(err, idp.ErrUnavailable) {
+		t.Fatalf("Open on a closed port: %v, want ErrUnavailable", err)
+	}
+	t.Logf("a silent Redis is noticed after %v, a closed port after %v", hung.Round(time.Millisecond), refused.Round(time.Millisecond))
+}

@@ -56,6 +56,8 @@ func CheckService(t *testing.T, clientID string, kind page.Kind, build BuildFunc
 		name, path, contentType, cache, body string
 	}{
 		{name: "health", path: "/healthz", contentType: "text/plain; charset=utf-8", cache: "no-store", body: "ok"},
+		{name: "live", path: "/livez", contentType: "text/plain; charset=utf-8", cache: "no-store", body: "ok"},
+		{name: "ready", path: "/readyz", contentType: "application/json", cache: "no-store", body: `"database":"ok"`},
 		{name: "stylesheet", path: "/static/services.css?v=1", contentType: "text/css; charset=utf-8", cache: "public, max-age=31536000, immutable", body: "--brand"},
 		{name: "logged out", path: "/logged-out", contentType: "text/html; charset=utf-8", cache: "no-store", body: "Sie haben sich abgemeldet."},
 	}
