@@ -78,10 +78,6 @@ func (h *Handler) contextForm(w http.ResponseWriter, r *http.Request) {
 // context takes the choice; it must be one of the choices the resolver
 // gives now (the browser's value is never trusted on its own).
 func (h *Handler) context(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	id := r.PostFormValue("authRequestID")
 	sess, cs, v, ok := h.actingChoices(w, r, id)
 	if !ok {

@@ -117,10 +117,6 @@ func (h *Handler) enablementRequest(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(templates.PathCatalogue+"/"+r.PathValue("id")), http.StatusSeeOther)
 		return
 	}
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	s, ok := h.cfg.Portal.Catalogue.Service(r.PathValue("id"))
 	if !ok || !s.Enablement || h.cfg.Portal.Enablements == nil {
 		h.errorPage(w, r, http.StatusNotFound, "err.not_found")

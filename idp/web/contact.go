@@ -57,11 +57,6 @@ func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
 	v := &contactView{Topics: contactTopics, Available: h.cfg.Portal.ContactTo != "",
 		Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Topic: r.PostFormValue("topic"), Message: strings.TrimSpace(r.PostFormValue("message"))}
-	if !h.checkCSRF(r) {
-		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
-		h.render(w, r, http.StatusForbidden, "contact", lang, v)
-		return
-	}
 	if !v.Available {
 		h.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable")
 		return

@@ -107,14 +107,10 @@ func (h *Handler) security(w http.ResponseWriter, r *http.Request) {
 	h.renderSecurity(w, r, http.StatusOK, sess, "")
 }
 
-// securityPost checks CSRF, session and freshness for a change; without a
+// securityPost checks session and freshness for a change; without a
 // fresh login the user is sent to log in again (password and, if enrolled,
 // a second factor).
 func (h *Handler) securityPost(w http.ResponseWriter, r *http.Request) (idp.Session, methods, bool) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return idp.Session{}, methods{}, false
-	}
 	sess, ok := h.securitySession(w, r)
 	if !ok {
 		return idp.Session{}, methods{}, false

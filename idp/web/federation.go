@@ -541,12 +541,8 @@ func (h *Handler) fedChoice(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "federation_choice", h.lang(w, r), h.choiceView(r, p, ident))
 }
 
-// fedPost checks a choice form's CSRF token and loads the pending login.
+// fedPost loads the pending login of a choice form.
 func (h *Handler) fedPost(w http.ResponseWriter, r *http.Request) (pendingFed, connectors.Identity, bool) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return pendingFed{}, connectors.Identity{}, false
-	}
 	p, ident, ok := h.loadPending(r)
 	if !ok {
 		h.fedError(w, r, "", "expired")
@@ -726,10 +722,6 @@ func (h *Handler) linkAfterSecondFactor(w http.ResponseWriter, r *http.Request, 
 
 // fedCancel drops the pending login and returns to the login page.
 func (h *Handler) fedCancel(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	target := "/login"
 	if p, _, ok := h.loadPending(r); ok {
 		_ = h.svc.Ephemeral().Delete(r.Context(), pendingKey(p.ID))
@@ -778,10 +770,6 @@ func (h *Handler) accountLinks(r *http.Request, accountID string, v *accountView
 // a short lock in the ephemeral store, so two of them cannot both pass the
 // check and leave the account without a way in.
 func (h *Handler) fedUnlink(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	sess, ok := h.session(r)
 	if !ok {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -314,12 +314,8 @@ func (h *Handler) mfaForm(w http.ResponseWriter, r *http.Request) {
 	h.renderMFA(w, r, http.StatusOK, tx)
 }
 
-// mfaPost loads the transaction of a second-factor POST after the CSRF check.
+// mfaPost loads the transaction of a second-factor POST.
 func (h *Handler) mfaPost(w http.ResponseWriter, r *http.Request) (loginTx, bool) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return loginTx{}, false
-	}
 	tx, ok := h.loadTx(r)
 	if !ok {
 		h.requestExpired(w, r)
@@ -472,10 +468,6 @@ func (h *Handler) mfaRecovery(w http.ResponseWriter, r *http.Request) {
 // with access_denied (or unmet_authentication_requirements when the account
 // cannot reach the level).
 func (h *Handler) mfaCancel(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	id := r.PostFormValue("authRequestID")
 	if tx, ok := h.loadTx(r); ok {
 		id = tx.AuthRequestID

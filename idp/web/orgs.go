@@ -299,11 +299,6 @@ func (h *Handler) submitOrgForm(w http.ResponseWriter, r *http.Request, v *orgFo
 	in := orgInputFrom(r)
 	formFrom(v, in)
 	v.Title = v.Heading
-	if !h.checkCSRF(r) {
-		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
-		h.render(w, r, http.StatusForbidden, "org_form", lang, v)
-		return
-	}
 	o, err := run(actor, in)
 	var ve *idp.ValidationError
 	switch {
@@ -465,10 +460,6 @@ func (h *Handler) orgAction(w http.ResponseWriter, r *http.Request, done string,
 		return
 	}
 	id := r.PathValue("id")
-	if !h.checkCSRF(r) {
-		h.orgPage(w, r, http.StatusForbidden, actor, id, []templates.FieldError{{Key: "err.csrf"}}, keep)
-		return
-	}
 	err := run(actor, id)
 	var ve *idp.ValidationError
 	switch {
@@ -625,10 +616,6 @@ func (h *Handler) orgInvitation(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) orgRespond(w http.ResponseWriter, r *http.Request) {
 	actor, ok := h.orgSession(w, r)
 	if !ok {
-		return
-	}
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
 		return
 	}
 	accept := r.PostFormValue("answer") == "accept"

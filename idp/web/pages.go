@@ -185,11 +185,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
 		v.RegisterURL = "/register?authRequestID=" + url.QueryEscape(id)
 	}
-	if !h.checkCSRF(r) {
-		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
-		h.render(w, r, http.StatusForbidden, "login", lang, v)
-		return
-	}
 	if v.Email == "" || r.PostFormValue("password") == "" {
 		if v.Email == "" {
 			v.Errors = append(v.Errors, templates.FieldError{Field: "email", Key: "err.required"})
@@ -256,11 +251,6 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
 	v := &registerView{Action: "/register", LoginURL: "/login", AuthRequestID: r.PostFormValue("authRequestID"), GivenName: r.PostFormValue("given_name"),
 		FamilyName: r.PostFormValue("family_name"), Email: r.PostFormValue("email")}
-	if !h.checkCSRF(r) {
-		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
-		h.render(w, r, http.StatusForbidden, "register", lang, v)
-		return
-	}
 	err := h.svc.Register(r.Context(), idp.RegisterInput{GivenName: v.GivenName, FamilyName: v.FamilyName, Email: v.Email,
 		Password: r.PostFormValue("password"), PasswordRepeat: r.PostFormValue("password_repeat"), Locale: lang,
 		IP: h.clientIP(r), ReturnTo: v.AuthRequestID})
@@ -291,10 +281,6 @@ func (h *Handler) activateForm(w http.ResponseWriter, r *http.Request) {
 // activate consumes the activation token confirmed on activateForm.
 func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	a, err := h.svc.Activate(r.Context(), r.PostFormValue("token"))
 	if err != nil && !errors.Is(err, idp.ErrLinkInvalid) {
 		h.serviceError(r, err)
@@ -321,11 +307,6 @@ func (h *Handler) resetRequestForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) resetRequest(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
 	v := &resetRequestView{Action: "/reset", LoginURL: "/login", Email: r.PostFormValue("email")}
-	if !h.checkCSRF(r) {
-		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
-		h.render(w, r, http.StatusForbidden, "reset_request", lang, v)
-		return
-	}
 	err := h.svc.RequestReset(r.Context(), v.Email, lang, h.clientIP(r))
 	var ve *idp.ValidationError
 	if errors.As(err, &ve) {
@@ -350,11 +331,6 @@ func (h *Handler) resetForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
 	v := &resetView{Action: "/reset/confirm", Token: r.PostFormValue("token")}
-	if !h.checkCSRF(r) {
-		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
-		h.render(w, r, http.StatusForbidden, "reset", lang, v)
-		return
-	}
 	_, err := h.svc.Reset(r.Context(), v.Token, r.PostFormValue("password"), r.PostFormValue("password_repeat"))
 	var ve *idp.ValidationError
 	if errors.As(err, &ve) {
@@ -397,10 +373,6 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	sess, ok := h.session(r)
 	h.finishLogout(w, r, r.PostFormValue("logoutID"), sess, ok)
 }

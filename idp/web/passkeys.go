@@ -83,10 +83,6 @@ func (h *Handler) passkeyMFA(w http.ResponseWriter, r *http.Request) {
 // passkeyStart begins a passwordless login: a discoverable-credential
 // ceremony, rendered on its own page that starts it at once.
 func (h *Handler) passkeyStart(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	id := r.PostFormValue("authRequestID")
 	if err := h.svc.Allow(r.Context(), []idp.Rule{passkeyLoginRule}, []string{h.clientIP(r)}); err != nil {
 		status, key := h.serviceError(r, err)
@@ -115,10 +111,6 @@ func loginURL(authRequestID string) string {
 // biometrics that unlock it) and reaches the high level; without it the
 // login counts as one factor.
 func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	id := r.PostFormValue("authRequestID")
 	res, err := h.cfg.Passkeys.FinishDiscoverableLogin(r.Context(), r.PostFormValue("ceremony"), []byte(r.PostFormValue("credential")))
 	if err == nil {

@@ -202,9 +202,6 @@ func (h *Handler) profileNewForm(w http.ResponseWriter, r *http.Request) {
 // profileCreate stores a new profile; on invalid input nothing is stored
 // and the form comes back with every message.
 func (h *Handler) profileCreate(w http.ResponseWriter, r *http.Request) {
-	if !h.postCheck(w, r) {
-		return
-	}
 	sess, _, ok := h.consoleSession(w, r, pathProfiles)
 	if !ok {
 		return
@@ -263,9 +260,6 @@ func (h *Handler) profileEditForm(w http.ResponseWriter, r *http.Request) {
 
 // profileSave stores one profile's form.
 func (h *Handler) profileSave(w http.ResponseWriter, r *http.Request) {
-	if !h.postCheck(w, r) {
-		return
-	}
 	sess, _, ok := h.consoleSession(w, r, pathProfiles)
 	if !ok {
 		return
@@ -298,9 +292,6 @@ func (h *Handler) profileSave(w http.ResponseWriter, r *http.Request) {
 // profileDelete deletes a profile; the last one and the main one are
 // refused (the form offers no button for them).
 func (h *Handler) profileDelete(w http.ResponseWriter, r *http.Request) {
-	if !h.postCheck(w, r) {
-		return
-	}
 	sess, _, ok := h.consoleSession(w, r, pathProfiles)
 	if !ok {
 		return
@@ -398,10 +389,6 @@ func (h *Handler) loginProfileForm(w http.ResponseWriter, r *http.Request) {
 
 // loginProfile takes the choice; it must be one of the account's profiles.
 func (h *Handler) loginProfile(w http.ResponseWriter, r *http.Request) {
-	if !h.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
-		return
-	}
 	id := r.PostFormValue("authRequestID")
 	sess, clientID, v, ok := h.profileChoice(w, r, id)
 	if !ok {

@@ -230,10 +230,6 @@ func (h *Handler) repCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	services, until := r.PostForm["services"], strings.TrimSpace(r.PostFormValue("valid_until"))
-	if !h.checkCSRF(r) {
-		h.repFormPage(w, r, http.StatusForbidden, services, until, []templates.FieldError{{Key: "err.csrf"}})
-		return
-	}
 	rep, code, err := h.cfg.Orgs.CreateRepresentation(r.Context(), actor, delegation.RepInput{Services: services, ValidUntil: until})
 	var ve *idp.ValidationError
 	switch {
@@ -280,10 +276,6 @@ func (h *Handler) repSend(w http.ResponseWriter, r *http.Request) {
 	}
 	code = delegation.FormatCode(code)
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	if !h.checkCSRF(r) {
-		h.repCodePage(w, r, http.StatusForbidden, view.Representation, code, email, []templates.FieldError{{Key: "err.csrf"}})
-		return
-	}
 	err = h.cfg.Orgs.SendCode(r.Context(), actor, id, code, email)
 	var ve *idp.ValidationError
 	switch {
@@ -329,11 +321,6 @@ func (h *Handler) repEnter(w http.ResponseWriter, r *http.Request) {
 		typed = typed[:64]
 	}
 	v := &repEnterView{Code: typed}
-	if !h.checkCSRF(r) {
-		v.Errors = []templates.FieldError{{Key: "err.csrf"}}
-		h.render(w, r, http.StatusForbidden, "rep_enter", lang, v)
-		return
-	}
 	if typed == "" {
 		v.Errors = []templates.FieldError{{Field: "code", Key: "err.required"}}
 		h.render(w, r, http.StatusUnprocessableEntity, "rep_enter", lang, v)
@@ -363,10 +350,6 @@ func (h *Handler) repAccept(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := h.lang(w, r)
 	typed := strings.TrimSpace(r.PostFormValue("code"))
-	if !h.checkCSRF(r) {
-		h.render(w, r, http.StatusForbidden, "rep_enter", lang, &repEnterView{Page: templates.Page{Errors: []templates.FieldError{{Key: "err.csrf"}}}})
-		return
-	}
 	rep, err := h.cfg.Orgs.Accept(r.Context(), actor, typed, h.clientIP(r))
 	if err != nil {
 		status, fe := h.codeError(r, err)
@@ -451,10 +434,6 @@ func (h *Handler) repAction(w http.ResponseWriter, r *http.Request, done string,
 		return
 	}
 	id := r.PathValue("id")
-	if !h.checkCSRF(r) {
-		h.repPage(w, r, http.StatusForbidden, actor, id, []templates.FieldError{{Key: "err.csrf"}})
-		return
-	}
 	err := run(actor, id)
 	var ve *idp.ValidationError
 	switch {

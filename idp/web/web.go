@@ -3,9 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -102,7 +100,7 @@ func (h *Handler) routes() {
 		h.errorPage(w, r, http.StatusForbidden, "err.csrf")
 	}))
 	ui := func(pattern string, f http.HandlerFunc) {
-		h.mux.Handle(pattern, csrf.Handler(h.pageHeaders(f)))
+		h.mux.Handle(pattern, csrf.Handler(h.pageHeaders(h.formToken(f))))
 	}
 	ui("GET /{$}", h.home)
 	ui("GET /login", h.loginForm)
@@ -277,38 +275,6 @@ func (h *Handler) clientIP(r *http.Request) string {
 		}
 	}
 	return peer.String()
-}
-
-// csrfToken returns the form token bound to the browser's CSRF cookie
-// (created when missing): HMAC(key, cookie). Together with Go's
-// CrossOriginProtection (Sec-Fetch-Site / Origin) on every POST.
-func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	name := h.cookieName("kc_csrf")
-	c, err := r.Cookie(name)
-	val := ""
-	if err == nil && len(c.Value) >= 22 {
-		val = c.Value
-	} else {
-		b := make([]byte, 18)
-		rand.Read(b)
-		val = base64.RawURLEncoding.EncodeToString(b)
-		h.setCookie(w, name, val, 0)
-		r.AddCookie(&http.Cookie{Name: name, Value: val})
-	}
-	m := hmac.New(sha256.New, h.cfg.CSRFKey)
-	m.Write([]byte(val))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func (h *Handler) checkCSRF(r *http.Request) bool {
-	c, err := r.Cookie(h.cookieName("kc_csrf"))
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, h.cfg.CSRFKey)
-	m.Write([]byte(c.Value))
-	want := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-	return hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf")))
 }
 
 // setCookie sets an HttpOnly, SameSite=Lax cookie on Path=/; maxAge 0 = session cookie, <0 = delete.
