@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/riverqueue/river"
 )
 
 // LifecycleStore is the storage the account lifecycle needs: deletion of an
@@ -336,48 +334,3 @@ var zurich = func() *time.Location {
 	}
 	return time.UTC
 }()
-
-// LifecycleArgs is the River job that runs the lifecycle rules once.
-type LifecycleArgs struct{}
-
-// Kind names the job for River.
-func (LifecycleArgs) Kind() string { return "account_lifecycle" }
-
-// LifecycleWorker runs LifecycleArgs jobs through Service.RunLifecycle.
-type LifecycleWorker struct {
-	river.WorkerDefaults[LifecycleArgs]
-	svc *Service
-}
-
-var _ river.Worker[LifecycleArgs] = (*LifecycleWorker)(nil)
-
-// NewLifecycleWorker returns the worker over svc.
-func NewLifecycleWorker(svc *Service) *LifecycleWorker { return &LifecycleWorker{svc: svc} }
-
-// Work runs the rules once. An account that fails is skipped and the run
-// goes on with the others; if any failed, the run's error makes River
-// retry the job, and the retry applies the rules to every account again:
-// finished steps are committed and not repeated (the store records each
-// reminder and deletion at most once), so only the failed ones remain.
-func (w *LifecycleWorker) Work(ctx context.Context, job *river.Job[LifecycleArgs]) error {
-	res, err := w.svc.RunLifecycle(ctx)
-	w.svc.log.InfoContext(ctx, "account lifecycle run", "job_id", job.ID, "reminded", res.Reminded,
-		"deleted_never_used", res.DeletedNeverUsed, "deleted_inactive", res.DeletedInactive, "failed", res.Failed, "err", err)
-	return err
-}
-
-// LifecyclePeriodicJob schedules the lifecycle run every interval (and at
-// start). River's leader inserts periodic jobs, and the job is unique per
-// interval, so N instances still run it once per interval; the run itself
-// is idempotent anyway.
-func LifecyclePeriodicJob(interval time.Duration) *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(interval),
-		func() (river.JobArgs, *river.InsertOpts) {
-			return LifecycleArgs{}, &river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
-		}, &river.PeriodicJobOpts{RunOnStart: true})
-}
-
-// AddLifecycleWorker registers the lifecycle worker over svc in ws.
-func AddLifecycleWorker(ws *river.Workers, svc *Service) {
-	river.AddWorker(ws, NewLifecycleWorker(svc))
-}

@@ -552,12 +552,12 @@ func TestLifecycleRiverJob(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box := notify.NewDevOutbox(50, nil)
 	ws := notify.Workers(env.Ring, box, quiet)
-	idp.AddLifecycleWorker(ws, env.Service)
+	notify.AddLifecycleWorker(ws, env.Service, quiet)
 	db := env.Store.(*sqlite.Store).DB()
 	client, err := river.NewClient(riversqlite.New(db), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
 		Workers:           ws,
-		PeriodicJobs:      []*river.PeriodicJob{idp.LifecyclePeriodicJob(time.Hour)},
+		PeriodicJobs:      []*river.PeriodicJob{notify.LifecyclePeriodicJob(time.Hour)},
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: 20 * time.Millisecond,
 		Logger:            quiet,

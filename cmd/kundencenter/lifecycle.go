@@ -38,8 +38,8 @@ func jobWorkers(ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life
 		jobs = append(jobs, notify.DispatchPeriodicJob(dispatchInterval))
 	}
 	if life != nil {
-		idp.AddLifecycleWorker(ws, life)
-		jobs = append(jobs, idp.LifecyclePeriodicJob(lifecycleInterval))
+		notify.AddLifecycleWorker(ws, life, log.With("component", "lifecycle"))
+		jobs = append(jobs, notify.LifecyclePeriodicJob(lifecycleInterval))
 	}
 	return ws, jobs
 }
