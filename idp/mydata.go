@@ -45,7 +45,7 @@ type DataInput struct {
 	GivenName, FamilyName                     string
 	Street, HouseNumber, PostalCode, Locality string
 	Country, CountryName                      string
-	BirthDate                                 string // YYYY-MM-DD (the date input) or DD.MM.YYYY
+	BirthDate                                 string // TT.MM.JJJJ as typed (see ParseDate) or YYYY-MM-DD
 	Locale                                    string
 }
 
@@ -82,14 +82,52 @@ func plainText(v *ValidationError, field, val string, required bool, max int) {
 	}
 }
 
-// ParseBirthDate reads a date of birth as YYYY-MM-DD or DD.MM.YYYY.
-func ParseBirthDate(s string) (time.Time, bool) {
-	for _, layout := range []string{"2006-01-02", "2.1.2006"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
+// Error keys of ParseDate.
+const (
+	ErrDateFormat = "err.date_format" // not TT.MM.JJJJ
+	ErrDateYear   = "err.date_year"   // a year without four digits
+	ErrDateUnreal = "err.date_unreal" // no such day, e.g. 31.02.2027
+)
+
+var swissDateRE = regexp.MustCompile(`^([0-9]{1,2})\s*[./ -]\s*([0-9]{1,2})\s*[./ -]\s*([0-9]+)$`)
+
+// ParseDate reads a date typed the Swiss way (TT.MM.JJJJ; eCH-0059 and the
+// GOV.UK date pattern: one text field with the format in its hint). It is
+// tolerant of one-digit days and months, spaces, slashes and hyphens as
+// separators, eight digits without separators, and YYYY-MM-DD (the stored
+// form). On failure it returns one of the ErrDate… message keys.
+func ParseDate(s string) (time.Time, string) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, ""
 	}
-	return time.Time{}, false
+	if len(s) == 8 && strings.Trim(s, "0123456789") == "" {
+		s = s[:2] + "." + s[2:4] + "." + s[4:]
+	}
+	m := swissDateRE.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, ErrDateFormat
+	}
+	if len(m[3]) != 4 {
+		return time.Time{}, ErrDateYear
+	}
+	d, _ := strconv.Atoi(m[1])
+	mo, _ := strconv.Atoi(m[2])
+	y, _ := strconv.Atoi(m[3])
+	t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
+	if mo < 1 || mo > 12 || d < 1 || t.Day() != d {
+		return time.Time{}, ErrDateUnreal
+	}
+	return t, ""
+}
+
+// SwissDate shows a stored YYYY-MM-DD date as TT.MM.JJJJ in a form field;
+// anything else (what was typed) is shown as it is.
+func SwissDate(s string) string {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.Format("02.01.2006")
+	}
+	return s
 }
 
 // checkData validates the input (trimmed in place) and returns it as the
@@ -151,12 +189,12 @@ func (s *Service) checkData(in *DataInput) (Personal, string, error) {
 	}
 
 	if in.BirthDate != "" {
-		d, ok := ParseBirthDate(in.BirthDate)
+		d, bad := ParseDate(in.BirthDate)
 		now := s.Now().In(zurich)
 		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 		switch {
-		case !ok:
-			v.add("birthdate", "err.birthdate_invalid")
+		case bad != "":
+			v.add("birthdate", bad)
 		case d.After(today):
 			v.add("birthdate", "err.birthdate_future")
 		case d.Before(today.AddDate(-maxAge, 0, 0)):

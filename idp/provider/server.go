@@ -115,11 +115,23 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	// A person who may act for an organisation or someone they represent
 	// at this client chooses on the login UI, even with a valid session.
 	// So does a person with several profiles: which one the client sees.
-	choose := usable && !a.HasPrompt(oidc.PromptNone) && (s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID) ||
-		s.p.HasProfileChoice(ctx, sess.AccountID) || (s.p.holdSSO != nil && s.p.holdSSO(ctx, sess.AccountID, a.ClientID)))
+	// A held login (a service the account is not enabled for) shows the
+	// friendly page; with prompt=none no page may be shown, so it ends in
+	// interaction_required (OIDC Core §3.1.2.6): the person is logged in,
+	// and an interactive login leads to that page and its "Freischaltung
+	// beantragen".
+	hold := usable && s.p.holdSSO != nil && s.p.holdSSO(ctx, sess.AccountID, a.ClientID)
+	choose := usable && !a.HasPrompt(oidc.PromptNone) && (hold || s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID) ||
+		s.p.HasProfileChoice(ctx, sess.AccountID))
 	switch {
 	case choose:
 		return redirect, nil
+	case hold:
+		next, err := s.p.ErrorRedirect(ctx, id, oidc.ErrInteractionRequired().WithDescription("the service needs an enablement the account has not got"))
+		if err != nil {
+			return nil, err
+		}
+		return op.NewRedirect(next), nil
 	case usable:
 		if err := s.p.PresetProfile(ctx, id, sess.AccountID, a.ClientID); err != nil {
 			return nil, err

@@ -133,7 +133,7 @@ func (h *Handler) dataView(r *http.Request, a idp.Account, p idp.Personal) *myda
 		v.Phone = m.Phone.Masked()
 	}
 	v.Form = dataForm{GivenName: p.GivenName, FamilyName: p.FamilyName, Street: p.Street, HouseNumber: p.HouseNumber,
-		PostalCode: p.PostalCode, Locality: p.Locality, BirthDate: p.BirthDate, Locale: a.Locale}
+		PostalCode: p.PostalCode, Locality: p.Locality, BirthDate: idp.SwissDate(p.BirthDate), Locale: a.Locale}
 	switch p.Country {
 	case idp.CountrySwitzerland, idp.CountryLiechtenstein, "":
 		v.Form.Country = p.Country

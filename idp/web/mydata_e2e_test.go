@@ -48,7 +48,7 @@ func TestMyDataEndToEnd(t *testing.T) {
 		chromedp.SendKeys(css(`#addr_house_number`), "12"),
 		chromedp.SendKeys(css(`#addr_postal_code`), "450"),
 		chromedp.SendKeys(css(`#addr_locality`), "Solothurn"),
-		chromedp.SetValue(css(`#birthdate`), "1980-12-31"),
+		chromedp.SendKeys(css(`#birthdate`), "31.12.1980"),
 		chromedp.Submit(css(`#addr_street`)),
 		chromedp.WaitVisible(css(`.error-summary`)))
 	has("data with errors", "Eine Schweizer Postleitzahl hat 4 Ziffern")
@@ -63,6 +63,9 @@ func TestMyDataEndToEnd(t *testing.T) {
 	has("saved", "Ihre Daten sind gespeichert")
 	if v := p.Value(`#addr_postal_code`); v != "4500" {
 		t.Errorf("stored postcode shows as %q", v)
+	}
+	if v := p.Value(`#birthdate`); v != "31.12.1980" {
+		t.Errorf("stored date of birth shows as %q, want the Swiss form 31.12.1980", v)
 	}
 
 	// 2. E-mail change through the link sent to the new address.

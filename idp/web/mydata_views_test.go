@@ -18,7 +18,8 @@ func mydataCases() []viewCase {
 		{Field: "addr_postal_code", Key: "err.postcode_is_li"}, {Field: "addr_postal_code", Key: "err.postcode_li"},
 		{Field: "addr_postal_code", Key: "err.postcode_invalid"}, {Field: "addr_locality", Key: "err.required"},
 		{Field: "addr_country", Key: "err.addr_country_invalid"}, {Field: "addr_country_name", Key: "err.country_choose"},
-		{Field: "birthdate", Key: "err.birthdate_invalid"}, {Field: "birthdate", Key: "err.birthdate_future"},
+		{Field: "birthdate", Key: "err.date_format"}, {Field: "birthdate", Key: "err.date_year"},
+		{Field: "birthdate", Key: "err.date_unreal"}, {Field: "birthdate", Key: "err.birthdate_future"},
 		{Field: "birthdate", Key: "err.birthdate_implausible"}, {Field: "locale", Key: "err.locale_invalid"},
 	}
 	data := func(errs []templates.FieldError, notice string) func() any {

@@ -147,6 +147,57 @@ func TestEnablementGate(t *testing.T) {
 	}
 }
 
+// TestEnablementPromptNone: a silent login (prompt=none) to a service the
+// account is not enabled for cannot show the friendly page, so it returns
+// interaction_required to the client (OIDC Core §3.1.2.6), never a code;
+// without a session it stays login_required; after approval it succeeds.
+func TestEnablementPromptNone(t *testing.T) {
+	p := startPortal(t)
+	b := p.env.NewBrowser(t)
+	silent := func() *url.URL {
+		t.Helper()
+		u := b.Authorize(t, p.conf.AuthCodeURL("st-none", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("nonce", "n-none"), oauth2.SetAuthURLParam("prompt", "none")), "", "")
+		if !strings.HasPrefix(u.String(), portalRedirect) || u.Query().Get("state") != "st-none" {
+			t.Fatalf("prompt=none ended at %s, want the client's redirect URI with the state", u)
+		}
+		return u
+	}
+	if u := silent(); u.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none without a session: %s", u)
+	}
+	// An interactive login: the friendly page, and a session.
+	res := b.Open(t, p.authURL())
+	id := res.Resp.Request.URL.Query().Get("authRequestID")
+	res = b.Submit(t, "/login?authRequestID="+url.QueryEscape(id), "/login",
+		url.Values{"authRequestID": {id}, "email": {portalEmail}, "password": {portalPassword}})
+	if res.Resp.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "Freischaltung nötig") {
+		t.Fatalf("interactive login before enablement: status %d %.400s", res.Resp.StatusCode, res.Body)
+	}
+	if u := silent(); u.Query().Get("error") != "interaction_required" || u.Query().Get("code") != "" ||
+		u.Query().Get("iss") != p.env.URL {
+		t.Fatalf("prompt=none before enablement: %s", u)
+	}
+	// Interactive logins still end on the friendly page.
+	if res := b.Open(t, p.authURL()); res.Resp.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "Freischaltung nötig") {
+		t.Fatalf("SSO before enablement: status %d %.400s", res.Resp.StatusCode, res.Body)
+	}
+	b.Submit(t, "/services/steuererklaerung", "/services/steuererklaerung/enablement", nil)
+	if u := silent(); u.Query().Get("error") != "interaction_required" {
+		t.Fatalf("prompt=none while the request is pending: %s", u)
+	}
+	list, err := p.en.List(t.Context(), portal.StatusRequested)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("pending = %+v, %v", list, err)
+	}
+	if _, err := p.en.Decide(t.Context(), list[0].ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if u := silent(); u.Query().Get("code") == "" || u.Query().Get("error") != "" {
+		t.Fatalf("prompt=none after approval: %s", u)
+	}
+}
+
 func TestContactForm(t *testing.T) {
 	p := startPortal(t)
 	b := p.env.NewBrowser(t)

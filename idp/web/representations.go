@@ -61,8 +61,7 @@ type repItem struct {
 type repFormView struct {
 	templates.Page
 	Services   []serviceCheck
-	ValidUntil string
-	MinDate    string
+	ValidUntil string // as typed, TT.MM.JJJJ
 }
 
 // repCodeView is page "rep_code": the new code, shown once, with the form
@@ -205,7 +204,7 @@ func (h *Handler) repFormPage(w http.ResponseWriter, r *http.Request, status int
 		h.repFail(w, r, err)
 		return
 	}
-	v := &repFormView{ValidUntil: until, MinDate: h.cfg.Orgs.Now().Format("2006-01-02")}
+	v := &repFormView{ValidUntil: until}
 	for _, c := range cat {
 		v.Services = append(v.Services, serviceCheck{ID: c.ID, Name: c.Name, Checked: slices.Contains(checked, c.ID)})
 	}
@@ -230,11 +229,23 @@ func (h *Handler) repCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	services, until := r.PostForm["services"], strings.TrimSpace(r.PostFormValue("valid_until"))
-	rep, code, err := h.cfg.Orgs.CreateRepresentation(r.Context(), actor, delegation.RepInput{Services: services, ValidUntil: until})
+	// The last day is typed as TT.MM.JJJJ; the service takes YYYY-MM-DD.
+	day, bad := idp.ParseDate(until)
+	iso := until
+	if until != "" && bad == "" {
+		iso = day.Format(time.DateOnly)
+	}
+	rep, code, err := h.cfg.Orgs.CreateRepresentation(r.Context(), actor, delegation.RepInput{Services: services, ValidUntil: iso})
 	var ve *idp.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		h.repFormPage(w, r, http.StatusUnprocessableEntity, services, until, fieldErrors(ve, "services", "valid_until"))
+		errs := fieldErrors(ve, "services", "valid_until")
+		for i := range errs {
+			if errs[i].Field == "valid_until" && until != "" && bad != "" {
+				errs[i].Key = bad // say what is wrong with what was typed
+			}
+		}
+		h.repFormPage(w, r, http.StatusUnprocessableEntity, services, until, errs)
 		return
 	case err != nil:
 		status, key := h.serviceError(r, err)

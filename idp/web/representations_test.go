@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kanton/kundencenter/delegation"
 )
@@ -32,21 +33,36 @@ func TestRepresentationPages(t *testing.T) {
 	// Create: CSRF, then validation, then the code, shown once.
 	resp, body = p.post("/representations/new", url.Values{"csrf": {"forged"}, "services": {"forms"}})
 	wantStatus(t, "forged CSRF", resp, body, http.StatusForbidden)
-	resp, body = p.post("/representations/new", url.Values{"valid_until": {"2001-01-01"}})
+	_, body = p.get("/representations/new")
+	wantIn(t, "new form", body, `id="valid_until" name="valid_until" type="text" inputmode="numeric"`,
+		"Format TT.MM.JJJJ")
+	resp, body = p.post("/representations/new", url.Values{"valid_until": {"1.1.2001"}})
 	wantStatus(t, "invalid form", resp, body, http.StatusUnprocessableEntity)
 	wantIn(t, "invalid form", body, `class="error-summary"`, `href="#services"`, `href="#valid_until"`,
 		"Bitte wählen Sie mindestens eine Dienstleistung.", "Das Datum darf nicht in der Vergangenheit liegen.",
-		`value="2001-01-01"`, `aria-invalid="true"`)
-	resp, body = p.post("/representations/new?lang=it", url.Values{"services": {"forms"}, "valid_until": {"morgen"}})
-	wantIn(t, "Italian form", body, "Inserisca una data valida.", `lang="it"`, `value="forms" checked`)
-	resp, body = p.post("/representations/new?lang=de", url.Values{"services": {"forms", "documents"}})
+		`value="1.1.2001"`, `aria-invalid="true"`)
+	// What is wrong with a typed date is said in the page's language.
+	for _, c := range []struct{ lang, typed, msg string }{
+		{"it", "domani", "Inserisca la data nel formato GG.MM.AAAA"},
+		{"de", "31.02.2030", "Dieses Datum gibt es nicht."},
+		{"fr", "31.12.30", "Saisissez l’année avec quatre chiffres"},
+		{"en", "2030/12/31", "Enter the date as DD.MM.YYYY"},
+	} {
+		resp, body = p.post("/representations/new?lang="+c.lang, url.Values{"services": {"forms"}, "valid_until": {c.typed}})
+		wantStatus(t, "date "+c.typed, resp, body, http.StatusUnprocessableEntity)
+		wantIn(t, "date "+c.typed, body, c.msg, `lang="`+c.lang+`"`, `value="forms" checked`, `value="`+c.typed+`"`)
+	}
+	lastDay := time.Now().AddDate(1, 0, 0)
+	resp, body = p.post("/representations/new?lang=de", url.Values{"services": {"forms", "documents"},
+		"valid_until": {lastDay.Format("2.1.2006")}})
 	wantStatus(t, "create", resp, body, http.StatusOK)
+	wantIn(t, "create", body, "<dd>"+lastDay.Format("02.01.2006")+"</dd>") // the last day, typed the short way
 	m := codeOnPage.FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no code on the page:\n%.3000s", body)
 	}
 	code := m[1]
-	wantIn(t, "code page", body, "Dienst documents, Dienst forms", "bis sie beendet wird")
+	wantIn(t, "code page", body, "Dienst documents, Dienst forms")
 	id := regexp.MustCompile(`action="/representations/([^/"]+)/send"`).FindStringSubmatch(body)[1]
 	repPath := "/representations/" + id
 
