@@ -226,6 +226,7 @@ type LoginAttempt struct {
 // resets the account's count for that browser. A global rate of failures
 // above FailedLoginAlert per minute is logged as an alert.
 func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, error) {
+	ctx = withClientIPDefault(ctx, in.IP)
 	email := NormalizeEmail(in.Email)
 	password := in.Password
 	if len(password) > 4*MaxPasswordLength || len(email) > 320 {
@@ -235,6 +236,7 @@ func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, erro
 	index := s.EmailIndex(email)
 	if err := s.allow(ctx, []Rule{s.cfg.Limits.LoginPerIP, s.cfg.Limits.LoginPerNetwork},
 		[]string{in.IP, ipNetwork(in.IP)}); err != nil {
+		s.audit(ctx, "anonymous", EventLoginThrottled, "", "limit=ip")
 		return Account{}, err
 	}
 	a, err := s.store.GetAccountByEmailIndex(ctx, index)
@@ -248,10 +250,12 @@ func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, erro
 		bucket, rule = a.ID+":"+in.Device, s.cfg.Limits.LoginPerDevice
 	}
 	if err := s.allow(ctx, []Rule{rule}, []string{bucket}); err != nil {
+		s.audit(ctx, "anonymous", EventLoginThrottled, a.ID, "limit=account")
 		s.failedLogin(ctx)
 		return Account{}, err
 	}
 	if !found {
+		s.audit(ctx, "anonymous", EventLoginFailed, "", "unknown_account")
 		s.hasher.Dummy(ctx, password)
 		s.failedLogin(ctx)
 		return Account{}, ErrLoginFailed
@@ -263,6 +267,8 @@ func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, erro
 	if !ok || a.Status != StatusActive {
 		if ok {
 			s.audit(ctx, a.ID, "account.login_inactive", a.ID, string(a.Status))
+		} else {
+			s.audit(ctx, "anonymous", EventLoginFailed, a.ID, "password")
 		}
 		s.failedLogin(ctx)
 		return Account{}, ErrLoginFailed
@@ -292,6 +298,7 @@ func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, erro
 // RequestReset e-mails a single-use reset link if the address has an
 // account. It returns nil whether or not it has one.
 func (s *Service) RequestReset(ctx context.Context, email, locale, ip string) error {
+	ctx = withClientIPDefault(ctx, ip)
 	email = NormalizeEmail(email)
 	if !ValidEmail(email) {
 		v := &ValidationError{}

@@ -257,7 +257,8 @@ func NewID() string {
 }
 
 func (s *Service) audit(ctx context.Context, actor, action, subject, detail string) {
-	if err := s.store.AppendAudit(ctx, AuditEvent{At: s.Now(), Actor: actor, Action: action, Subject: subject, Detail: detail}); err != nil {
+	if err := s.store.AppendAudit(ctx, AuditEvent{At: s.Now(), Actor: actor, Action: action, Subject: subject, Detail: detail,
+		IP: TruncateIP(ClientIP(ctx)), Outcome: SecurityOutcome(action)}); err != nil {
 		s.log.ErrorContext(ctx, "audit append failed", "action", action, "err", err)
 	}
 }

@@ -30,9 +30,7 @@ const adminUsage = `usage: kundencenter admin <command>
   clients delete -id ID
   keys list
   keys rotate [-force]     promote the next signing key, retire the active one, publish a new next key
-  keyring generate         print a new KC_KEYRING value and random KC_TOKEN_KEY / KC_CSRF_KEY / KC_COOKIE_KEY values
-  keyring add-key -id ID   print KC_KEYRING with a new current key (old keys stay for reading)
-  orgs import FILE         import legacy organisation accounts (CSV: legacy_id,org_name,uid,owner_email; see package delegation)
+` + adminKeyringUsage + adminAuditUsage + `  orgs import FILE         import legacy organisation accounts (CSV: legacy_id,org_name,uid,owner_email; see package delegation)
   enablements list [-all]  enablement requests ("Freischaltung"); enablements approve ID; enablements refuse ID [-note TEXT]
 
 Uses KC_DATABASE_URL when set, else the embedded SQLite file in KC_DATA_DIR.
@@ -49,8 +47,11 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		return nil
 	}
 	what, verb, rest := args[0], args[1], args[2:]
-	if what == "keyring" {
-		return adminKeyring(verb, rest)
+	switch what {
+	case "keyring":
+		return adminKeyring(ctx, cfg, verb, rest) // admin_keyring.go
+	case "audit":
+		return adminAudit(ctx, cfg, verb, rest) // admin_audit.go
 	}
 	store, ring, closeFn, err := openAdminStore(ctx, &cfg)
 	if err != nil {
@@ -151,31 +152,6 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 	}
 	fmt.Print(adminUsage)
 	return fmt.Errorf("unknown admin command %q", what+" "+verb)
-}
-
-func adminKeyring(verb string, rest []string) error {
-	switch verb {
-	case "generate":
-		fmt.Printf("KC_KEYRING=%s\nKC_TOKEN_KEY=%s\nKC_CSRF_KEY=%s\nKC_COOKIE_KEY=%s\n", keyring.Generate(), random32(), random32(), random32())
-		return nil
-	case "add-key":
-		fs := flag.NewFlagSet("keyring add-key", flag.ContinueOnError)
-		id := fs.String("id", "", "new key ID, e.g. k2")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		cur := os.Getenv("KC_KEYRING")
-		if cur == "" {
-			return errors.New("KC_KEYRING: missing; set it to the current key ring")
-		}
-		out, err := keyring.AddKey(cur, *id)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("KC_KEYRING=%s\n", out)
-		return nil
-	}
-	return fmt.Errorf("unknown keyring command %q", verb)
 }
 
 type adminStore interface {

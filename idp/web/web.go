@@ -209,7 +209,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newRequestID()
 	hd.Set("X-Request-ID", id)
-	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	h.mux.ServeHTTP(w, r.WithContext(idp.WithClientIP(context.WithValue(r.Context(), requestIDKey{}, id), h.clientIP(r))))
 }
 
 type requestIDKey struct{}

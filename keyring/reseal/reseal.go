@@ -50,6 +50,24 @@ type Column struct {
 	Encode func(stored, sealed []byte) ([]byte, error)
 }
 
+// Simple is a sealed column col of a table with a single text key; extra
+// names one more column the associated data needs ("" for none). NULL
+// values are skipped.
+func Simple(table, key, col, extra string, aad func(key string, parts []string) []byte) Column {
+	sel, parts := key+", "+col, 0
+	if extra != "" {
+		sel, parts = sel+", "+extra, 1
+	}
+	return Column{
+		Name: table + "." + col,
+		Select: "SELECT " + sel + " FROM " + table + " WHERE " + key + " > ? AND " + col + " IS NOT NULL ORDER BY " +
+			key + " LIMIT ?",
+		Update:   "UPDATE " + table + " SET " + col + " = ? WHERE " + key + " = ? AND " + col + " = ?",
+		AADParts: parts,
+		AAD:      aad,
+	}
+}
+
 // Result is what a run did to one column.
 type Result struct {
 	Column   string

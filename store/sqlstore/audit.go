@@ -178,3 +178,13 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 	}
 	return rep, nil
 }
+
+// AuditHash returns the hash (hex) of the audit row with seq, for checking
+// an anchor kept from an earlier VerifyAudit.
+func (s *Store) AuditHash(ctx context.Context, seq int64) (string, error) {
+	var h []byte
+	if err := s.db.QueryRow(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, seq).Scan(&h); err != nil {
+		return "", fmt.Errorf("audit hash of seq %d: %w", seq, translate(err))
+	}
+	return hex.EncodeToString(h), nil
+}

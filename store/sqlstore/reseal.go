@@ -17,10 +17,10 @@ import (
 // changed); the next run takes them if they are still there.
 func (s *Store) SealedColumns() []reseal.Column {
 	cols := []reseal.Column{
-		simpleColumn("accounts", "id", "sealed", "", func(k string, _ []string) []byte { return []byte(k) }),
-		simpleColumn("signing_keys", "id", "sealed", "", func(k string, _ []string) []byte { return []byte("signing-key:" + k) }),
-		simpleColumn("mfa_settings", "account_id", "phone_sealed", "", func(k string, _ []string) []byte { return []byte("mfa.phone:" + k) }),
-		simpleColumn("profiles", "id", "sealed", "account_id", func(k string, p []string) []byte {
+		reseal.Simple("accounts", "id", "sealed", "", func(k string, _ []string) []byte { return []byte(k) }),
+		reseal.Simple("signing_keys", "id", "sealed", "", func(k string, _ []string) []byte { return []byte("signing-key:" + k) }),
+		reseal.Simple("mfa_settings", "account_id", "phone_sealed", "", func(k string, _ []string) []byte { return []byte("mfa.phone:" + k) }),
+		reseal.Simple("profiles", "id", "sealed", "account_id", func(k string, p []string) []byte {
 			return []byte("profile:" + k + ":" + p[0])
 		}),
 		{
@@ -81,21 +81,4 @@ func (s *Store) SealedColumns() []reseal.Column {
 		mail.Text = true
 	}
 	return append(cols, mail)
-}
-
-// simpleColumn is a sealed column of a table with a single text key; extra
-// names one more column the associated data needs ("" for none).
-func simpleColumn(table, key, col, extra string, aad func(string, []string) []byte) reseal.Column {
-	sel, parts := key+", "+col, 0
-	if extra != "" {
-		sel, parts = sel+", "+extra, 1
-	}
-	return reseal.Column{
-		Name: table + "." + col,
-		Select: "SELECT " + sel + " FROM " + table + " WHERE " + key + " > ? AND " + col + " IS NOT NULL ORDER BY " +
-			key + " LIMIT ?",
-		Update:   "UPDATE " + table + " SET " + col + " = ? WHERE " + key + " = ? AND " + col + " = ?",
-		AADParts: parts,
-		AAD:      aad,
-	}
 }
