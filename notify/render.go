@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/templates"
@@ -149,6 +151,7 @@ func NewRenderer() (*Renderer, error) {
 // Render checks m (see CheckMail) and renders it in its locale, falling
 // back to German.
 func (r *Renderer) Render(m idp.Mail) (Message, error) {
+	m.Data = cleanData(m.Data)
 	if err := CheckMail(m); err != nil {
 		return Message{}, err
 	}
@@ -183,4 +186,41 @@ func (r *Renderer) Render(m idp.Mail) (Message, error) {
 		return Message{}, fmt.Errorf("render mail: %w", err)
 	}
 	return Message{To: to, Subject: c.Subject, Text: c.Text, HTML: c.HTML, Template: m.Template}, nil
+}
+
+// multiLine are the data keys whose values may span lines (the contact
+// form's message); every other value is a single line.
+var multiLine = map[string]bool{KeyMessage: true}
+
+// cleanData returns a copy of data fit for a mail body (issue 16, item 11):
+// invalid UTF-8 becomes U+FFFD, and NUL, other control characters, bidi
+// controls and line or paragraph separators are dropped; a multi-line value
+// keeps its line breaks (as "\n"). The callers refuse such input already;
+// this is the last line for whatever reaches a mail anyway.
+func cleanData(data map[string]string) map[string]string {
+	out := make(map[string]string, len(data))
+	for k, v := range data {
+		out[k] = cleanText(v, multiLine[k])
+	}
+	return out
+}
+
+func cleanText(s string, lines bool) string {
+	if lines {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	}
+	clean := func(r rune) bool {
+		return unicode.IsControl(r) && !(lines && r == '\n') || unicode.Is(unicode.Bidi_Control, r) ||
+			r == '\u2028' || r == '\u2029' || r == '\ufeff'
+	}
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, clean) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if clean(r) {
+			return -1
+		}
+		return r
+	}, s)
 }

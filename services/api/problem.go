@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -84,10 +85,17 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(body)
 }
 
-// Decode reads r's JSON body into v: the content type must be JSON, the body
-// at most maxBytes, a single value with no unknown members. On failure it
-// writes the problem itself and returns false.
+// Decode reads r's JSON body into v (a non-nil pointer): the content type
+// must be JSON, the body at most maxBytes, a single value with no unknown
+// members. On success *v is replaced by the decoded value; on failure *v is
+// left as it was (never partly decoded), and Decode writes the problem
+// itself and returns false.
 func Decode(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) bool {
+	target := reflect.ValueOf(v)
+	if target.Kind() != reflect.Pointer || target.IsNil() {
+		panic("api.Decode: v must be a non-nil pointer")
+	}
+	fresh := reflect.New(target.Elem().Type())
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
 		WriteProblem(w, r, Unsupported.With("the body must be application/json"))
@@ -95,13 +103,14 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) bool 
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBytes))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err := dec.Decode(fresh.Interface())
 	if err == nil {
 		if dec.Decode(&struct{}{}) != io.EOF {
 			err = errors.New("a single JSON value is expected")
 		}
 	}
 	if err == nil {
+		target.Elem().Set(fresh.Elem())
 		return true
 	}
 	var tooLarge *http.MaxBytesError

@@ -36,7 +36,7 @@ type harness struct {
 	clock  *atomic.Int64 // offset added to time.Now, in seconds
 }
 
-func newHarness(t *testing.T, mod func(*rp.Config)) *harness {
+func newHarness(t testing.TB, mod func(*rp.Config)) *harness {
 	t.Helper()
 	h := &harness{op: rptest.New(t, false), logs: &syncBuffer{}, clock: &atomic.Int64{}}
 	app := httptest.NewUnstartedServer(nil)

@@ -441,3 +441,19 @@ func (p *Provider) Serve(t testing.TB, clientID, secret string, build func(baseU
 	srv.Start()
 	return base
 }
+
+// Sign signs payload with the Provider's key as a compact JWS of type typ
+// (e.g. "logout+jwt"), as the Provider would; for tests that forge the
+// Provider's tokens (back-channel logout).
+func (p *Provider) Sign(typ string, payload []byte) (string, error) {
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256,
+		Key: jose.JSONWebKey{Key: p.store.key, KeyID: p.store.kid}}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", err
+	}
+	jws, err := sig.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
