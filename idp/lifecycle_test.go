@@ -296,7 +296,7 @@ func TestLifecycleInactive(t *testing.T) {
 		}
 	}
 	env.Service.NoteClientUse(ctx, idle.ID, "forms")
-	sess, err := env.Service.StartSession(ctx, idle.ID, []string{idp.AMRPassword}, idp.LevelLow)
+	sess, err := env.Service.StartSessionSince(ctx, idle.ID, []string{idp.AMRPassword}, idp.LevelLow, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

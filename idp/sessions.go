@@ -27,16 +27,11 @@ func accessTokenKey(id string) string    { return "at:" + id }
 func accountTokensKey(a string) string   { return "acctat:" + a }
 func familyTokensKey(f string) string    { return "famat:" + f }
 
-// StartSession opens a new SSO session (a new ID on every login, so a
-// cookie planted before the login is worthless: no session fixation).
-func (s *Service) StartSession(ctx context.Context, accountID string, amr []string, acr string) (Session, error) {
-	return s.StartSessionSince(ctx, accountID, amr, acr, time.Time{})
-}
-
-// StartSessionSince is StartSession for an authentication that happened
-// at authTime (zero: now): a step-up keeps the time the first factor was
-// entered, an upstream login its provider's auth_time. A time in the
-// future is taken as now.
+// StartSessionSince opens a new SSO session (a new ID on every login, so a
+// cookie planted before the login is worthless: no session fixation) for
+// an authentication that happened at authTime (zero: now): a step-up keeps
+// the time the first factor was entered, an upstream login its provider's
+// auth_time. A time in the future is taken as now.
 func (s *Service) StartSessionSince(ctx context.Context, accountID string, amr []string, acr string, authTime time.Time) (Session, error) {
 	now := s.Now()
 	if authTime.IsZero() || authTime.After(now) {

@@ -13,6 +13,7 @@ import (
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/mfa/twilio/twiliotest"
+	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/memory"
 )
 
@@ -698,7 +699,7 @@ func TestBodies(t *testing.T) {
 			c := newClock()
 			st := memory.New(c.Now)
 			t.Cleanup(func() { _ = st.Close() })
-			dev := mfa.NewDevSMS(0, c.Now)
+			dev := notify.NewDevOutbox(0, c.Now)
 			svc, err := mfa.New(mfa.Config{Key: make([]byte, 32), Now: c.Now, CodeTTL: tt.ttl, ResendAfter: 10 * time.Second,
 				WebOTPHost: tt.host}, st, dev, slog.New(slog.DiscardHandler))
 			if err != nil {
@@ -711,40 +712,20 @@ func TestBodies(t *testing.T) {
 			}
 			m, ok := dev.Last(aliceE164)
 			if !ok {
-				t.Fatal("no SMS in DevSMS")
+				t.Fatal("no SMS in the dev outbox")
 			}
-			code, _ := twiliotest.Code(m.Body)
-			if want := fmt.Sprintf(tt.want, code); m.Body != want {
-				t.Errorf("body = %q, want %q", m.Body, want)
+			code, _ := twiliotest.Code(m.Text)
+			if want := fmt.Sprintf(tt.want, code); m.Text != want {
+				t.Errorf("body = %q, want %q", m.Text, want)
 			}
-			if n := len([]rune(m.Body)); n > 160 {
+			if n := len([]rune(m.Text)); n > 160 {
 				t.Errorf("body has %d characters, more than one SMS segment", n)
 			}
-			for _, r := range m.Body {
+			for _, r := range m.Text {
 				if !strings.ContainsRune(gsm7, r) {
 					t.Errorf("body has %q, outside the GSM 03.38 basic alphabet", r)
 				}
 			}
 		})
-	}
-}
-
-func TestDevSMS(t *testing.T) {
-	c := newClock()
-	d := mfa.NewDevSMS(2, c.Now)
-	for i, to := range []string{"+41790000001", "+41790000002", "+41790000001"} {
-		if err := d.SendSMS(t.Context(), to, fmt.Sprint("body ", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	msgs := d.Messages()
-	if len(msgs) != 2 || msgs[0].Body != "body 2" || msgs[1].Body != "body 1" {
-		t.Errorf("Messages = %+v, want the last two, newest first", msgs)
-	}
-	if m, ok := d.Last("+41790000001"); !ok || m.Body != "body 2" || !m.SentAt.Equal(c.Now()) {
-		t.Errorf("Last = %+v, %v", m, ok)
-	}
-	if _, ok := d.Last("+41790000009"); ok {
-		t.Error("Last found a message to a number never used")
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -274,10 +273,4 @@ func checkRedirect(s string) error {
 		return nil
 	}
 	return fmt.Errorf("%q: must be https (http only for localhost)", s)
-}
-
-func portOf(listen string) int {
-	_, p, _ := strings.Cut(listen, ":")
-	n, _ := strconv.Atoi(p)
-	return n
 }

@@ -167,7 +167,7 @@ func TestResetEndsSessions(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", email, password)
 	ctx := t.Context()
-	sess, err := env.Service.StartSession(ctx, acct.ID, []string{"pwd"}, idp.LevelLow)
+	sess, err := env.Service.StartSessionSince(ctx, acct.ID, []string{"pwd"}, idp.LevelLow, env.Service.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
