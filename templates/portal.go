@@ -41,6 +41,7 @@ const (
 	PathAccessibility = "/accessibility"
 	PathPrivacy       = "/privacy"
 	PathImprint       = "/imprint"
+	PathIntegration   = "/integration" // the integration guide for service teams
 )
 
 // PortalNav returns the main navigation of every page of the portal, the
@@ -82,13 +83,14 @@ type FooterLink struct {
 }
 
 // PortalFooter returns the footer links (contact, accessibility statement,
-// data protection, imprint), all pages of the IdP.
+// data protection, imprint, the integration guide), all pages of the IdP.
 func PortalFooter(l PortalLinks, from, lang string) []FooterLink {
 	return []FooterLink{
 		{Key: "portal.footer.contact", URL: PortalURL(l.IdP, from, PathContact, lang)},
 		{Key: "portal.footer.accessibility", URL: PortalURL(l.IdP, from, PathAccessibility, lang)},
 		{Key: "portal.footer.privacy", URL: PortalURL(l.IdP, from, PathPrivacy, lang)},
 		{Key: "portal.footer.imprint", URL: PortalURL(l.IdP, from, PathImprint, lang)},
+		{Key: "portal.footer.integration", URL: PortalURL(l.IdP, from, PathIntegration, lang)},
 	}
 }
 

@@ -78,6 +78,7 @@ func (h *Handler) portalRoutes(ui func(string, http.HandlerFunc)) {
 	for _, p := range []string{templates.PathAccessibility, templates.PathPrivacy, templates.PathImprint} {
 		ui("GET "+p, h.legal)
 	}
+	ui("GET "+templates.PathIntegration, h.guide) // portal_guide.go
 	ui("GET "+templates.PathContact, h.contactForm)
 	ui("POST "+templates.PathContact, h.contact)
 	if h.cfg.Portal.Catalogue != nil {

@@ -31,6 +31,7 @@ func TestPortalPagesEndToEnd(t *testing.T) {
 		{"/accessibility", `main h1`},
 		{"/privacy", `main h1`},
 		{"/imprint", `main h1`},
+		{"/integration", `.guide h2`},
 	}
 	for _, w := range []int64{1280, 390} {
 		pg.Do(chromedp.EmulateViewport(w, 844))

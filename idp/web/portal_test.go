@@ -81,6 +81,10 @@ func TestCataloguePages(t *testing.T) {
 		{"/imprint", "Staatskanzlei"},
 		{"/contact", `name="message"`},
 		{"/services?q=hundesteuer&lang=fr", "Annoncer un chien"},
+		{"/integration", `<h2 id="3-log-people-in-openid-connect">`},
+		{"/integration", "interaction_required"},
+		{"/integration?lang=fr", `<div class="guide" lang="en">`},
+		{"/contact?lang=de", `<a href="/integration">Dienstleistungen integrieren</a>`},
 	}
 	for _, tt := range tests {
 		res := b.Open(t, tt.path)
