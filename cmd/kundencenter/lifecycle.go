@@ -39,6 +39,7 @@ func jobWorkers(ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life
 	}
 	if life != nil {
 		idp.AddLifecycleWorker(ws, life)
+		idp.AddEndSessionsWorker(ws, life) // the second half of a reset, deletion, e-mail change
 		jobs = append(jobs, idp.LifecyclePeriodicJob(lifecycleInterval))
 	}
 	return ws, jobs
