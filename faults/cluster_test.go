@@ -343,3 +343,19 @@ func (k *counter) table() string {
 	}
 	return b.String()
 }
+
+// withCookies returns a browser with b's cookies but no session: the
+// device cookie stays, the SSO session is dropped, so the next
+// authorization asks for the password again.
+func (c *cluster) withCookies(b *http.Client) *http.Client {
+	nb := c.browser()
+	u, _ := url.Parse(c.issuer)
+	var keep []*http.Cookie
+	for _, ck := range b.Jar.Cookies(u) {
+		if strings.Contains(ck.Name, "device") {
+			keep = append(keep, ck)
+		}
+	}
+	nb.Jar.SetCookies(u, keep)
+	return nb
+}
