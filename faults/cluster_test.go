@@ -217,35 +217,45 @@ func (c *cluster) post(b *http.Client, path string, form url.Values) (int, strin
 // tokens runs the code flow with PKCE for email in browser b: it returns
 // the token response or an error naming the step that failed.
 func (c *cluster) tokens(ctx context.Context, b *http.Client, email string) (*oauth2.Token, error) {
+	code, v, err := c.code(b, email)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := c.oauth.Exchange(ctx, code, oauth2.VerifierOption(v))
+	if err != nil {
+		return nil, fmt.Errorf("exchange: %w", err)
+	}
+	return tok, nil
+}
+
+// code runs the authorization request (logging in if b has no session)
+// and returns the code and its PKCE verifier.
+func (c *cluster) code(b *http.Client, email string) (string, string, error) {
 	v := oauth2.GenerateVerifier()
 	resp, err := b.Get(c.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("nonce", "n")))
 	if err != nil {
-		return nil, fmt.Errorf("authorize: %w", err)
+		return "", "", fmt.Errorf("authorize: %w", err)
 	}
 	resp.Body.Close()
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if loc == nil || loc.Query().Get("code") == "" {
 		if resp.Request.URL.Path != "/login" {
-			return nil, fmt.Errorf("authorize: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+			return "", "", fmt.Errorf("authorize: %d at %s", resp.StatusCode, resp.Request.URL.Path)
 		}
 		id := resp.Request.URL.Query().Get("authRequestID")
 		tok, err := csrf(b, c.issuer+"/login?authRequestID="+url.QueryEscape(id))
 		if err != nil {
-			return nil, fmt.Errorf("login page: %w", err)
+			return "", "", fmt.Errorf("login page: %w", err)
 		}
 		status, _, r, err := c.post(b, "/login", url.Values{"csrf": {tok}, "authRequestID": {id}, "email": {email}, "password": {password}})
 		if err != nil {
-			return nil, fmt.Errorf("login: %w", err)
+			return "", "", fmt.Errorf("login: %w", err)
 		}
 		if loc, _ = url.Parse(r.Header.Get("Location")); loc == nil || loc.Query().Get("code") == "" {
-			return nil, fmt.Errorf("login: status %d, no code", status)
+			return "", "", fmt.Errorf("login: status %d, no code", status)
 		}
 	}
-	tok, err := c.oauth.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(v))
-	if err != nil {
-		return nil, fmt.Errorf("exchange: %w", err)
-	}
-	return tok, nil
+	return loc.Query().Get("code"), v, nil
 }
 
 // tokenCall posts to a client-authenticated endpoint (token, introspect,
@@ -264,16 +274,23 @@ func (c *cluster) tokenCall(ctx context.Context, path string, form url.Values) (
 	return resp.StatusCode, out, nil
 }
 
-// refresh redeems a refresh token: the status, the new refresh token (""
-// unless 200) and the OAuth error code.
-func (c *cluster) refresh(ctx context.Context, rt string) (int, string, string, error) {
+// refreshed is the answer to a refresh-token grant.
+type refreshed struct {
+	status       int
+	rt, at, code string // new refresh and access token (200), OAuth error code
+}
+
+// refresh redeems a refresh token.
+func (c *cluster) refresh(ctx context.Context, rt string) (refreshed, error) {
 	status, out, err := c.tokenCall(ctx, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 	if err != nil {
-		return 0, "", "", err
+		return refreshed{}, err
 	}
-	next, _ := out["refresh_token"].(string)
-	code, _ := out["error"].(string)
-	return status, next, code, nil
+	r := refreshed{status: status}
+	r.rt, _ = out["refresh_token"].(string)
+	r.at, _ = out["access_token"].(string)
+	r.code, _ = out["error"].(string)
+	return r, nil
 }
 
 // active introspects an access token: its status and "active".
@@ -299,16 +316,20 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	}
 }
 
-// counter counts outcomes per phase of a fault, for the error-rate table.
+// counter counts outcomes per phase of a fault and kind of call, for the
+// error-rate table.
 type counter struct {
-	mu     sync.Mutex
-	phase  string
-	order  []string
-	ok     map[string]int
-	failed map[string]int
+	mu    sync.Mutex
+	phase string
+	order []string
+	ops   []string
+	n     map[[2]string]int
+	fail  map[[2]string]int
 }
 
-func newCounter() *counter { return &counter{ok: map[string]int{}, failed: map[string]int{}} }
+func newCounter(ops ...string) *counter {
+	return &counter{ops: ops, n: map[[2]string]int{}, fail: map[[2]string]int{}}
+}
 
 func (k *counter) setPhase(p string) {
 	k.mu.Lock()
@@ -317,29 +338,40 @@ func (k *counter) setPhase(p string) {
 	k.order = append(k.order, p)
 }
 
-func (k *counter) add(ok bool) {
+func (k *counter) add(op string, ok bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if ok {
-		k.ok[k.phase]++
-	} else {
-		k.failed[k.phase]++
+	key := [2]string{k.phase, op}
+	k.n[key]++
+	if !ok {
+		k.fail[key]++
 	}
 }
 
-// table formats the error rate of each phase.
+// table formats the errors of each phase: failed/all per kind of call and
+// the phase's error rate.
 func (k *counter) table() string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-34s %8s %8s %8s\n", "phase", "requests", "errors", "rate")
+	fmt.Fprintf(&b, "\n%-34s", "phase")
+	for _, op := range k.ops {
+		fmt.Fprintf(&b, " %14s", op)
+	}
+	fmt.Fprintf(&b, " %8s\n", "errors")
 	for _, p := range k.order {
-		n := k.ok[p] + k.failed[p]
+		fmt.Fprintf(&b, "%-34s", p)
+		var n, f int
+		for _, op := range k.ops {
+			key := [2]string{p, op}
+			n, f = n+k.n[key], f+k.fail[key]
+			fmt.Fprintf(&b, " %14s", fmt.Sprintf("%d/%d", k.fail[key], k.n[key]))
+		}
 		rate := 0.0
 		if n > 0 {
-			rate = 100 * float64(k.failed[p]) / float64(n)
+			rate = 100 * float64(f) / float64(n)
 		}
-		fmt.Fprintf(&b, "%-34s %8d %8d %7.1f%%\n", p, n, k.failed[p], rate)
+		fmt.Fprintf(&b, " %7.1f%%\n", rate)
 	}
 	return b.String()
 }

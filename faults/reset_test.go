@@ -71,11 +71,11 @@ func TestResetWithRedisDown(t *testing.T) {
 	}
 	// The old refresh token died with the reset's transaction; the
 	// refresh fails for good (not 5xx: that would be retried).
-	code, _, errCode, err := c.refresh(ctx, old.RefreshToken)
+	ref, err := c.refresh(ctx, old.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code == 200 {
+	if ref.status == 200 {
 		t.Fatal("the refresh token issued before the reset still refreshes (Redis down)")
 	}
 	events, err := c.store.ListAudit(ctx, acct.ID, 50)
@@ -106,9 +106,8 @@ func TestResetWithRedisDown(t *testing.T) {
 			t.Fatalf("session %s… survived the reset", id[:6])
 		}
 	}
-	code, _, errCode, _ = c.refresh(ctx, old.RefreshToken)
-	if code != 400 || errCode != "invalid_grant" {
-		t.Fatalf("old refresh token after Redis returned: %d %s, want 400 invalid_grant", code, errCode)
+	if ref, _ = c.refresh(ctx, old.RefreshToken); ref.status != 400 || ref.code != "invalid_grant" {
+		t.Fatalf("old refresh token after Redis returned: %d %s, want 400 invalid_grant", ref.status, ref.code)
 	}
 	// The link is used up; the new password works, the old does not.
 	form, _ = csrf(b, c.issuer+"/reset/confirm?token="+url.QueryEscape(token))
