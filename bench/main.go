@@ -8,6 +8,8 @@
 //   - introspections
 //   - refresh-token grants (each worker rotates its own family)
 //   - password logins (POST /login with the production Argon2id parameters)
+//   - enumeration: /register and /reset answer times for a known and an
+//     unknown address, p50 of both and their ratio (enumeration.go)
 //
 // and, in the same run, the raw Argon2id hashes/s of those parameters, so
 // logins/s can be read as a fraction of the physical limit. The load
@@ -52,7 +54,7 @@ func main() {
 	conc := flag.Int("concurrency", 16, "concurrent clients per scenario")
 	pgURL := flag.String("postgres", env("KC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
 	redisURL := flag.String("redis", env("KC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
-	only := flag.String("only", "", "comma-separated scenarios to run (discovery,client_credentials,introspection,refresh,login,argon2)")
+	only := flag.String("only", "", "comma-separated scenarios to run (discovery,client_credentials,introspection,refresh,login,argon2,enumeration)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -224,6 +226,11 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 		})
 		results = append(results, r)
 		hashRate = r.Rate
+	}
+	if want("enumeration") {
+		if err := enumeration(ctx, env, hc, duration, conc); err != nil {
+			return err
+		}
 	}
 	_ = results
 	if loginRate > 0 && hashRate > 0 {

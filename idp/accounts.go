@@ -347,7 +347,13 @@ func (s *Service) RequestReset(ctx context.Context, email, locale, ip string) er
 
 // Reset sets a new password through a reset link, activates a pending
 // account (the link proves control of the address), ends every session and
-// refresh token of the account, and e-mails a notice.
+// token of the account, and e-mails a notice.
+//
+// The new password, the used link, the revoked refresh tokens, the notice
+// and the job that ends the sessions and access tokens in the ephemeral
+// store commit in one transaction: if it fails, nothing changed and the
+// link still works; once it committed, the job ends the sessions even if
+// Redis is down now (it retries until done), so the reset succeeds.
 func (s *Service) Reset(ctx context.Context, token, password, repeat string) (Account, error) {
 	if token == "" {
 		return Account{}, ErrLinkInvalid
@@ -361,7 +367,8 @@ func (s *Service) Reset(ctx context.Context, token, password, repeat string) (Ac
 	if err != nil {
 		return Account{}, fmt.Errorf("hash password: %w", err)
 	}
-	a, err := s.store.ConsumeActionToken(ctx, PurposeReset, HashToken(token), s.Now(),
+	now := s.Now()
+	a, err := s.store.ConsumeActionToken(ctx, PurposeReset, HashToken(token), now,
 		func(a Account) (Account, []Outgoing, error) {
 			p, err := s.Personal(a)
 			if err != nil {
@@ -375,15 +382,15 @@ func (s *Service) Reset(ctx context.Context, token, password, repeat string) (Ac
 				return a, nil, err
 			}
 			a.PasswordHash = hash
-			a.PasswordChangedAt = s.Now()
+			a.PasswordChangedAt = now
 			if a.Status == StatusPending {
 				a.Status = StatusActive
-				a.ActivatedAt = s.Now()
+				a.ActivatedAt = now
 			}
 			out, err := s.mail(p.Email, a.Locale, MailPasswordChanged, map[string]string{
 				"Name": p.GivenName + " " + p.FamilyName, "ResetLink": s.cfg.BaseURL + "/reset",
 			})
-			return a, []Outgoing{out}, err
+			return a, []Outgoing{out, EndSessionsOutgoing(a.ID, now, "password_reset")}, err
 		})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrReused) {
 		return Account{}, ErrLinkInvalid
@@ -391,10 +398,8 @@ func (s *Service) Reset(ctx context.Context, token, password, repeat string) (Ac
 	if err != nil {
 		return Account{}, err
 	}
-	if err := s.EndAllSessions(ctx, a.ID); err != nil {
-		return a, fmt.Errorf("end sessions after reset: %w", err)
-	}
 	s.audit(ctx, a.ID, "account.password_reset", a.ID, "")
+	s.settleSessions(ctx, a.ID, now, "password_reset") // endsessions.go; the job finishes it if this fails
 	return a, nil
 }
 

@@ -57,11 +57,9 @@ func (s *Service) DeleteAccountByUser(ctx context.Context, in DeleteInput) error
 	if err != nil {
 		return err
 	}
-	// Sessions end first: if that fails, nothing is deleted and the user
-	// can try again; a session started after this finds no account.
-	if err := s.EndAllSessions(ctx, a.ID); err != nil {
-		return fmt.Errorf("end sessions: %w", err)
-	}
+	// The sessions and access tokens end with the deletion's transaction
+	// (a job retried until done, endsessions.go), even when Redis is down.
+	msgs = append(msgs, EndSessionsOutgoing(a.ID, now, "deleted"))
 	err = s.store.PurgeAccount(ctx, Purge{AccountID: a.ID, Event: EventAccountPurged, At: now, Out: msgs})
 	if errors.Is(err, ErrNotFound) {
 		return nil // deleted a moment ago (double submit)
@@ -70,6 +68,7 @@ func (s *Service) DeleteAccountByUser(ctx context.Context, in DeleteInput) error
 		return fmt.Errorf("delete account: %w", err)
 	}
 	s.audit(ctx, a.ID, "account.deleted", a.ID, "reason=user")
+	s.settleSessions(ctx, a.ID, now, "deleted")
 	return nil
 }
 

@@ -294,6 +294,7 @@ func (s *Service) purge(ctx context.Context, a Account, idleSince time.Time, rea
 	if err != nil {
 		return false, err
 	}
+	out = append(out, EndSessionsOutgoing(a.ID, now, "deleted")) // endsessions.go
 	err = s.store.PurgeAccount(ctx, Purge{AccountID: a.ID, IdleSince: idleSince, Event: EventAccountPurged, At: now, Out: out})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
 		return false, nil
@@ -302,17 +303,8 @@ func (s *Service) purge(ctx context.Context, a Account, idleSince time.Time, rea
 		return false, err
 	}
 	s.audit(ctx, "system", "account.deleted", a.ID, "reason="+reason)
-	s.endSessionsAfterPurge(ctx, a.ID)
+	s.settleSessions(ctx, a.ID, now, "deleted") // the purge's job finishes it if this fails
 	return true, nil
-}
-
-// endSessionsAfterPurge ends the sessions and access tokens of a deleted
-// account. Its refresh tokens went with it; a session left behind when the
-// ephemeral store fails finds no account and is refused by every page.
-func (s *Service) endSessionsAfterPurge(ctx context.Context, accountID string) {
-	if err := s.EndAllSessions(ctx, accountID); err != nil {
-		s.log.ErrorContext(ctx, "end sessions of deleted account", "account_id", accountID, "err", err)
-	}
 }
 
 func (s *Service) lifecycleMail(a Account, template string, data map[string]string) (Outgoing, error) {

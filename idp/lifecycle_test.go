@@ -553,6 +553,7 @@ func TestLifecycleRiverJob(t *testing.T) {
 	box := notify.NewDevOutbox(50, nil)
 	ws := notify.Workers(env.Ring, box, quiet)
 	notify.AddLifecycleWorker(ws, env.Service, quiet)
+	notify.AddEndSessionsWorker(ws, env.Service) // a purge ends the sessions through this job
 	db := env.Store.(*sqlite.Store).DB()
 	client, err := river.NewClient(riversqlite.New(db), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},

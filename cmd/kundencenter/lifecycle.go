@@ -40,6 +40,7 @@ func jobWorkers(ring *keyring.Ring, sender notify.Sender, log *slog.Logger, life
 	if life != nil {
 		notify.AddLifecycleWorker(ws, life, log.With("component", "lifecycle"))
 		jobs = append(jobs, notify.LifecyclePeriodicJob(lifecycleInterval))
+		notify.AddEndSessionsWorker(ws, life) // the second half of a reset, deletion, e-mail change
 	}
 	return ws, jobs
 }

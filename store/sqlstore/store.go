@@ -176,7 +176,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // enqueue inserts the outgoing messages as River jobs in tx.
 func (s *Store) enqueue(ctx context.Context, tx *sqldb.Tx, out []idp.Outgoing) error {
 	for _, o := range out {
-		if o.Kind != (notify.MailArgs{}).Kind() && !notify.IsEventKind(o.Kind) {
+		if o.Kind != (notify.MailArgs{}).Kind() && !notify.IsEventKind(o.Kind) && o.Kind != idp.OutgoingEndSessions {
 			return fmt.Errorf("enqueue outgoing: unknown kind %q", o.Kind)
 		}
 	}
@@ -185,6 +185,19 @@ func (s *Store) enqueue(ctx context.Context, tx *sqldb.Tx, out []idp.Outgoing) e
 			args river.JobArgs = notify.MailArgs{Sealed: o.Sealed}
 			opts               = &river.InsertOpts{MaxAttempts: mailMaxAttempts}
 		)
+		if o.Kind == idp.OutgoingEndSessions {
+			// The refresh tokens end with the write; the sessions and
+			// access tokens in the ephemeral store by the job, retried
+			// until it succeeds (idp/endsessions.go).
+			end, err := idp.ParseEndSessions(o)
+			if err != nil {
+				return err
+			}
+			if err := revokeWhere(ctx, tx, `account_id = ?`, end.AccountID, end.Before); err != nil {
+				return fmt.Errorf("revoke refresh tokens of %s: %w", end.AccountID, err)
+			}
+			args, opts = end, &river.InsertOpts{MaxAttempts: idp.EndSessionsMaxAttempts}
+		}
 		if notify.IsEventKind(o.Kind) { // tokens for relying parties (notify/events.go)
 			var err error
 			if args, opts, err = notify.EventJob(o); err != nil {
