@@ -26,6 +26,7 @@ func accountSessionsKey(a string) string { return "acctsess:" + a }
 func accessTokenKey(id string) string    { return "at:" + id }
 func accountTokensKey(a string) string   { return "acctat:" + a }
 func familyTokensKey(f string) string    { return "famat:" + f }
+func sessionTokensKey(id string) string  { return "sessat:" + id }
 
 // StartSessionSince opens a new SSO session (a new ID on every login, so a
 // cookie planted before the login is worthless: no session fixation) for
@@ -82,6 +83,17 @@ func (s *Service) Session(ctx context.Context, id string) (Session, error) {
 		_ = s.eph.Delete(ctx, sessionKey(id))
 		return Session{}, ErrNotFound
 	}
+	// A session that ended stays ended, even when the ephemeral store
+	// comes back from a snapshot taken before the logout.
+	ended, err := s.store.RevokedSince(ctx, sess.CreatedAt,
+		Revocation{RevokedSession, sess.ID}, Revocation{RevokedAccount, sess.AccountID})
+	if err != nil {
+		return Session{}, err
+	}
+	if ended {
+		_ = s.eph.Delete(ctx, sessionKey(id))
+		return Session{}, ErrNotFound
+	}
 	// Refresh the idle window at most once a minute to keep writes off the hot path.
 	if now.Sub(sess.LastSeen) > time.Minute {
 		sess.LastSeen = now
@@ -92,8 +104,22 @@ func (s *Service) Session(ctx context.Context, id string) (Session, error) {
 	return sess, nil
 }
 
-// EndSession ends one SSO session (logout).
+// EndSession ends one SSO session (logout) and the tokens issued in it:
+// its access tokens and its refresh tokens, offline_access ones included
+// (nobody can choose to keep a grant beyond the logout yet). The end is
+// recorded in the database first, so it holds whatever the ephemeral
+// store forgets or restores; a failure after that can be retried.
 func (s *Service) EndSession(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	now := s.Now()
+	if err := s.revoke(ctx, now, Revocation{RevokedSession, id}); err != nil {
+		return err
+	}
+	if err := s.store.RevokeSessionRefreshTokens(ctx, id, now); err != nil {
+		return err
+	}
 	raw, err := s.eph.Take(ctx, sessionKey(id))
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -101,10 +127,21 @@ func (s *Service) EndSession(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	tokens, err := s.eph.SMembers(ctx, sessionTokensKey(id))
+	if err != nil {
+		return err
+	}
+	keys := []string{sessionTokensKey(id)}
+	for _, t := range tokens {
+		keys = append(keys, accessTokenKey(t))
+	}
+	if err := s.eph.Delete(ctx, keys...); err != nil {
+		return err
+	}
 	var sess Session
 	if json.Unmarshal(raw, &sess) == nil {
 		_ = s.eph.SRem(ctx, accountSessionsKey(sess.AccountID), id)
-		s.audit(ctx, sess.AccountID, "session.ended", sess.AccountID, "")
+		s.audit(ctx, sess.AccountID, "session.ended", sess.AccountID, fmt.Sprintf("access_tokens=%d", len(tokens)))
 		s.backChannelLogout(ctx, sess.AccountID, []string{id}) // backchannel.go
 	}
 	return nil
@@ -113,6 +150,15 @@ func (s *Service) EndSession(ctx context.Context, id string) error {
 // EndAllSessions ends every SSO session of an account and invalidates its
 // access and refresh tokens (password reset, logout everywhere).
 func (s *Service) EndAllSessions(ctx context.Context, accountID string) error {
+	// Durable first (revocation.go): every session and token of the
+	// account issued until now is dead, whatever Redis forgets.
+	now := s.Now()
+	if err := s.revoke(ctx, now, Revocation{RevokedAccount, accountID}); err != nil {
+		return err
+	}
+	if err := s.store.RevokeAccountRefreshTokens(ctx, accountID, now); err != nil {
+		return err
+	}
 	sessions, err := s.eph.SMembers(ctx, accountSessionsKey(accountID))
 	if err != nil {
 		return err
@@ -130,9 +176,6 @@ func (s *Service) EndAllSessions(ctx context.Context, accountID string) error {
 	}
 	keys = append(keys, accountSessionsKey(accountID), accountTokensKey(accountID))
 	if err := s.eph.Delete(ctx, keys...); err != nil {
-		return err
-	}
-	if err := s.store.RevokeAccountRefreshTokens(ctx, accountID, s.Now()); err != nil {
 		return err
 	}
 	s.backChannelLogout(ctx, accountID, sessions) // backchannel.go
@@ -154,7 +197,8 @@ type AccessToken struct {
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	AMR       []string  `json:"amr,omitempty"`
 	ACR       string    `json:"acr,omitempty"`
-	FamilyID  string    `json:"fam,omitempty"` // refresh family it was issued with
+	FamilyID  string    `json:"fam,omitempty"`  // refresh family it was issued with
+	SessionID string    `json:"sess,omitempty"` // SSO session it was issued in (ends with its logout)
 	Acting    Acting    `json:"acting,omitzero"`
 	Profile   string    `json:"profile,omitempty"` // the profile the service sees
 	// Actor is the representative's account for a token obtained by token
@@ -184,6 +228,11 @@ func (s *Service) PutAccessToken(ctx context.Context, t AccessToken) error {
 			return fmt.Errorf("index access token: %w", err)
 		}
 	}
+	if t.SessionID != "" {
+		if err := s.eph.SAdd(ctx, sessionTokensKey(t.SessionID), t.ID, ttl); err != nil {
+			return fmt.Errorf("index access token: %w", err)
+		}
+	}
 	// The access tokens of a refresh family end with the family (reuse
 	// detected, refresh token revoked, code replayed).
 	if t.FamilyID != "" {
@@ -197,6 +246,9 @@ func (s *Service) PutAccessToken(ctx context.Context, t AccessToken) error {
 // RevokeFamilyAccessTokens deletes the access tokens issued with a refresh
 // family, so that ending a grant ends all of it.
 func (s *Service) RevokeFamilyAccessTokens(ctx context.Context, familyID string) error {
+	if err := s.revoke(ctx, s.Now(), Revocation{RevokedFamily, familyID}); err != nil {
+		return err
+	}
 	tokens, err := s.eph.SMembers(ctx, familyTokensKey(familyID))
 	if err != nil {
 		return err
@@ -221,12 +273,32 @@ func (s *Service) AccessToken(ctx context.Context, id string) (AccessToken, erro
 	if !s.Now().Before(t.Expiry) {
 		return AccessToken{}, ErrNotFound
 	}
+	// Checked against the durable revocations (revocation.go): a record
+	// restored from an old Redis snapshot must not revive it.
+	revoked, err := s.accessTokenRevoked(ctx, t)
+	if err != nil {
+		return AccessToken{}, err
+	}
+	if revoked {
+		_ = s.eph.Delete(ctx, accessTokenKey(id))
+		return AccessToken{}, ErrNotFound
+	}
 	return t, nil
 }
 
-// RevokeAccessToken deletes an access token's record, which makes it inactive.
-func (s *Service) RevokeAccessToken(ctx context.Context, id string) error {
+// DiscardAccessToken deletes the record of an access token that was never
+// handed out (its grant failed after it was stored).
+func (s *Service) DiscardAccessToken(ctx context.Context, id string) error {
 	return s.eph.Delete(ctx, accessTokenKey(id))
+}
+
+// RevokeAccessToken makes an access token inactive: recorded in the
+// database, then its record deleted.
+func (s *Service) RevokeAccessToken(ctx context.Context, id string) error {
+	if err := s.revoke(ctx, s.Now(), Revocation{RevokedAccessToken, id}); err != nil {
+		return err
+	}
+	return s.eph.Delete(ctx, accessTokenKey(id), accessTokenCheckedKey(id))
 }
 
 // Account returns an account by ID.

@@ -14,6 +14,7 @@ type Store interface {
 	ClientStore
 	KeyStore
 	RefreshTokenStore
+	RevocationStore // revocation.go
 	MFAStore
 	WebAuthnStore
 	LinkStore

@@ -16,6 +16,11 @@ import (
 // AuthRequest is a pending authorization request (OIDC Core 1.0 §3.1.2.1)
 // as stored in the ephemeral store until the code is redeemed.
 type AuthRequest struct {
+	// codeHash is the hash of the code being redeemed (set only on the
+	// request AuthRequestByCode returns): the tokens issued are recorded
+	// with the redemption.
+	codeHash []byte
+
 	ID                  string    `json:"id"`
 	CreatedAt           time.Time `json:"created"`
 	ClientID            string    `json:"client_id"`

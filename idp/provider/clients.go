@@ -113,6 +113,12 @@ func (c *ClientCache) Get(ctx context.Context, id string) (*client, error) {
 	}
 	if stale {
 		if err := c.Load(ctx); err != nil {
+			// The store is down: the clients known before stay valid
+			// (an outage must not become invalid_client); unknown ones
+			// get the outage error.
+			if ok {
+				return cl, nil
+			}
 			return nil, err
 		}
 		c.mu.RLock()
@@ -151,9 +157,8 @@ func (c *ClientCache) APIAudience(ctx context.Context, clientID string, scopes [
 	stale := time.Since(c.loadedAt) > c.refresh
 	c.mu.RUnlock()
 	if stale {
-		if err := c.Load(ctx); err != nil {
-			return nil, err
-		}
+		// A failed reload keeps the clients known before (see Get).
+		_ = c.Load(ctx)
 	}
 	c.mu.RLock()
 	var apis []string

@@ -46,12 +46,16 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 // RFC 7235 §3.1; the library answers 400 or unauthorized_client), and
 // token and introspection responses are not cached (RFC 6749 §5.1:
 // Cache-Control: no-store and Pragma: no-cache).
-func clientAuthErrors(paths []string, next http.Handler) http.Handler {
+//
+// An outage of a store becomes 503 temporarily_unavailable (outage.go).
+func (p *Provider) clientAuthErrors(paths []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !containsPath(paths, r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
+		ctx, outage := withOutageFlag(r.Context())
+		r = r.WithContext(ctx)
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
 		if _, _, basic := r.BasicAuth(); !basic && strings.HasSuffix(r.URL.Path, "/introspect") && r.PostFormValue("client_id") == "" {
 			// Introspection needs an authenticated client (RFC 7662 §2.1).
@@ -61,6 +65,7 @@ func clientAuthErrors(paths []string, next http.Handler) http.Handler {
 		} else {
 			next.ServeHTTP(rec, r)
 		}
+		p.finishOutage(r, outage.Load(), rec)
 		h := w.Header()
 		for k, v := range rec.header {
 			h[k] = v

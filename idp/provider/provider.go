@@ -129,7 +129,8 @@ func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log
 		JwksURI:       op.NewEndpoint("/keys"),
 	}
 	p.server = &server{LegacyServer: op.NewLegacyServer(o, endpoints), p: p}
-	p.handler = clientAuthErrors([]string{endpoints.Token.Relative(), endpoints.Introspection.Relative(), endpoints.Revocation.Relative()},
+	p.handler = p.clientAuthErrors([]string{endpoints.Token.Relative(), endpoints.Introspection.Relative(),
+		endpoints.Revocation.Relative(), endpoints.Userinfo.Relative()},
 		op.RegisterLegacyServer(p.server, p.callback, op.WithServerCORSOptions(nil)))
 	return p, nil
 }

@@ -310,15 +310,20 @@ func testRefreshRotationAndReuse(t *testing.T, f *fixture) {
 			t.Fatalf("refreshed id token lost acr: %+v", c)
 		}
 	}
-	// Reuse of the rotated token: refused, and the family (t2) dies too.
+	// Once its successor was used, the rotated token is a reuse (no retry
+	// window): refused, and the family (t3) dies too.
+	t3, err := refresh(t2.RefreshToken)
+	if err != nil {
+		t.Fatalf("refresh t2: %v", err)
+	}
 	if _, err := refresh(tok.RefreshToken); oauthError(t, err) != "invalid_grant" {
 		t.Fatal("reuse accepted")
 	}
-	if _, err := refresh(t2.RefreshToken); oauthError(t, err) != "invalid_grant" {
+	if _, err := refresh(t3.RefreshToken); oauthError(t, err) != "invalid_grant" {
 		t.Fatal("family not revoked after reuse")
 	}
 	// The whole grant ends: the access tokens of the family too.
-	for i, at := range []string{tok.AccessToken, t2.AccessToken} {
+	for i, at := range []string{tok.AccessToken, t2.AccessToken, t3.AccessToken} {
 		if got := introspect(t, f, at); got["active"] != false {
 			t.Fatalf("access token %d still active after reuse: %v", i, got)
 		}

@@ -79,9 +79,11 @@ func (s storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest
 }
 
 // AuthRequestByCode consumes a code atomically (single use): of two
-// concurrent redemptions one gets the request, the other invalid_grant. A
-// code presented again after its redemption also revokes the tokens issued
-// for it (RFC 6749 §4.1.2: the code was probably stolen).
+// concurrent redemptions one gets the request, the other invalid_grant.
+// The redemption is recorded in the database, so a code that Redis
+// restores from an old snapshot stays used. A code presented again after
+// its redemption also revokes the tokens issued for it (RFC 6749 §4.1.2:
+// the code was probably stolen).
 func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	hash := idp.HashToken(code)
 	id, err := s.p.eph.Take(ctx, codeKey(hash))
@@ -92,7 +94,15 @@ func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthReq
 	if err != nil {
 		return nil, err
 	}
-	if err := s.p.eph.Set(ctx, usedCodeKey(hash), id, s.p.cfg.AccessTokenTTL); err != nil {
+	_, err = s.p.store.RedeemCode(ctx, idp.RedeemedCode{Hash: hash, AuthRequestID: string(id),
+		ExpiresAt: s.p.now().Add(max(s.p.cfg.CodeTTL, s.p.cfg.AccessTokenTTL))})
+	if errors.Is(err, idp.ErrReused) {
+		s.p.revokeIssuedForCode(ctx, hash)
+		return nil, oidc.ErrInvalidGrant().WithDescription("code is invalid, expired or already used")
+	}
+	if err != nil {
+		// Not redeemed: give the code back for a retry after the outage.
+		_ = s.p.eph.Set(ctx, codeKey(hash), id, s.p.cfg.CodeTTL)
 		return nil, err
 	}
 	a, err := s.p.getAuthRequest(ctx, string(id))
@@ -105,6 +115,7 @@ func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthReq
 	if !a.Completed {
 		return nil, oidc.ErrInvalidGrant()
 	}
+	a.codeHash = hash
 	return a, nil
 }
 
@@ -165,7 +176,7 @@ func (s storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (st
 
 func (p *Provider) issueAccessToken(ctx context.Context, subject string, info tokenInfo, family string) (string, time.Time, error) {
 	now := p.now()
-	t := idp.AccessToken{ID: idp.NewID(), ClientID: info.clientID, Subject: subject, AccountID: info.accountID,
+	t := idp.AccessToken{ID: idp.NewID(), ClientID: info.clientID, Subject: subject, AccountID: info.accountID, SessionID: info.sessionID,
 		Scopes: info.scopes, Audience: info.audience, IssuedAt: now, Expiry: now.Add(p.cfg.AccessTokenTTL),
 		AuthTime: info.authTime, AMR: info.amr, ACR: info.acr, FamilyID: family, Acting: info.acting, Profile: info.profile}
 	if err := p.idp.PutAccessToken(ctx, t); err != nil {
@@ -201,7 +212,19 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
 		}
 	} else {
-		_, err := s.p.store.RotateRefreshToken(ctx, idp.HashToken(current), now, func(old idp.RefreshToken) idp.RefreshToken {
+		// The access token is stored first: if the ephemeral store fails,
+		// nothing is rotated and the client's retry with the same refresh
+		// token succeeds. (A failure after the rotation is covered by
+		// idp.RefreshRetryWindow.)
+		family := ""
+		if r, ok := req.(*refreshRequest); ok {
+			family = r.t.FamilyID
+		}
+		atID, exp, err := s.p.issueAccessToken(ctx, req.GetSubject(), info, family)
+		if err != nil {
+			return "", "", time.Time{}, err
+		}
+		_, err = s.p.store.RotateRefreshToken(ctx, idp.HashToken(current), now, func(old idp.RefreshToken) idp.RefreshToken {
 			rt = old
 			rt.ID, rt.Hash, rt.CreatedAt, rt.UsedAt, rt.RevokedAt = idp.NewID(), hash, now, time.Time{}, time.Time{}
 			rt.Scopes = info.scopes // a refresh may narrow the scopes (RFC 6749 §6)
@@ -217,12 +240,16 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 			s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", "client_id", info.clientID)
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used; the grant has been revoked")
 		}
+		if err != nil {
+			_ = s.p.idp.DiscardAccessToken(ctx, atID)
+		}
 		if errors.Is(err, idp.ErrNotFound) {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token is invalid or expired")
 		}
 		if err != nil {
 			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
 		}
+		return atID, value, exp, nil
 	}
 	atID, exp, err := s.p.issueAccessToken(ctx, req.GetSubject(), info, rt.FamilyID)
 	if err != nil {
@@ -240,10 +267,13 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token is invalid or expired")
 	}
 	if err != nil {
+		noteOutage(ctx, err)
 		return nil, err
 	}
 	now := s.p.now()
-	if !t.UsedAt.IsZero() {
+	// A token rotated moments ago may be a retry after a lost response;
+	// RotateRefreshToken allows that once and treats anything else as reuse.
+	if !t.UsedAt.IsZero() && now.Sub(t.UsedAt) > idp.RefreshRetryWindow {
 		if err := s.p.revokeGrant(ctx, t.FamilyID, true); err != nil {
 			return nil, err
 		}
@@ -254,6 +284,9 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token is invalid or expired")
 	}
 	a, err := s.p.store.GetAccount(ctx, t.AccountID)
+	if noteOutage(ctx, err) {
+		return nil, err
+	}
 	if err != nil || a.Status != idp.StatusActive {
 		return nil, oidc.ErrInvalidGrant().WithDescription("account is not active")
 	}
@@ -355,6 +388,7 @@ func (s storage) GetClientByClientID(ctx context.Context, id string) (op.Client,
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	if err != nil {
+		noteOutage(ctx, err)
 		return nil, err
 	}
 	return c, nil
@@ -366,6 +400,9 @@ func (s storage) GetClientByClientID(ctx context.Context, id string) (op.Client,
 // dictionary exists to attack (a slow hash would only slow the token endpoint).
 func (s storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
 	c, err := s.p.clients.Get(ctx, id)
+	if noteOutage(ctx, err) {
+		return err
+	}
 	if err != nil {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
@@ -463,6 +500,9 @@ func (s storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, r
 // live access token.
 func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tokenID, subject, origin string) error {
 	t, err := s.p.idp.AccessToken(ctx, tokenID)
+	if noteOutage(ctx, err) {
+		return err
+	}
 	if err != nil || t.Subject != subject || t.AccountID == "" || t.Actor != "" {
 		// A token from token exchange is for one API, not for userinfo.
 		return oidc.ErrAccessDenied().WithDescription("access token is invalid or expired")
@@ -484,6 +524,9 @@ func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tok
 // live access token; anything else is inactive.
 func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	t, err := s.p.idp.AccessToken(ctx, tokenID)
+	if noteOutage(ctx, err) {
+		return err
+	}
 	if err != nil || t.Subject != subject {
 		return oidc.ErrAccessDenied().WithDescription("token is not active")
 	}
@@ -608,17 +651,14 @@ func (r *clientCredentialsRequest) GetSubject() string    { return r.clientID }
 func (r *clientCredentialsRequest) GetAudience() []string { return r.audience }
 func (r *clientCredentialsRequest) GetScopes() []string   { return r.scopes }
 
-func usedCodeKey(hash []byte) string    { return fmt.Sprintf("codeused:%x", hash) }
-func issuedKey(authReqID string) string { return "arissued:" + authReqID }
-
-// recordIssued remembers which tokens a code grant produced, so that a
-// replay of the code can revoke them.
+// recordIssued remembers with the code's redemption which tokens a code
+// grant produced, so that a replay of the code can revoke them.
 func (p *Provider) recordIssued(ctx context.Context, req op.TokenRequest, atID, family string) {
 	a, ok := req.(*AuthRequest)
-	if !ok {
+	if !ok || a.codeHash == nil {
 		return
 	}
-	if err := p.eph.Set(ctx, issuedKey(a.ID), []byte(atID+" "+family), p.cfg.AccessTokenTTL); err != nil {
+	if err := p.store.SetCodeTokens(ctx, a.codeHash, atID, family); err != nil {
 		p.log.WarnContext(ctx, "record issued tokens", "err", err)
 	}
 }
@@ -636,18 +676,13 @@ func (p *Provider) revokeGrant(ctx context.Context, family string, refresh bool)
 
 // revokeIssuedForCode revokes the tokens of a code that is presented again.
 func (p *Provider) revokeIssuedForCode(ctx context.Context, hash []byte) {
-	id, err := p.eph.Get(ctx, usedCodeKey(hash))
-	if err != nil {
+	rc, err := p.store.RedeemedCode(ctx, hash)
+	if err != nil || rc.AccessTokenID == "" {
 		return
 	}
-	raw, err := p.eph.Get(ctx, issuedKey(string(id)))
-	if err != nil {
-		return
-	}
-	atID, family, _ := strings.Cut(string(raw), " ")
-	_ = p.idp.RevokeAccessToken(ctx, atID)
-	if family != "" {
-		_ = p.revokeGrant(ctx, family, true)
+	_ = p.idp.RevokeAccessToken(ctx, rc.AccessTokenID)
+	if rc.FamilyID != "" {
+		_ = p.revokeGrant(ctx, rc.FamilyID, true)
 	}
 	p.log.WarnContext(ctx, "authorization code replayed; its tokens were revoked")
 }

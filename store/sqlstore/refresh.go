@@ -14,9 +14,14 @@ const refreshColumns = `id, hash, family_id, client_id, account_id, session_id, 
 	amr, acr, created_at, expires_at, used_at, revoked_at, acting_kind, acting_id, profile_id`
 
 func scanRefresh(r scanner) (t idp.RefreshToken, err error) {
-	err = r.Scan(&t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.AccountID, &t.SessionID, sqldb.ScanList(&t.Scopes),
+	return scanRefreshWith(r)
+}
+
+// scanRefreshWith scans refreshColumns followed by more columns.
+func scanRefreshWith(r scanner, more ...any) (t idp.RefreshToken, err error) {
+	err = r.Scan(append([]any{&t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.AccountID, &t.SessionID, sqldb.ScanList(&t.Scopes),
 		sqldb.ScanList(&t.Audience), &t.AuthTime, sqldb.ScanList(&t.AMR), &t.ACR, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt,
-		&t.RevokedAt, &t.Acting.Kind, &t.Acting.ID, &t.Profile)
+		&t.RevokedAt, &t.Acting.Kind, &t.Acting.ID, &t.Profile}, more...)...)
 	if err != nil {
 		return idp.RefreshToken{}, translate(err)
 	}
@@ -89,20 +94,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 			RETURNING `+refreshColumns,
 			dbTime(now), dbBytes(oldHash), dbTime(now)))
 		if errors.Is(err, idp.ErrNotFound) {
-			var (
-				familyID string
-				usedAt   time.Time
-			)
-			err := tx.QueryRow(ctx, `SELECT family_id, used_at FROM refresh_tokens WHERE hash = ?`,
-				dbBytes(oldHash)).Scan(&familyID, &usedAt)
+			var retry bool
+			old, retry, err = retryRotation(ctx, tx, oldHash, now)
 			if err != nil {
-				return translate(err)
+				return err
 			}
-			if usedAt.IsZero() {
-				return idp.ErrNotFound // revoked or expired
+			if !retry {
+				reused = true
+				return revokeWhere(ctx, tx, `family_id = ?`, old.FamilyID, now)
 			}
-			reused = true
-			return revokeWhere(ctx, tx, `family_id = ?`, familyID, now)
 		}
 		if err != nil {
 			return fmt.Errorf("mark used: %w", err)
@@ -110,6 +110,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 		n := next(old)
 		if err := insertRefresh(ctx, tx, n); err != nil {
 			return fmt.Errorf("store next: %w", err)
+		}
+		if _, err := exec(ctx, tx, `UPDATE refresh_tokens SET rotated_to = ? WHERE id = ?`, n.ID, old.ID); err != nil {
+			return fmt.Errorf("link next: %w", err)
 		}
 		rotated = canonRefresh(n)
 		return nil
@@ -121,6 +124,41 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 		return idp.RefreshToken{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	return rotated, nil
+}
+
+// retryRotation decides about a token that could not be marked used. A
+// token rotated at most idp.RefreshRetryWindow ago, not retried before,
+// whose successor nobody has used yet, may be rotated once more (the
+// client's response was lost): the successor is marked used, so that
+// presenting it later counts as reuse, and old is returned with retry
+// set. A token that was never used is ErrNotFound (revoked or expired);
+// any other (old, false, nil) is a reuse.
+func retryRotation(ctx context.Context, tx *sqldb.Tx, oldHash []byte, now time.Time) (idp.RefreshToken, bool, error) {
+	var (
+		rotatedTo string
+		retryAt   time.Time
+	)
+	old, err := scanRefreshWith(tx.QueryRow(ctx, `SELECT `+refreshColumns+`, rotated_to, retry_at
+		FROM refresh_tokens WHERE hash = ? FOR UPDATE`, dbBytes(oldHash)), &rotatedTo, &retryAt)
+	if err != nil {
+		return idp.RefreshToken{}, false, err
+	}
+	if old.UsedAt.IsZero() {
+		return idp.RefreshToken{}, false, idp.ErrNotFound // revoked or expired
+	}
+	if !old.RevokedAt.IsZero() || !retryAt.IsZero() || rotatedTo == "" ||
+		now.Sub(old.UsedAt) > idp.RefreshRetryWindow || !now.Before(old.ExpiresAt) {
+		return old, false, nil
+	}
+	n, err := exec(ctx, tx, `UPDATE refresh_tokens SET used_at = ?
+		WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL`, dbTime(now), rotatedTo)
+	if err != nil || n == 0 {
+		return old, false, err
+	}
+	if _, err := exec(ctx, tx, `UPDATE refresh_tokens SET retry_at = ? WHERE id = ?`, dbTime(now), old.ID); err != nil {
+		return old, false, err
+	}
+	return old, true, nil
 }
 
 // revokeWhere revokes the unrevoked tokens that match cond (one

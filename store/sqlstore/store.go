@@ -5,7 +5,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -248,8 +250,13 @@ func translate(err error) error {
 	case errors.Is(err, sqldb.ErrConflict):
 		return fmt.Errorf("%w: %w", idp.ErrConflict, err)
 	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.Is(err, sqldb.ErrUnavailable) {
+	var (
+		connErr *pgconn.ConnectError
+		netErr  net.Error
+	)
+	// A connection refused, dropped or reset mid-query is an outage too.
+	if errors.As(err, &connErr) || errors.Is(err, sqldb.ErrUnavailable) || errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.SafeToRetry(err) {
 		return fmt.Errorf("%w: %w", idp.ErrUnavailable, err)
 	}
 	return err
