@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -99,4 +100,21 @@ func withClientIPDefault(ctx context.Context, ip string) context.Context {
 		return ctx
 	}
 	return WithClientIP(ctx, ip)
+}
+
+// SecurityHistory returns the newest security events of an account (sign-ins,
+// failed and blocked attempts, resets, second-factor changes), at most limit,
+// for the account owner's own history page.
+func (s *Service) SecurityHistory(ctx context.Context, accountID string, limit int) ([]AuditEvent, error) {
+	events, err := s.store.ListAudit(ctx, accountID, 5*limit)
+	if err != nil {
+		return nil, fmt.Errorf("security history: %w", err)
+	}
+	var out []AuditEvent
+	for _, e := range events {
+		if e.Outcome != "" && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }

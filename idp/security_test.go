@@ -1,6 +1,7 @@
 package idp_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -14,11 +15,15 @@ import (
 // the outcome and the client's network (never the full address).
 func TestSecurityEventsAudited(t *testing.T) {
 	t.Parallel()
-	rule := func(name string, n int64) idp.Rule { return idp.Rule{Name: name, Limit: n, Window: 15 * time.Minute} }
-	env := idptest.Start(t, idptest.Options{Limits: idp.Limits{
-		LoginPerAccount: rule("login_acct", 3), LoginPerDevice: rule("login_dev", 3),
-		LoginPerIP: rule("login_ip", 1000), LoginPerNetwork: rule("login_net", 1000),
-	}})
+	// Three failures per account, no limit per address that matters here.
+	var limits idp.Limits
+	for _, r := range []struct {
+		rule  *idp.Rule
+		limit int64
+	}{{&limits.LoginPerAccount, 3}, {&limits.LoginPerDevice, 3}, {&limits.LoginPerIP, 1 << 20}, {&limits.LoginPerNetwork, 1 << 20}} {
+		*r.rule = idp.Rule{Name: fmt.Sprintf("login_%d", r.limit), Limit: r.limit, Window: time.Hour}
+	}
+	env := idptest.Start(t, idptest.Options{Limits: limits})
 	const pw = "Korrekt-Pferd-42"
 	a := env.CreateAccount(t, "Olga", "Owner", "olga@example.ch", pw)
 	ctx := t.Context()

@@ -212,7 +212,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // only known local pages, so the parameter cannot be an open redirect.
 func localNext(s string) string {
 	switch s {
-	case "/security", pathData, pathEmail, pathDelete, pathProfiles:
+	case "/security", pathData, pathEmail, pathDelete, pathProfiles, pathHistory:
 		return s
 	}
 	return ""

@@ -170,6 +170,14 @@ func viewCases() []viewCase {
 			p.User = "Anna Muster"
 			return &securityView{Page: p, Phone: "+41 79 *** ** 67", HasPhone: true, CanRequire: true, RecoveryLeft: 10, ReauthURL: "/login?next=%2Fsecurity"}
 		}},
+		{name: "security_history", page: "security_history", view: func() any {
+			p := samplePage("/security/history")
+			p.User = "Anna Muster"
+			return &securityHistoryView{Page: p, Events: []historyItem{
+				{At: "03.12.2026 19:40", What: "Anmeldung", Outcome: "erfolgreich", Network: "198.51.100.0/24"},
+				{At: "03.12.2026 19:38", What: "Anmeldung mit falschem Passwort", Outcome: "fehlgeschlagen", Network: "2001:db8:aa::/48", Bad: true},
+			}}
+		}},
 		{name: "security_phone", page: "security_phone", view: func() any {
 			return &phoneCodeView{Page: samplePage("/security/phone"), Challenge: "ch-1", MaskedPhone: "+41 79 *** ** 67"}
 		}},

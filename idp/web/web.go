@@ -139,6 +139,7 @@ func (h *Handler) routes() {
 		ui("POST /security/passkeys", h.passkeyAdd)
 		ui("POST /security/passkeys/remove", h.passkeyRemove)
 	}
+	ui("GET "+pathHistory, h.securityHistory) // history.go
 	h.orgRoutes(ui)
 	h.repRoutes(ui)
 	h.federationRoutes(ui)
