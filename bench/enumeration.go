@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -29,16 +28,9 @@ func enumeration(ctx context.Context, env *idptest.Env, hc *http.Client, duratio
 		return err
 	}
 	conc = min(conc, 4) // a ratio, not a throughput: few clients keep the queueing out of it
-	clients := make([]*http.Client, conc)
-	tokens := make([]string, conc)
-	for w := range conc {
-		jar, _ := cookiejar.New(nil)
-		clients[w] = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: hc.Transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		var err error
-		if tokens[w], err = csrf(clients[w], env.URL+"/register"); err != nil {
-			return err
-		}
+	clients, tokens, err := browsers(conc, hc, env.URL+"/register")
+	if err != nil {
+		return err
 	}
 	var fresh atomic.Int64
 	unknown := func() string { return fmt.Sprintf("unknown%d-%s@bench.example", fresh.Add(1), loadgen.RandHex(3)) }

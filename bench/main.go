@@ -202,15 +202,9 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 				return err
 			}
 		}
-		clients := make([]*http.Client, conc)
-		tokens := make([]string, conc)
-		for w := range conc {
-			jar, _ := cookiejar.New(nil)
-			clients[w] = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: hc.Transport,
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			if tokens[w], err = csrf(clients[w], env.URL+"/login"); err != nil {
-				return err
-			}
+		clients, tokens, err := browsers(conc, hc, env.URL+"/login")
+		if err != nil {
+			return err
 		}
 		r := loadgen.Run("password_login", duration, conc, func(w int) error {
 			return postLogin(clients[w], env.URL, tokens[w], emails[w])
@@ -306,6 +300,23 @@ func createAccount(ctx context.Context, env *idptest.Env, email string) error {
 		return a, nil, nil
 	})
 	return err
+}
+
+// browsers returns n cookie-keeping clients that do not follow redirects,
+// each with the CSRF token of page.
+func browsers(n int, hc *http.Client, page string) ([]*http.Client, []string, error) {
+	clients := make([]*http.Client, n)
+	tokens := make([]string, n)
+	for w := range n {
+		jar, _ := cookiejar.New(nil)
+		clients[w] = &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: hc.Transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		var err error
+		if tokens[w], err = csrf(clients[w], page); err != nil {
+			return nil, nil, err
+		}
+	}
+	return clients, tokens, nil
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
