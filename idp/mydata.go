@@ -66,6 +66,16 @@ func BadText(s string) bool {
 	})
 }
 
+// BadLines is BadText for multi-line text (a message): line breaks and
+// tabs are allowed, and so are < and > (such text is always escaped), but
+// not invalid UTF-8, other control characters or bidirectional controls.
+func BadLines(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' || unicode.Is(unicode.Bidi_Control, r) ||
+			r == '\u2028' || r == '\u2029'
+	})
+}
+
 // maxAge is the oldest plausible age in years for a date of birth.
 const maxAge = 120
 

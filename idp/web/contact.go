@@ -73,8 +73,14 @@ func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
 	case n > 4000:
 		v.Errors = append(v.Errors, templates.FieldError{Field: "message", Key: "contact.err_too_long"})
 	}
+	if v.Message != "" && idp.BadLines(v.Message) {
+		v.Errors = append(v.Errors, templates.FieldError{Field: "message", Key: "contact.err_invalid_chars"})
+	}
 	if utf8.RuneCountInString(v.Name) > 200 {
 		v.Name = string([]rune(v.Name)[:200])
+	}
+	if idp.BadText(v.Name) {
+		v.Errors = append(v.Errors, templates.FieldError{Field: "name", Key: "err.invalid_chars"})
 	}
 	if len(v.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, "contact", lang, v)

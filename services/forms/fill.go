@@ -1,7 +1,6 @@
 package forms
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -318,9 +317,6 @@ func hasFiles(p *form.Page) bool {
 	return slices.ContainsFunc(p.Fields, func(f *form.Field) bool { return f.Type == form.TypeFile })
 }
 
-// Accepted attachment types, checked by content.
-var acceptedTypes = []string{"application/pdf", "image/jpeg", "image/png"}
-
 // upload stores the file sent for field f, if any; the error is shown at
 // the field.
 func (s *service) upload(r *http.Request, x *Draft, f *form.Field, lang string) *form.FieldError {
@@ -354,17 +350,11 @@ func (s *service) upload(r *http.Request, x *Draft, f *form.Field, lang string) 
 	if len(data) > MaxFileBytes {
 		return fail("too_large", fmt.Errorf("%d bytes", len(data)))
 	}
-	ct := http.DetectContentType(data)
-	if ct == "application/pdf" && !bytes.HasPrefix(data, []byte("%PDF-")) || !slices.Contains(acceptedTypes, ct) {
-		return fail("type", fmt.Errorf("content type %s", ct))
+	ct, ok := page.SniffUpload(data)
+	if !ok {
+		return fail("type", fmt.Errorf("content type %s", http.DetectContentType(data)))
 	}
-	name := fh.Filename
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	if len(name) > 200 {
-		name = name[len(name)-200:]
-	}
+	name := page.FileName(fh.Filename)
 	if s.cfg.Scanner != nil {
 		if err := s.cfg.Scanner.Scan(r.Context(), name, ct, data); err != nil {
 			return fail("scan", err)

@@ -1,7 +1,6 @@
 package status
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"errors"
 	"io"
@@ -245,26 +244,6 @@ func (s *service) visibleCase(w http.ResponseWriter, r *http.Request, sess *rp.S
 	return Case{}, State{}, false
 }
 
-// fileTypes maps the accepted uploads' leading bytes to their type: PDF,
-// JPEG and PNG, decided by content, not by name or declared type.
-var fileTypes = []struct {
-	magic []byte
-	typ   string
-}{
-	{[]byte("%PDF-"), "application/pdf"},
-	{[]byte{0xFF, 0xD8, 0xFF}, "image/jpeg"},
-	{[]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}, "image/png"},
-}
-
-func sniff(data []byte) (string, bool) {
-	for _, t := range fileTypes {
-		if bytes.HasPrefix(data, t.magic) {
-			return t.typ, true
-		}
-	}
-	return "", false
-}
-
 // answerForm takes the answer to an open Rückfrage: a text and files
 // (PDF, JPEG, PNG by content), at most Config.MaxUpload bytes in all. The
 // form is protected by the session's CSRF token and the cross-origin
@@ -346,32 +325,13 @@ func readFiles(headers []*multipart.FileHeader, max int64) ([]File, string) {
 		if err != nil {
 			return nil, "status.answer.unreadable"
 		}
-		typ, ok := sniff(data)
+		typ, ok := page.SniffUpload(data)
 		if !ok {
 			return nil, "status.answer.type"
 		}
-		out = append(out, File{Name: cleanName(h.Filename), ContentType: typ, Data: data})
+		out = append(out, File{Name: page.FileName(h.Filename), ContentType: typ, Data: data})
 	}
 	return out, ""
-}
-
-// cleanName keeps the base name of an uploaded file, without control
-// characters, at most 100 runes.
-func cleanName(name string) string {
-	name = name[strings.LastIndexAny(name, `/\`)+1:]
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	if r := []rune(name); len(r) > 100 {
-		name = string(r[:100])
-	}
-	if name == "" {
-		name = "datei"
-	}
-	return name
 }
 
 // fail answers 500 and logs err.

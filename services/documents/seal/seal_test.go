@@ -20,7 +20,7 @@ import (
 )
 
 // samplePDF builds a small document with fpdf.
-func samplePDF(t *testing.T, compress bool) []byte {
+func samplePDF(t testing.TB, compress bool) []byte {
 	t.Helper()
 	p := fpdf.New("P", "mm", "A4", "")
 	p.SetCompression(compress)
@@ -42,7 +42,7 @@ type fixture struct {
 	roots  *x509.CertPool
 }
 
-func newFixture(t *testing.T, kt seal.KeyType, overHTTP bool) fixture {
+func newFixture(t testing.TB, kt seal.KeyType, overHTTP bool) fixture {
 	t.Helper()
 	pki, err := seal.NewTestPKI("Kanton Test", kt, time.Now())
 	if err != nil {

@@ -2,11 +2,13 @@ package form
 
 import (
 	"fmt"
+	"math"
 	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -102,6 +104,11 @@ func (p *Page) Validate(in Answers, all Answers, lang string, now time.Time) (An
 					}
 					continue
 				}
+				if badChars(v, false) {
+					errs = append(errs, FieldError{key, msg(lang, "chars", f.Label.In(lang))})
+					out[key] = []string{v}
+					continue
+				}
 				if part == "postal_code" && !postalCode.MatchString(v) {
 					errs = append(errs, FieldError{key, msg(lang, "postal_code", f.Label.In(lang))})
 				}
@@ -162,6 +169,9 @@ func (f *Field) check(vals []string, lang string, now time.Time) ([]string, stri
 			maxLen = 2000
 		}
 	}
+	if !HasOptions(f.Type) && badChars(v, f.Type == TypeTextarea) {
+		return nil, msg(lang, "chars", label)
+	}
 	switch f.Type {
 	case TypeChoice, TypeSelect, TypeMultiChoice:
 		for _, x := range vals {
@@ -199,7 +209,10 @@ func (f *Field) check(vals []string, lang string, now time.Time) ([]string, stri
 		return []string{d.Format(time.DateOnly)}, ""
 	case TypeNumber:
 		n, err := strconv.ParseFloat(strings.ReplaceAll(strings.ReplaceAll(v, "'", ""), ",", "."), 64)
-		if err != nil {
+		// Numbers people type: no NaN or infinity, and not so large that
+		// the answer written out runs to hundreds of digits (found by
+		// FuzzValidate: "-1e308" became a 310-character answer).
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || math.Abs(n) >= maxNumber {
 			return nil, msg(lang, "number", label)
 		}
 		if r.Min != nil && n < *r.Min {
@@ -224,6 +237,9 @@ func (f *Field) check(vals []string, lang string, now time.Time) ([]string, stri
 	return []string{v}, ""
 }
 
+// maxNumber bounds the numbers a form accepts (a quadrillion).
+const maxNumber = 1e15
+
 func fmtNum(n float64) string { return strconv.FormatFloat(n, 'f', -1, 64) }
 
 // parseDate reads YYYY-MM-DD (the date input) or DD.MM.YYYY (typed the
@@ -234,6 +250,20 @@ func parseDate(v string) (time.Time, bool) {
 	}
 	d, err := time.Parse(time.DateOnly, v)
 	return d, err == nil
+}
+
+// badChars reports whether an answer holds what a person cannot have meant
+// to type and what must not reach a case, a PDF or a mail: invalid UTF-8,
+// NUL and other control characters (but line breaks and tabs where lines
+// are allowed), bidi controls that reorder the text on display (OWASP ASVS
+// 5.1.4, issue 16 item 11), and line or paragraph separators.
+func badChars(s string, lines bool) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		if lines && (r == '\n' || r == '\r' || r == '\t') {
+			return false
+		}
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+	})
 }
 
 // messages are the field errors in every language; %[1]s is the field's
@@ -252,6 +282,7 @@ var messages = map[string]Text{
 	"max":                 {"de": "«%[1]s» darf höchstens %[2]s sein.", "fr": "« %[1]s » ne peut dépasser %[2]s.", "it": "«%[1]s» può essere al massimo %[2]s.", "en": "%[1]s must be %[2]s or less."},
 	"too_long":            {"de": "«%[1]s» darf höchstens %[2]d Zeichen lang sein.", "fr": "« %[1]s » ne peut dépasser %[2]d caractères.", "it": "«%[1]s» può avere al massimo %[2]d caratteri.", "en": "%[1]s must be %[2]d characters or fewer."},
 	"too_short":           {"de": "«%[1]s» muss mindestens %[2]d Zeichen lang sein.", "fr": "« %[1]s » doit compter au moins %[2]d caractères.", "it": "«%[1]s» deve avere almeno %[2]d caratteri.", "en": "%[1]s must be %[2]d characters or more."},
+	"chars":               {"de": "«%[1]s» enthält unzulässige Zeichen (Steuer- oder unsichtbare Richtungszeichen). Bitte tippen Sie die Angabe neu ein.", "fr": "« %[1]s » contient des caractères non autorisés (caractères de contrôle ou de direction invisibles). Veuillez ressaisir l'indication.", "it": "«%[1]s» contiene caratteri non ammessi (caratteri di controllo o di direzione invisibili). Digiti di nuovo l'indicazione.", "en": "%[1]s contains characters that are not allowed (control or invisible direction characters). Type it again."},
 	"pattern":             {"de": "Prüfen Sie die Angabe bei «%[1]s».", "fr": "Vérifiez la saisie « %[1]s ».", "it": "Verifichi l'indicazione «%[1]s».", "en": "Check %[1]s."},
 	"postal_code":         {"de": "Geben Sie bei «%[1]s» eine vierstellige Postleitzahl an.", "fr": "Pour « %[1]s », indiquez un numéro postal à quatre chiffres.", "it": "Per «%[1]s» indichi un numero postale di quattro cifre.", "en": "Enter a four-digit postcode for %[1]s."},
 	"address_street":      {"de": "Geben Sie bei «%[1]s» Strasse und Hausnummer an.", "fr": "Pour « %[1]s », indiquez la rue et le numéro.", "it": "Per «%[1]s» indichi via e numero.", "en": "Enter the street and number of %[1]s."},
