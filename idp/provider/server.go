@@ -12,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/login"
 )
 
 // server embeds the library's LegacyServer and overrides the endpoints
@@ -112,23 +113,23 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 			usable = false
 		}
 	}
-	// A person who may act for an organisation or someone they represent
-	// at this client chooses on the login UI, even with a valid session.
-	// So does a person with several profiles: which one the client sees.
-	choose := usable && !a.HasPrompt(oidc.PromptNone) && (s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID) ||
-		s.p.HasProfileChoice(ctx, sess.AccountID) || (s.p.holdSSO != nil && s.p.holdSSO(ctx, sess.AccountID, a.ClientID)))
+	// Whether a person must choose whom they act for or which profile the
+	// client sees is decided by the login flow (idp/login), also for SSO:
+	// a choice sends the browser to the login UI even with a valid
+	// session. So does an SSO hold (a service not yet enabled).
+	hold := usable && !a.HasPrompt(oidc.PromptNone) && s.p.holdSSO != nil && s.p.holdSSO(ctx, sess.AccountID, a.ClientID)
 	switch {
-	case choose:
+	case hold:
 		return redirect, nil
 	case usable:
-		if err := s.p.PresetProfile(ctx, id, sess.AccountID, a.ClientID); err != nil {
-			return nil, err
-		}
-		next, err := s.p.Complete(ctx, id, sess)
+		res, err := s.p.LoginFlow().Resume(ctx, a.loginRequest(), LoginSession(sess))
 		if err != nil {
 			return nil, err
 		}
-		return op.NewRedirect(next), nil
+		if res.Step != login.Done {
+			return redirect, nil
+		}
+		return op.NewRedirect(res.URL), nil
 	case a.HasPrompt(oidc.PromptNone):
 		next, err := s.p.ErrorRedirect(ctx, id, oidc.ErrLoginRequired())
 		if err != nil {
