@@ -111,7 +111,9 @@ func (f *Flow) Continue(ctx context.Context, id string, s Session) (Result, erro
 }
 
 // Resume is Continue for a request the caller loaded already.
-func (f *Flow) Resume(ctx context.Context, r Request, s Session) (Result, error) { return f.next(ctx, r, s) }
+func (f *Flow) Resume(ctx context.Context, r Request, s Session) (Result, error) {
+	return f.next(ctx, r, s)
+}
 
 func (f *Flow) next(ctx context.Context, r Request, s Session) (Result, error) {
 	if !r.PromptNone && !r.ActingChosen && f.Acting != nil {

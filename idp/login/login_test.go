@@ -111,7 +111,9 @@ func (f *fakeRequests) Complete(_ context.Context, r Request, s Session) (string
 
 type fakeActing struct{ has bool }
 
-func (f fakeActing) HasActingChoices(context.Context, string, string) (bool, error) { return f.has, nil }
+func (f fakeActing) HasActingChoices(context.Context, string, string) (bool, error) {
+	return f.has, nil
+}
 
 type fakeProfiles struct {
 	ids        []string
@@ -125,7 +127,9 @@ func (f fakeProfiles) RememberedProfile(context.Context, string, string) (string
 
 type fakeRecorder struct{ used []Acting }
 
-func (f *fakeRecorder) ActingUsed(_ context.Context, _, _ string, a Acting) { f.used = append(f.used, a) }
+func (f *fakeRecorder) ActingUsed(_ context.Context, _, _ string, a Acting) {
+	f.used = append(f.used, a)
+}
 
 func newFlow(req Request, acting bool, p fakeProfiles) (*Flow, *fakeRequests, *fakeRecorder) {
 	rs := &fakeRequests{stored: map[string]Request{req.ID: req}, completed: map[string]Session{}}
