@@ -11,6 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/login"
 )
 
 // AuthRequest is a pending authorization request (OIDC Core 1.0 §3.1.2.1)
@@ -50,6 +51,8 @@ type AuthRequest struct {
 	// Acting is whom the login acts for at this client, chosen on the
 	// login's "Für wen handeln Sie?" page (zero: the person themself).
 	Acting idp.Acting `json:"acting,omitzero"`
+	// ActingChosen is set once the person answered that page.
+	ActingChosen bool `json:"acting_chosen,omitempty"`
 	// Profile is the profile the client sees, chosen on the login's
 	// profile page or the account's only one ("" = the first).
 	Profile string `json:"profile,omitempty"`
@@ -169,4 +172,125 @@ func (p *Provider) getAuthRequest(ctx context.Context, id string) (*AuthRequest,
 		return nil, fmt.Errorf("decode auth request: %w", err)
 	}
 	return a, nil
+}
+
+// complete marks a loaded auth request as authenticated by the session,
+// in one write, and returns the authorize callback URL.
+func (p *Provider) complete(ctx context.Context, a *AuthRequest, sess idp.Session) (string, error) {
+	if err := p.admits(ctx, a, sess); err != nil {
+		return "", err
+	}
+	a.Completed, a.Subject, a.AuthTime, a.AMR, a.ACR, a.SessionID = true, sess.AccountID, sess.AuthTime, sess.AMR, sess.ACR, sess.ID
+	if err := p.putAuthRequest(ctx, a); err != nil {
+		return "", err
+	}
+	p.idp.NoteClientUse(ctx, sess.AccountID, a.ClientID) // told when the account is deleted
+	p.idp.NoteSessionClient(ctx, sess.ID, a.ClientID)    // told when the session ends (back-channel logout)
+	return p.callbackURL(a.ID), nil
+}
+
+// LoginFlow is the login's last steps (idp/login) over this provider's
+// auth requests, the account's profiles and the acting resolver: used by
+// the SSO path of Authorize and by the login pages alike.
+func (p *Provider) LoginFlow() *login.Flow {
+	f := &login.Flow{Requests: loginRequests{p}, Profiles: loginProfiles{p.idp}, Recorder: loginRecorder{p}}
+	if p.cfg.Acting != nil {
+		f.Acting = loginActing{p}
+	}
+	return f
+}
+
+// LoginSession is the part of a session the login steps see.
+func LoginSession(s idp.Session) login.Session {
+	return login.Session{ID: s.ID, AccountID: s.AccountID, ACR: s.ACR, AMR: s.AMR, AuthTime: s.AuthTime}
+}
+
+// LoginActing converts an acting context for the login steps.
+func LoginActing(a idp.Acting) login.Acting { return login.Acting{Kind: a.Kind, ID: a.ID} }
+
+// loginRequests are the provider's auth requests as login.Requests.
+type loginRequests struct{ p *Provider }
+
+var _ login.Requests = loginRequests{}
+
+func (q loginRequests) Load(ctx context.Context, id string) (login.Request, error) {
+	a, err := q.p.getAuthRequest(ctx, id)
+	if err != nil {
+		return login.Request{}, err
+	}
+	return a.loginRequest(), nil
+}
+
+// loginRequest is the auth request as the login steps see it.
+func (a *AuthRequest) loginRequest() login.Request {
+	return login.Request{ID: a.ID, ClientID: a.ClientID, PromptNone: a.HasPrompt(oidc.PromptNone),
+		ActingChosen: a.ActingChosen, Acting: LoginActing(a.Acting), Profile: a.Profile, Stored: a}
+}
+
+func (q loginRequests) stored(ctx context.Context, r login.Request) (*AuthRequest, error) {
+	a, ok := r.Stored.(*AuthRequest)
+	if !ok || a.ID != r.ID {
+		var err error
+		if a, err = q.p.getAuthRequest(ctx, r.ID); err != nil {
+			return nil, err
+		}
+	}
+	a.ActingChosen, a.Acting, a.Profile = r.ActingChosen, idp.Acting{Kind: r.Acting.Kind, ID: r.Acting.ID}, r.Profile
+	return a, nil
+}
+
+func (q loginRequests) Save(ctx context.Context, r login.Request) error {
+	a, err := q.stored(ctx, r)
+	if err != nil {
+		return err
+	}
+	return q.p.putAuthRequest(ctx, a)
+}
+
+func (q loginRequests) Complete(ctx context.Context, r login.Request, s login.Session) (string, error) {
+	a, err := q.stored(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	return q.p.complete(ctx, a, idp.Session{ID: s.ID, AccountID: s.AccountID, ACR: s.ACR, AMR: s.AMR, AuthTime: s.AuthTime})
+}
+
+// loginProfiles are the account's profiles as login.Profiles.
+type loginProfiles struct{ svc *idp.Service }
+
+func (l loginProfiles) ProfileIDs(ctx context.Context, accountID string) ([]string, error) {
+	ps, err := l.svc.Profiles(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ps))
+	for i, pr := range ps {
+		ids[i] = pr.ID
+	}
+	return ids, nil
+}
+
+func (l loginProfiles) RememberedProfile(ctx context.Context, accountID, clientID string) (string, error) {
+	return l.svc.RememberedProfile(ctx, accountID, clientID)
+}
+
+// loginActing asks the acting resolver; an error counts as no choice
+// (logged), as the login then acts for the person themself.
+type loginActing struct{ p *Provider }
+
+func (l loginActing) HasActingChoices(ctx context.Context, accountID, clientID string) (bool, error) {
+	return l.p.HasActingChoices(ctx, accountID, clientID), nil
+}
+
+// loginRecorder audits an acting login and adds it to the representation's history.
+type loginRecorder struct{ p *Provider }
+
+func (l loginRecorder) ActingUsed(ctx context.Context, accountID, clientID string, a login.Acting) {
+	l.p.idp.Audit(ctx, accountID, "login.acting", accountID, "kind="+a.Kind+" id="+a.ID)
+	if l.p.cfg.Acting == nil {
+		return
+	}
+	if err := l.p.cfg.Acting.ActingUsed(ctx, accountID, clientID, idp.Acting{Kind: a.Kind, ID: a.ID}); err != nil {
+		l.p.log.WarnContext(ctx, "acting use not recorded", "err", err)
+	}
 }

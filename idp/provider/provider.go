@@ -260,16 +260,7 @@ func (p *Provider) Complete(ctx context.Context, id string, sess idp.Session) (s
 	if err != nil {
 		return "", err
 	}
-	if err := p.admits(ctx, a, sess); err != nil {
-		return "", err
-	}
-	a.Completed, a.Subject, a.AuthTime, a.AMR, a.ACR, a.SessionID = true, sess.AccountID, sess.AuthTime, sess.AMR, sess.ACR, sess.ID
-	if err := p.putAuthRequest(ctx, a); err != nil {
-		return "", err
-	}
-	p.idp.NoteClientUse(ctx, sess.AccountID, a.ClientID) // told when the account is deleted
-	p.idp.NoteSessionClient(ctx, sess.ID, a.ClientID)    // told when the session ends (back-channel logout)
-	return p.callbackURL(id), nil
+	return p.complete(ctx, a, sess) // authrequest.go
 }
 
 // authTimeSkew tolerates clocks of upstream providers (an upstream

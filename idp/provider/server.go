@@ -12,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/login"
 )
 
 // server embeds the library's LegacyServer and overrides the endpoints
@@ -112,19 +113,17 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 			usable = false
 		}
 	}
-	// A person who may act for an organisation or someone they represent
-	// at this client chooses on the login UI, even with a valid session.
-	// So does a person with several profiles: which one the client sees.
-	// A held login (a service the account is not enabled for) shows the
-	// friendly page; with prompt=none no page may be shown, so it ends in
-	// interaction_required (OIDC Core §3.1.2.6): the person is logged in,
-	// and an interactive login leads to that page and its "Freischaltung
-	// beantragen".
+	// Whether a person must choose whom they act for or which profile the
+	// client sees is decided by the login flow (idp/login), also for SSO:
+	// a choice sends the browser to the login UI even with a valid
+	// session. A held login (a service the account is not enabled for)
+	// shows the friendly page; with prompt=none no page may be shown, so
+	// it ends in interaction_required (OIDC Core §3.1.2.6): the person is
+	// logged in, and an interactive login leads to that page and its
+	// "Freischaltung beantragen".
 	hold := usable && s.p.holdSSO != nil && s.p.holdSSO(ctx, sess.AccountID, a.ClientID)
-	choose := usable && !a.HasPrompt(oidc.PromptNone) && (hold || s.p.HasActingChoices(ctx, sess.AccountID, a.ClientID) ||
-		s.p.HasProfileChoice(ctx, sess.AccountID))
 	switch {
-	case choose:
+	case hold && !a.HasPrompt(oidc.PromptNone):
 		return redirect, nil
 	case hold:
 		next, err := s.p.ErrorRedirect(ctx, id, oidc.ErrInteractionRequired().WithDescription("the service needs an enablement the account has not got"))
@@ -133,14 +132,14 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		}
 		return op.NewRedirect(next), nil
 	case usable:
-		if err := s.p.PresetProfile(ctx, id, sess.AccountID, a.ClientID); err != nil {
-			return nil, err
-		}
-		next, err := s.p.Complete(ctx, id, sess)
+		res, err := s.p.LoginFlow().Resume(ctx, a.loginRequest(), LoginSession(sess))
 		if err != nil {
 			return nil, err
 		}
-		return op.NewRedirect(next), nil
+		if res.Step != login.Done {
+			return redirect, nil
+		}
+		return op.NewRedirect(res.URL), nil
 	case a.HasPrompt(oidc.PromptNone):
 		next, err := s.p.ErrorRedirect(ctx, id, oidc.ErrLoginRequired())
 		if err != nil {

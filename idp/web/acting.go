@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/templates"
 )
 
@@ -40,8 +41,7 @@ func (h *Handler) actingChoices(w http.ResponseWriter, r *http.Request, id strin
 	}
 	cs, err := h.cfg.Acting.ActingChoices(r.Context(), sess.AccountID, a.ClientID)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return idp.Session{}, nil, nil, false
 	}
 	v := &loginContextView{AuthRequestID: id, ClientName: h.prov.ClientName(r.Context(), a.ClientID)}
@@ -99,27 +99,13 @@ func (h *Handler) context(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusUnprocessableEntity, "login_context", h.lang(w, r), v)
 }
 
-// finishContext records the choice on the auth request and completes it.
+// finishContext records the choice on the auth request and continues the login.
 func (h *Handler) finishContext(w http.ResponseWriter, r *http.Request, id string, sess idp.Session, acting idp.Acting) {
 	if !h.enablementGate(w, r, id, sess) { // catalogue.go: also when the page was reached directly
 		return
 	}
-	if err := h.prov.SetActing(r.Context(), id, acting); err != nil {
-		h.requestExpired(w, r)
-		return
-	}
-	next, err := h.completeWithProfile(r.Context(), id, sess) // profiles.go: the profile step, if any
-	if err != nil {
-		h.requestExpired(w, r)
-		return
-	}
-	if !acting.IsZero() {
-		h.svc.Audit(r.Context(), sess.AccountID, "login.acting", sess.AccountID, "kind="+acting.Kind+" id="+acting.ID)
-		if a, err := h.prov.AuthRequest(r.Context(), id); err == nil {
-			if err := h.cfg.Acting.ActingUsed(r.Context(), sess.AccountID, a.ClientID, acting); err != nil {
-				h.log.WarnContext(r.Context(), "acting use not recorded", "err", err, "request_id", requestID(r.Context()))
-			}
-		}
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	// The login flow records the acting context once the login completes
+	// (after the profile step, if any), never for an abandoned one.
+	res, err := h.prov.LoginFlow().ChooseActing(r.Context(), id, provider.LoginSession(sess), provider.LoginActing(acting))
+	h.loginStep(w, r, id, res, err)
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/rand"
-	"errors"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -87,11 +86,8 @@ func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.svc.Allow(r.Context(), contactRules, []string{h.clientIP(r), idp.NormalizeEmail(v.Email)}); err != nil {
-		status, key := http.StatusTooManyRequests, "err.rate_limited"
-		if !errors.Is(err, idp.ErrRateLimited) {
-			status, key = h.serviceError(r, err)
-		}
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "contact", lang, v)
 		return
 	}
@@ -104,8 +100,8 @@ func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.cfg.Portal.Mail != nil {
 		if err := h.cfg.Portal.Mail(r.Context(), idp.Mail{To: h.cfg.Portal.ContactTo, Locale: "de", Template: "contact", Data: data}); err != nil {
-			status, key := h.serviceError(r, err)
-			v.Errors = []templates.FieldError{{Key: key}}
+			status, fe := h.problem(r, err)
+			v.Errors = []templates.FieldError{fe}
 			h.render(w, r, status, "contact", lang, v)
 			return
 		}

@@ -6,17 +6,17 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/login"
 	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/templates"
 )
 
 // freshFor is how recent the login must be for a change of the second
-// factors (ASVS 7.5.1: re-authentication before changing MFA data).
-const freshFor = 15 * time.Minute
+// factors or the account (idp/login's rule table).
+const freshFor = login.FreshFor
 
 // securityNotices are the banners /security may show after a redirect.
 var securityNotices = map[string]string{
@@ -31,10 +31,12 @@ var securityNotices = map[string]string{
 // fresh reports whether the session may change second factors: the login
 // is recent and, when the account has a factor, was made with one.
 func (h *Handler) fresh(sess idp.Session, m methods) bool {
-	if h.svc.Now().Sub(sess.AuthTime) > freshFor {
-		return false
+	rule, _ := login.Action("/security")
+	have := login.Low // an unknown level reaches nothing
+	if i := idp.LevelRank(sess.ACR); i >= 0 {
+		have = login.Level(i)
 	}
-	return !m.Any() || idp.LevelAtLeast(sess.ACR, idp.LevelSubstantial)
+	return rule.Allows(h.svc.Now(), sess.AuthTime, have, m.factors())
 }
 
 // securitySession returns the session of a security-page request, or
@@ -86,8 +88,7 @@ func (h *Handler) securityView(r *http.Request, sess idp.Session) (*securityView
 func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status int, sess idp.Session, phoneInput string, errs ...templates.FieldError) {
 	v, _, err := h.securityView(r, sess)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	v.PhoneInput = phoneInput
@@ -117,8 +118,7 @@ func (h *Handler) securityPost(w http.ResponseWriter, r *http.Request) (idp.Sess
 	}
 	m, err := h.methods(r.Context(), sess.AccountID)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return idp.Session{}, methods{}, false
 	}
 	if !h.fresh(sess, m) {
@@ -156,7 +156,7 @@ func (h *Handler) phoneStart(w http.ResponseWriter, r *http.Request) {
 	}
 	ch, err := h.cfg.Factors.StartEnrol(r.Context(), sess.AccountID, raw, h.clientIP(r), h.lang(w, r))
 	if err != nil {
-		status, fe := h.smsError(r, err)
+		status, fe := h.problem(r, err)
 		h.renderSecurity(w, r, status, sess, raw, fe)
 		return
 	}
@@ -177,7 +177,7 @@ func (h *Handler) phoneConfirm(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("resend") != "" {
 		ch, err := h.cfg.Factors.SMS().Resend(r.Context(), v.Challenge, h.clientIP(r))
 		if err != nil {
-			status, fe := h.smsError(r, err)
+			status, fe := h.problem(r, err)
 			v.Errors = []templates.FieldError{fe}
 			h.render(w, r, status, "security_phone", h.lang(w, r), v)
 			return
@@ -194,7 +194,7 @@ func (h *Handler) phoneConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := h.cfg.Factors.ConfirmEnrol(r.Context(), sess.AccountID, v.Challenge, code, h.clientIP(r), h.lang(w, r))
 	if err != nil {
-		status, fe := h.smsError(r, err)
+		status, fe := h.problem(r, err)
 		v.Errors = []templates.FieldError{fe}
 		if errors.Is(err, mfa.ErrLocked) || errors.Is(err, mfa.ErrCodeExpired) {
 			v.Expired = true
@@ -212,8 +212,7 @@ func (h *Handler) phoneConfirm(w http.ResponseWriter, r *http.Request) {
 		_ = h.svc.EndSession(r.Context(), sess.ID)
 		up, err := h.svc.StartSessionSince(r.Context(), sess.AccountID, amr, idp.LevelSubstantial, sess.AuthTime)
 		if err != nil {
-			status, key := h.serviceError(r, err)
-			h.errorPage(w, r, status, key)
+			h.fail(w, r, err)
 			return
 		}
 		h.setCookie(w, SessionCookieName(h.cfg.Secure), up.ID, 0)
@@ -229,8 +228,8 @@ func (h *Handler) phoneRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	err := h.cfg.Factors.RemovePhone(r.Context(), sess.AccountID, m.Passkeys > 0, h.clientIP(r), h.lang(w, r))
 	if err != nil && !errors.Is(err, mfa.ErrNoPhone) {
-		status, key := h.serviceError(r, err)
-		h.renderSecurity(w, r, status, sess, "", templates.FieldError{Key: key})
+		status, fe := h.problem(r, err)
+		h.renderSecurity(w, r, status, sess, "", fe)
 		return
 	}
 	http.Redirect(w, r, keepQuery(r, url.Values{"done": {"phone_removed"}}), http.StatusSeeOther)
@@ -248,8 +247,8 @@ func (h *Handler) mfaSwitch(w http.ResponseWriter, r *http.Request) {
 			h.renderSecurity(w, r, http.StatusUnprocessableEntity, sess, "", templates.FieldError{Key: "err.no_factor"})
 			return
 		}
-		status, key := h.serviceError(r, err)
-		h.renderSecurity(w, r, status, sess, "", templates.FieldError{Key: key})
+		status, fe := h.problem(r, err)
+		h.renderSecurity(w, r, status, sess, "", fe)
 		return
 	}
 	done := "mfa_off"
@@ -282,8 +281,8 @@ func (h *Handler) recoveryNew(w http.ResponseWriter, r *http.Request) {
 	}
 	codes, err := h.cfg.Factors.NewRecoveryCodes(r.Context(), sess.AccountID)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.renderSecurity(w, r, status, sess, "", templates.FieldError{Key: key})
+		status, fe := h.problem(r, err)
+		h.renderSecurity(w, r, status, sess, "", fe)
 		return
 	}
 	h.render(w, r, http.StatusOK, "recovery_codes", h.lang(w, r), &recoveryCodesView{Codes: codes, BackURL: keepQuery(r, nil)})

@@ -59,8 +59,7 @@ func (h *Handler) securityHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	events, err := h.svc.SecurityHistory(r.Context(), sess.AccountID, historyLimit)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	lang := h.lang(w, r)

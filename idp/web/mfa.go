@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/login"
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/templates"
@@ -122,22 +123,35 @@ func (h *Handler) methods(ctx context.Context, accountID string) (methods, error
 func (m methods) Any() bool { return !m.Phone.IsZero() || m.Passkeys > 0 }
 
 // requiredLevel is the level a login of this account must reach: the auth
-// request's (client minimum and acr_values), at least substantial when the
-// account switched on two-factor login or when the user re-authenticates
-// for a security change.
-func (h *Handler) requiredLevel(ctx context.Context, authRequestID string, m methods, reauth bool) (string, error) {
-	need := idp.LevelLow
+// request's (client minimum and acr_values), raised by login.Need for the
+// account's two-factor setting and the action's rule.
+func (h *Handler) requiredLevel(ctx context.Context, authRequestID string, m methods, rule login.Rule) (string, error) {
+	requested := idp.LevelLow
 	if authRequestID != "" {
 		a, err := h.prov.AuthRequest(ctx, authRequestID)
 		if err != nil {
 			return "", err
 		}
-		need = a.RequiredLevel(h.prov.Levels())
+		requested = a.RequiredLevel(h.prov.Levels())
 	}
-	if (m.Required || reauth) && m.Any() && !idp.LevelAtLeast(need, idp.LevelSubstantial) {
-		need = idp.LevelSubstantial
+	if need := login.Need(levelOf(requested), m.factors(), rule); need > levelOf(requested) {
+		return idp.Levels[need], nil
 	}
-	return need, nil
+	return requested, nil
+}
+
+// levelOf is an acr value's rank for the login rules (unknown: high, so
+// that it fails safe).
+func levelOf(acr string) login.Level {
+	if i := idp.LevelRank(acr); i >= 0 {
+		return login.Level(i)
+	}
+	return login.High
+}
+
+// factors are the account's second factors for the login rules.
+func (m methods) factors() login.Factors {
+	return login.Factors{Phone: !m.Phone.IsZero(), Passkeys: m.Passkeys, Recovery: m.Recovery, Required: m.Required}
 }
 
 // oneFactorEnough reports, cheaply, that the auth request asks no more than
@@ -161,7 +175,7 @@ func (h *Handler) oneFactorEnough(ctx context.Context, authRequestID, accountID 
 // a fresh login).
 func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accountID string, amr []string, authRequestID, next string, from idp.Session) {
 	ctx := r.Context()
-	reauth := next == "/security" || next == pathDelete
+	rule, _ := login.Action(next) // what the page after the login demands (idp/login)
 	var firstAuth time.Time
 	if from.ID != "" {
 		firstAuth = from.AuthTime // a step-up: the first factor was entered then
@@ -169,26 +183,25 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 	// The common case, one factor is enough (no service demand, two-factor
 	// login off, no re-authentication): one read of the settings, without
 	// loading passkeys and recovery codes.
-	if !reauth && h.cfg.Factors != nil && h.oneFactorEnough(ctx, authRequestID, accountID) {
+	if !rule.Reauth && h.cfg.Factors != nil && h.oneFactorEnough(ctx, authRequestID, accountID) {
 		h.openSessionSince(w, r, accountID, amr, idp.LevelLow, authRequestID, next, from.ID, firstAuth)
 		return
 	}
 	m, err := h.methods(ctx, accountID)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
-	need, err := h.requiredLevel(ctx, authRequestID, m, reauth)
+	need, err := h.requiredLevel(ctx, authRequestID, m, rule)
 	if err != nil {
 		h.requestExpired(w, r)
 		return
 	}
-	if idp.LevelAtLeast(idp.LevelLow, need) {
+	switch login.AfterFirstFactor(levelOf(need), m.factors()) {
+	case login.OpenSession:
 		h.openSessionSince(w, r, accountID, amr, idp.LevelLow, authRequestID, next, from.ID, firstAuth)
 		return
-	}
-	if !m.Any() && m.Recovery == 0 {
+	case login.Enrol:
 		// The service needs two factors and the account has none: open a
 		// one-factor session and guide the user to enrol one; the security
 		// page offers to continue to the service afterwards.
@@ -201,8 +214,7 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
-	}
-	if !idp.LevelAtLeast(m.Reachable, need) {
+	case login.Unmet:
 		h.render(w, r, http.StatusForbidden, "mfa_unmet", h.lang(w, r), &mfaUnmetView{
 			AuthRequestID: authRequestID, CancelAction: "/login/mfa/cancel", SecurityURL: "/security"})
 		return
@@ -210,8 +222,7 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 	tx := loginTx{ID: idp.NewID(), AccountID: accountID, AuthRequestID: authRequestID, AMR: amr, Need: need,
 		Next: next, FromSession: from.ID, Created: h.svc.Now(), FirstAuth: firstAuth}
 	if err := h.saveTx(ctx, tx); err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	h.setCookie(w, h.cookieName("kc_ltx"), tx.ID, 0)
@@ -230,8 +241,7 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID s
 	}
 	sess, err := h.svc.StartSessionSince(ctx, accountID, amr, acr, authTime)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return idp.Session{}, false
 	}
 	// A password login records itself (idp.Service.Login); a passkey or
@@ -296,8 +306,7 @@ func (h *Handler) mfaView(r *http.Request, tx loginTx) (*loginMFAView, error) {
 func (h *Handler) renderMFA(w http.ResponseWriter, r *http.Request, status int, tx loginTx, errs ...templates.FieldError) {
 	v, err := h.mfaView(r, tx)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	v.Errors = errs
@@ -324,41 +333,6 @@ func (h *Handler) mfaPost(w http.ResponseWriter, r *http.Request) (loginTx, bool
 	return tx, true
 }
 
-// smsError maps an SMS error to a message key and status.
-func (h *Handler) smsError(r *http.Request, err error) (int, templates.FieldError) {
-	var wrong *mfa.WrongCodeError
-	switch {
-	case errors.As(err, &wrong):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.code_wrong", Args: []any{wrong.Left}}
-	case errors.Is(err, mfa.ErrCodeWrong):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.code_format"}
-	case errors.Is(err, mfa.ErrAccountLocked):
-		return http.StatusTooManyRequests, templates.FieldError{Key: "err.code_account_locked"}
-	case errors.Is(err, mfa.ErrLocked):
-		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.code_locked"}
-	case errors.Is(err, mfa.ErrCodeExpired):
-		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.code_expired"}
-	case errors.Is(err, mfa.ErrResendTooSoon):
-		return http.StatusTooManyRequests, templates.FieldError{Key: "err.resend_too_soon"}
-	case errors.Is(err, mfa.ErrBudget):
-		return http.StatusTooManyRequests, templates.FieldError{Key: "err.sms_budget"}
-	case errors.Is(err, mfa.ErrPhoneInvalid):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "phone", Key: "err.phone_invalid"}
-	case errors.Is(err, mfa.ErrPhoneCountry):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "phone", Key: "err.phone_country"}
-	case errors.Is(err, mfa.ErrPhoneNotMobile):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "phone", Key: "err.phone_not_mobile"}
-	case errors.Is(err, mfa.ErrSend):
-		h.log.WarnContext(r.Context(), "sms not delivered", "err", err, "request_id", requestID(r.Context()))
-		return http.StatusBadGateway, templates.FieldError{Key: "err.sms_send"}
-	case errors.Is(err, mfa.ErrUnavailable):
-		h.log.ErrorContext(r.Context(), "sms unavailable", "err", err, "request_id", requestID(r.Context()))
-		return http.StatusServiceUnavailable, templates.FieldError{Key: "err.sms_unavailable"}
-	}
-	status, key := h.serviceError(r, err)
-	return status, templates.FieldError{Key: key}
-}
-
 // mfaSMSSend sends (or resends) the login code.
 func (h *Handler) mfaSMSSend(w http.ResponseWriter, r *http.Request) {
 	tx, ok := h.mfaPost(w, r)
@@ -379,7 +353,7 @@ func (h *Handler) mfaSMSSend(w http.ResponseWriter, r *http.Request) {
 		ch, err = h.cfg.Factors.StartLogin(r.Context(), tx.AccountID, h.clientIP(r), h.lang(w, r))
 	}
 	if err != nil {
-		status, fe := h.smsError(r, err)
+		status, fe := h.problem(r, err)
 		if errors.Is(err, mfa.ErrCodeExpired) {
 			tx.Challenge = ""
 			_ = h.saveTx(r.Context(), tx)
@@ -394,8 +368,7 @@ func (h *Handler) mfaSMSSend(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.mfaView(r, tx)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	v.Notice = "mfa.code_sent"
@@ -418,7 +391,7 @@ func (h *Handler) mfaSMSVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.cfg.Factors.VerifyLogin(r.Context(), tx.AccountID, tx.Challenge, code); err != nil {
-		status, fe := h.smsError(r, err)
+		status, fe := h.problem(r, err)
 		if errors.Is(err, mfa.ErrLocked) || errors.Is(err, mfa.ErrCodeExpired) {
 			tx.Challenge = ""
 			_ = h.saveTx(r.Context(), tx)
@@ -452,8 +425,8 @@ func (h *Handler) mfaRecovery(w http.ResponseWriter, r *http.Request) {
 		h.renderMFA(w, r, http.StatusUnprocessableEntity, tx, templates.FieldError{Field: "recovery_code", Key: "err.recovery_wrong"})
 		return
 	case err != nil:
-		status, key := h.serviceError(r, err)
-		h.renderMFA(w, r, status, tx, templates.FieldError{Key: key})
+		status, fe := h.problem(r, err)
+		h.renderMFA(w, r, status, tx, fe)
 		return
 	}
 	// After a recovery code the user should bind a new factor: without an

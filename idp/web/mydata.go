@@ -105,8 +105,7 @@ func (h *Handler) consoleSession(w http.ResponseWriter, r *http.Request, next st
 		return idp.Session{}, idp.Account{}, false
 	}
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return idp.Session{}, idp.Account{}, false
 	}
 	return sess, a, true
@@ -169,8 +168,7 @@ func (h *Handler) dataForm(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.svc.Personal(a)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	v := h.dataView(r, a, p)
@@ -209,8 +207,7 @@ func (h *Handler) dataSave(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &ve) {
 		p, perr := h.svc.Personal(a)
 		if perr != nil {
-			status, key := h.serviceError(r, perr)
-			h.errorPage(w, r, status, key)
+			h.fail(w, r, perr)
 			return
 		}
 		v := h.dataView(r, a, p)
@@ -220,8 +217,7 @@ func (h *Handler) dataSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	// The pages follow the preferred language from now on, like the e-mails.
@@ -242,8 +238,7 @@ func (h *Handler) emailForm(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.svc.Personal(a)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "email_change", h.lang(w, r), &emailChangeView{Email: p.Email, NeedsPasswd: a.HasPassword()})
@@ -261,8 +256,7 @@ func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.svc.Personal(a)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	v := &emailChangeView{Email: p.Email, NewEmail: idp.NormalizeEmail(r.PostFormValue("email")), NeedsPasswd: a.HasPassword()}
@@ -278,8 +272,8 @@ func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(pathEmail), http.StatusSeeOther)
 		return
 	case err != nil:
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "email_change", h.lang(w, r), v)
 		return
 	}
@@ -306,8 +300,7 @@ func (h *Handler) emailConfirm(w http.ResponseWriter, r *http.Request) {
 		v.Failed = true
 		h.render(w, r, http.StatusBadRequest, "email_change_confirm", h.lang(w, r), v)
 	case err != nil:
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 	default:
 		v.Done = true
 		h.render(w, r, http.StatusOK, "email_change_confirm", h.lang(w, r), v)
@@ -338,8 +331,7 @@ func (h *Handler) deleteForm(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.deleteState(r, sess, a)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "delete_account", h.lang(w, r), v)
@@ -358,8 +350,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.deleteState(r, sess, a)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	if v.ReauthURL != "" {
@@ -389,8 +380,8 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(pathDelete), http.StatusSeeOther)
 		return
 	case err != nil:
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "delete_account", h.lang(w, r), v)
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kanton/kundencenter/delegation"
@@ -184,19 +183,6 @@ func roleKeys(roles []string) []string {
 	return out
 }
 
-// orgFail shows the error page for a failed organisation request.
-func (h *Handler) orgFail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, delegation.ErrForbidden), errors.Is(err, idp.ErrNotFound):
-		h.errorPage(w, r, http.StatusNotFound, "err.org_not_found")
-	case errors.Is(err, delegation.ErrInvitationInvalid):
-		h.errorPage(w, r, http.StatusBadRequest, "err.invitation_invalid")
-	default:
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
-	}
-}
-
 func (h *Handler) orgList(w http.ResponseWriter, r *http.Request) {
 	actor, ok := h.orgSession(w, r)
 	if !ok {
@@ -207,7 +193,7 @@ func (h *Handler) orgList(w http.ResponseWriter, r *http.Request) {
 	v.Notice = orgNotice(r)
 	orgs, err := h.cfg.Orgs.MyOrgs(ctx, actor)
 	if err != nil {
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 		return
 	}
 	for _, m := range orgs {
@@ -216,7 +202,7 @@ func (h *Handler) orgList(w http.ResponseWriter, r *http.Request) {
 	}
 	invs, err := h.cfg.Orgs.MyInvitations(ctx, actor)
 	if err != nil {
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 		return
 	}
 	for _, i := range invs {
@@ -225,7 +211,7 @@ func (h *Handler) orgList(w http.ResponseWriter, r *http.Request) {
 	}
 	legacy, err := h.cfg.Orgs.PendingMigrations(ctx, actor)
 	if err != nil {
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 		return
 	}
 	for _, l := range legacy {
@@ -306,10 +292,10 @@ func (h *Handler) submitOrgForm(w http.ResponseWriter, r *http.Request, v *orgFo
 		v.Errors = fieldErrors(ve, orgFieldOrder()...)
 		h.render(w, r, http.StatusUnprocessableEntity, "org_form", lang, v)
 	case errors.Is(err, delegation.ErrForbidden), errors.Is(err, delegation.ErrMigrated):
-		h.orgFail(w, r, delegation.ErrForbidden)
+		h.fail(w, r, delegation.ErrForbidden, orgCases...)
 	case err != nil:
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "org_form", lang, v)
 	default:
 		http.Redirect(w, r, "/orgs/"+url.PathEscape(o.ID)+"?done="+done, http.StatusSeeOther)
@@ -334,7 +320,7 @@ func (h *Handler) orgEditForm(w http.ResponseWriter, r *http.Request) {
 		err = delegation.ErrForbidden
 	}
 	if err != nil {
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 		return
 	}
 	v := &orgFormView{Action: "/orgs/" + url.PathEscape(id) + "/edit", Heading: "org.edit_title", Submit: "org.save",
@@ -361,12 +347,12 @@ func (h *Handler) orgMigrateForm(w http.ResponseWriter, r *http.Request) {
 	legacyID := r.URL.Query().Get("legacy_id")
 	pending, err := h.cfg.Orgs.PendingMigrations(r.Context(), actor)
 	if err != nil {
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 		return
 	}
 	i := slices.IndexFunc(pending, func(l delegation.LegacyAccount) bool { return l.LegacyID == legacyID })
 	if i < 0 {
-		h.orgFail(w, r, delegation.ErrForbidden)
+		h.fail(w, r, delegation.ErrForbidden, orgCases...)
 		return
 	}
 	v := &orgFormView{Action: "/orgs/migrate", Heading: "org.migrate_title", Submit: "org.migrate", LegacyID: legacyID, CancelURL: "/orgs"}
@@ -383,159 +369,6 @@ func (h *Handler) orgMigrate(w http.ResponseWriter, r *http.Request) {
 	}, "migrated")
 }
 
-// orgPage builds the "org" view; problems of a failed admin action are
-// passed in errs and the invite form keeps what was typed.
-func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, status int, actor, id string, errs []templates.FieldError, invite *orgView) {
-	ctx := r.Context()
-	st, me, err := h.cfg.Orgs.View(ctx, actor, id)
-	if err != nil {
-		h.orgFail(w, r, err)
-		return
-	}
-	v := &orgView{ID: st.Org.ID, Name: st.Org.Name, Designation: st.Org.Designation, UID: st.Org.UID,
-		Addresses: st.Org.Addresses, Admin: me.IsAdmin(), InviteBy: "konto_id", InviteRole: delegation.RoleMember}
-	if invite != nil {
-		v.InviteBy, v.InviteKontoID, v.InviteEmail, v.InviteRole = invite.InviteBy, invite.InviteKontoID, invite.InviteEmail, invite.InviteRole
-	}
-	v.Errors = errs
-	if errs == nil {
-		v.Notice = orgNotice(r)
-	}
-	for _, role := range delegation.Roles {
-		v.Roles = append(v.Roles, roleOption{Value: role, Key: roleKey(role)})
-	}
-	catalogue, err := h.cfg.Orgs.Catalogue(ctx)
-	if err != nil {
-		h.orgFail(w, r, err)
-		return
-	}
-	names := map[string]string{}
-	for _, c := range catalogue {
-		v.Catalogue = append(v.Catalogue, catalogueItem{ID: c.ID, Name: c.Name})
-		names[c.ID] = c.Name
-	}
-	for _, m := range st.Members {
-		item := memberItem{AccountID: m.AccountID, Name: h.cfg.Orgs.DisplayName(ctx, m.AccountID), Me: m.AccountID == actor}
-		if len(m.Roles) > 0 {
-			item.RoleValue, item.Role = m.Roles[0], roleKey(m.Roles[0])
-		}
-		for _, c := range catalogue {
-			item.Services = append(item.Services, serviceCheck{ID: c.ID, Name: c.Name, Checked: m.MayUse(c.ID)})
-		}
-		v.Members = append(v.Members, item)
-	}
-	for _, s := range me.Services {
-		v.Services = append(v.Services, cmpOr(names[s], s))
-	}
-	now := h.cfg.Orgs.Now()
-	for _, i := range st.Invitations {
-		v.Pending = append(v.Pending, pendingItem{ID: i.ID, Label: i.Label, Role: roleKey(i.Role),
-			Expires: h.fmtDate(i.ExpiresAt), Expired: !i.Open(now)})
-	}
-	h.render(w, r, status, "org", h.lang(w, r), v)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func (h *Handler) orgView(w http.ResponseWriter, r *http.Request) {
-	actor, ok := h.orgSession(w, r)
-	if !ok {
-		return
-	}
-	h.orgPage(w, r, http.StatusOK, actor, r.PathValue("id"), nil, nil)
-}
-
-// orgAction runs an admin or member action posted from the "org" page and
-// redirects back with a notice, or shows the page again with the problem.
-func (h *Handler) orgAction(w http.ResponseWriter, r *http.Request, done string, fieldOrder []string,
-	run func(actor, id string) error, keep *orgView,
-) {
-	actor, ok := h.orgSession(w, r)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	err := run(actor, id)
-	var ve *idp.ValidationError
-	switch {
-	case err == nil:
-		target := "/orgs/" + url.PathEscape(id)
-		if done == "left" {
-			target = "/orgs"
-		}
-		http.Redirect(w, r, target+"?done="+done, http.StatusSeeOther)
-	case errors.As(err, &ve):
-		h.orgPage(w, r, http.StatusUnprocessableEntity, actor, id, fieldErrors(ve, fieldOrder...), keep)
-	case errors.Is(err, delegation.ErrLastAdmin):
-		h.orgPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Key: "err.org_last_admin"}}, keep)
-	case errors.Is(err, delegation.ErrAlreadyMember):
-		h.orgPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Field: fieldFor(keep), Key: "err.org_already_member"}}, keep)
-	case errors.Is(err, delegation.ErrInvitationInvalid):
-		h.orgPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Key: "err.invitation_invalid"}}, keep)
-	case errors.Is(err, idp.ErrRateLimited):
-		h.orgPage(w, r, http.StatusTooManyRequests, actor, id, []templates.FieldError{{Key: "err.rate_limited"}}, keep)
-	default:
-		h.orgFail(w, r, err)
-	}
-}
-
-func fieldFor(v *orgView) string {
-	if v == nil {
-		return ""
-	}
-	if v.InviteBy == "email" {
-		return "email"
-	}
-	return "konto_id"
-}
-
-func (h *Handler) orgInvite(w http.ResponseWriter, r *http.Request) {
-	keep := &orgView{InviteBy: r.PostFormValue("by"), InviteKontoID: strings.TrimSpace(r.PostFormValue("konto_id")),
-		InviteEmail: strings.TrimSpace(r.PostFormValue("email")), InviteRole: r.PostFormValue("role")}
-	h.orgAction(w, r, "invited", []string{"by", "konto_id", "email", "role"}, func(actor, id string) error {
-		return h.cfg.Orgs.Invite(r.Context(), actor, id, delegation.InviteInput{By: keep.InviteBy, KontoID: keep.InviteKontoID,
-			Email: keep.InviteEmail, Role: keep.InviteRole, IP: h.clientIP(r)})
-	}, keep)
-}
-
-func (h *Handler) orgRevoke(w http.ResponseWriter, r *http.Request) {
-	h.orgAction(w, r, "revoked", nil, func(actor, id string) error {
-		return h.cfg.Orgs.RevokeInvitation(r.Context(), actor, id, r.PostFormValue("invitation_id"))
-	}, nil)
-}
-
-func (h *Handler) orgRole(w http.ResponseWriter, r *http.Request) {
-	h.orgAction(w, r, "role", []string{"role"}, func(actor, id string) error {
-		return h.cfg.Orgs.SetRole(r.Context(), actor, id, r.PostFormValue("account_id"), r.PostFormValue("role"))
-	}, nil)
-}
-
-func (h *Handler) orgServices(w http.ResponseWriter, r *http.Request) {
-	h.orgAction(w, r, "services", []string{"services"}, func(actor, id string) error {
-		if err := r.ParseForm(); err != nil {
-			return err
-		}
-		return h.cfg.Orgs.SetServices(r.Context(), actor, id, r.PostFormValue("account_id"), r.PostForm["services"])
-	}, nil)
-}
-
-func (h *Handler) orgRemove(w http.ResponseWriter, r *http.Request) {
-	h.orgAction(w, r, "removed", nil, func(actor, id string) error {
-		return h.cfg.Orgs.RemoveMember(r.Context(), actor, id, r.PostFormValue("account_id"))
-	}, nil)
-}
-
-func (h *Handler) orgLeave(w http.ResponseWriter, r *http.Request) {
-	h.orgAction(w, r, "left", nil, func(actor, id string) error {
-		return h.cfg.Orgs.Leave(r.Context(), actor, id)
-	}, nil)
-}
-
 func (h *Handler) orgHistory(w http.ResponseWriter, r *http.Request) {
 	actor, ok := h.orgSession(w, r)
 	if !ok {
@@ -545,12 +378,12 @@ func (h *Handler) orgHistory(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	st, _, err := h.cfg.Orgs.View(ctx, actor, id)
 	if err != nil {
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 		return
 	}
 	events, err := h.cfg.Orgs.History(ctx, actor, id)
 	if err != nil {
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 		return
 	}
 	lang := h.lang(w, r)
@@ -603,8 +436,7 @@ func (h *Handler) orgInvitation(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "org_invitation", lang, &orgInvitationView{Invalid: true})
 		return
 	case err != nil:
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "org_invitation", lang, &orgInvitationView{ID: inv.Invitation.ID, OrgName: inv.Org.Name,
@@ -624,7 +456,7 @@ func (h *Handler) orgRespond(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, delegation.ErrAlreadyMember):
 		h.errorPage(w, r, http.StatusConflict, "err.org_already_member")
 	case err != nil:
-		h.orgFail(w, r, err)
+		h.fail(w, r, err, orgCases...)
 	case accept:
 		http.Redirect(w, r, "/orgs/"+url.PathEscape(o.ID)+"?done=accepted", http.StatusSeeOther)
 	default:

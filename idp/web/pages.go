@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zitadel/oidc/v3/pkg/oidc"
-
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/login"
+	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/templates"
 )
 
@@ -69,10 +69,6 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	w.Write(buf.Bytes())
 }
 
-func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
-	h.render(w, r, status, "error", h.lang(w, r), &errorView{MessageKey: key, BackURL: "/"})
-}
-
 func fieldErrors(v *idp.ValidationError, order ...string) []templates.FieldError {
 	var out []templates.FieldError
 	for _, f := range order {
@@ -81,24 +77,6 @@ func fieldErrors(v *idp.ValidationError, order ...string) []templates.FieldError
 		}
 	}
 	return out
-}
-
-// serviceError maps an account-flow error to a form-level message key, or
-// "" for errors that deserve a 500.
-func (h *Handler) serviceError(r *http.Request, err error) (int, string) {
-	switch {
-	case errors.Is(err, idp.ErrRateLimited):
-		return http.StatusTooManyRequests, "err.rate_limited"
-	case errors.Is(err, idp.ErrLoginFailed):
-		return http.StatusUnauthorized, "err.login_failed"
-	case errors.Is(err, idp.ErrLinkInvalid):
-		return http.StatusBadRequest, "err.link_invalid"
-	case errors.Is(err, idp.ErrUnavailable):
-		h.log.ErrorContext(r.Context(), "backing store unavailable", "err", err, "request_id", requestID(r.Context()))
-		return http.StatusServiceUnavailable, "err.unavailable"
-	}
-	h.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()))
-	return http.StatusInternalServerError, "err.unavailable"
 }
 
 // home is the IdP's own start page ("Mein Konto"), for a logged-in user.
@@ -199,8 +177,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	acct, err := h.svc.LoginFrom(r.Context(), idp.LoginAttempt{Email: v.Email, Password: r.PostFormValue("password"),
 		IP: h.clientIP(r), Device: device})
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "login", lang, v)
 		return
 	}
@@ -211,8 +189,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // localNext returns the page a login without auth request continues to:
 // only known local pages, so the parameter cannot be an open redirect.
 func localNext(s string) string {
-	switch s {
-	case "/security", pathData, pathEmail, pathDelete, pathProfiles, pathHistory:
+	if _, ok := login.Action(s); ok {
 		return s
 	}
 	return ""
@@ -229,15 +206,24 @@ func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, authRequ
 	if !h.enablementGate(w, r, authRequestID, sess) { // catalogue.go: not yet enabled for this service
 		return
 	}
-	if a, err := h.prov.AuthRequest(r.Context(), authRequestID); err == nil && !a.HasPrompt(oidc.PromptNone) &&
-		h.prov.HasActingChoices(r.Context(), sess.AccountID, a.ClientID) {
-		http.Redirect(w, r, "/login/context?authRequestID="+url.QueryEscape(authRequestID), http.StatusSeeOther)
-		return
-	}
-	next, err := h.completeWithProfile(r.Context(), authRequestID, sess) // profiles.go
+	res, err := h.prov.LoginFlow().Continue(r.Context(), authRequestID, provider.LoginSession(sess))
+	h.loginStep(w, r, authRequestID, res, err)
+}
+
+// loginStep sends the browser to the step the login flow (idp/login)
+// decided: a choice page, or the client once the request is completed.
+func (h *Handler) loginStep(w http.ResponseWriter, r *http.Request, authRequestID string, res login.Result, err error) {
 	if err != nil {
+		h.log.InfoContext(r.Context(), "login step failed", "err", err, "request_id", requestID(r.Context()))
 		h.requestExpired(w, r)
 		return
+	}
+	next := res.URL
+	switch res.Step {
+	case login.ChooseActing:
+		next = "/login/context?authRequestID=" + url.QueryEscape(authRequestID)
+	case login.ChooseProfile:
+		next = pathLoginProfile + "?authRequestID=" + url.QueryEscape(authRequestID)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -261,8 +247,8 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "register", lang, v)
 		return
 	}
@@ -283,7 +269,7 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
 	lang := h.lang(w, r)
 	a, err := h.svc.Activate(r.Context(), r.PostFormValue("token"))
 	if err != nil && !errors.Is(err, idp.ErrLinkInvalid) {
-		h.serviceError(r, err)
+		h.problem(r, err) // logs it
 	}
 	if err != nil {
 		h.render(w, r, http.StatusBadRequest, "activate_done", lang, &activateDoneView{Failed: true, LoginURL: "/login", RegisterURL: "/register"})
@@ -315,8 +301,8 @@ func (h *Handler) resetRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "reset_request", lang, v)
 		return
 	}
@@ -339,8 +325,8 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		v.Errors = []templates.FieldError{{Key: key}}
+		status, fe := h.problem(r, err)
+		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "reset", lang, v)
 		return
 	}
@@ -380,7 +366,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) finishLogout(w http.ResponseWriter, r *http.Request, logoutID string, sess idp.Session, hasSession bool) {
 	if hasSession {
 		if err := h.svc.EndSession(r.Context(), sess.ID); err != nil {
-			h.serviceError(r, err)
+			h.problem(r, err) // logs it
 		}
 	}
 	h.setCookie(w, SessionCookieName(h.cfg.Secure), "", -1)

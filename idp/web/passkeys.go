@@ -35,34 +35,6 @@ func passkeyAMR(first []string, uv bool) []string {
 	return amr
 }
 
-// passkeyError maps a passkey error to a form-level message.
-func (h *Handler) passkeyError(r *http.Request, accountID string, err error) (int, templates.FieldError) {
-	var clone *passkey.CloneError
-	switch {
-	case errors.As(err, &clone):
-		h.svc.Audit(r.Context(), accountID, "passkey.clone_suspected", clone.AccountID, "credential="+passkey.EncodeID(clone.CredentialID))
-		return http.StatusForbidden, templates.FieldError{Key: "err.passkey_clone"}
-	case errors.Is(err, passkey.ErrCeremonyExpired):
-		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.passkey_expired"}
-	case errors.Is(err, passkey.ErrInvalidName):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "passkey_name", Key: "err.passkey_name"}
-	case errors.Is(err, passkey.ErrTooManyCredentials):
-		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.passkey_too_many"}
-	case errors.Is(err, passkey.ErrCredentialExists):
-		return http.StatusConflict, templates.FieldError{Key: "err.passkey_exists"}
-	case errors.Is(err, passkey.ErrUnavailable):
-		h.log.ErrorContext(r.Context(), "passkeys unavailable", "err", err, "request_id", requestID(r.Context()))
-		return http.StatusServiceUnavailable, templates.FieldError{Key: "err.unavailable"}
-	case errors.Is(err, passkey.ErrVerification), errors.Is(err, passkey.ErrOrigin), errors.Is(err, passkey.ErrRPID),
-		errors.Is(err, passkey.ErrUserVerification), errors.Is(err, passkey.ErrUnknownCredential),
-		errors.Is(err, passkey.ErrNoCredentials), errors.Is(err, passkey.ErrInvalidRequest):
-		h.log.WarnContext(r.Context(), "passkey refused", "err", err, "request_id", requestID(r.Context()))
-		return http.StatusUnprocessableEntity, templates.FieldError{Key: "err.passkey_failed"}
-	}
-	status, key := h.serviceError(r, err)
-	return status, templates.FieldError{Key: key}
-}
-
 // passkeyMFA checks a passkey as the second factor of the browser's login.
 func (h *Handler) passkeyMFA(w http.ResponseWriter, r *http.Request) {
 	tx, ok := h.mfaPost(w, r)
@@ -72,7 +44,7 @@ func (h *Handler) passkeyMFA(w http.ResponseWriter, r *http.Request) {
 	res, err := h.cfg.Passkeys.FinishLogin(r.Context(), r.PostFormValue("ceremony"), tx.AccountID, []byte(r.PostFormValue("credential")))
 	if err != nil {
 		h.svc.Audit(r.Context(), tx.AccountID, "login.passkey_failed", tx.AccountID, "")
-		status, fe := h.passkeyError(r, tx.AccountID, err)
+		status, fe := h.problem(r, err)
 		h.renderMFA(w, r, status, tx, fe)
 		return
 	}
@@ -85,13 +57,12 @@ func (h *Handler) passkeyMFA(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) passkeyStart(w http.ResponseWriter, r *http.Request) {
 	id := r.PostFormValue("authRequestID")
 	if err := h.svc.Allow(r.Context(), []idp.Rule{passkeyLoginRule}, []string{h.clientIP(r)}); err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	c, err := h.cfg.Passkeys.BeginDiscoverableLogin(r.Context())
 	if err != nil {
-		status, fe := h.passkeyError(r, "", err)
+		status, fe := h.problem(r, err)
 		h.errorPage(w, r, status, fe.Key)
 		return
 	}
@@ -119,7 +90,7 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		status, fe := h.passkeyError(r, res.AccountID, err)
+		status, fe := h.problem(r, err)
 		h.render(w, r, status, "login_passkey", h.lang(w, r), &loginPasskeyView{
 			Page: templates.Page{Errors: []templates.FieldError{fe}}, AuthRequestID: id, BackURL: loginURL(id)})
 		return
@@ -151,7 +122,7 @@ func (h *Handler) passkeyAdd(w http.ResponseWriter, r *http.Request) {
 			[]byte(r.PostFormValue("credential")), out...)
 	}
 	if err != nil {
-		status, fe := h.passkeyError(r, sess.AccountID, err)
+		status, fe := h.problem(r, err)
 		h.renderSecurityPasskey(w, r, status, sess, name, fe)
 		return
 	}
@@ -164,8 +135,7 @@ func (h *Handler) passkeyAdd(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderSecurityPasskey(w http.ResponseWriter, r *http.Request, status int, sess idp.Session, name string, fe templates.FieldError) {
 	v, _, err := h.securityView(r, sess)
 	if err != nil {
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
+		h.fail(w, r, err)
 		return
 	}
 	v.PasskeyName = name
@@ -188,7 +158,7 @@ func (h *Handler) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		status, fe := h.passkeyError(r, sess.AccountID, err)
+		status, fe := h.problem(r, err)
 		if errors.Is(err, idp.ErrNotFound) {
 			status, fe = http.StatusNotFound, templates.FieldError{Key: "err.passkey_unknown"}
 		}
@@ -198,7 +168,7 @@ func (h *Handler) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 	h.svc.Audit(r.Context(), sess.AccountID, "mfa.passkey_removed", sess.AccountID, "")
 	if m.Passkeys == 1 && m.Phone.IsZero() && m.Required {
 		if err := h.cfg.Factors.SetRequired(r.Context(), sess.AccountID, false, false); err != nil {
-			h.serviceError(r, err)
+			h.problem(r, err) // logs it
 		}
 	}
 	http.Redirect(w, r, keepQuery(r, url.Values{"done": {"passkey_removed"}}), http.StatusSeeOther)

@@ -7,9 +7,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/zitadel/oidc/v3/pkg/oidc"
-
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/templates"
 )
 
@@ -103,11 +102,6 @@ func rowOf(p idp.ProfileView) profileRow {
 	return row
 }
 
-func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, err error) {
-	status, key := h.serviceError(r, err)
-	h.errorPage(w, r, status, key)
-}
-
 // profileList shows the account's profiles.
 func (h *Handler) profileList(w http.ResponseWriter, r *http.Request) {
 	sess, _, ok := h.consoleSession(w, r, pathProfiles)
@@ -116,7 +110,7 @@ func (h *Handler) profileList(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.profilesView(r.Context(), sess.AccountID)
 	if err != nil {
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	switch r.URL.Query().Get("done") {
@@ -192,7 +186,7 @@ func (h *Handler) profileNewForm(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.svc.Personal(a)
 	if err != nil {
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.renderProfileForm(w, r, http.StatusOK, &profileFormView{New: true, Action: pathProfileNew,
@@ -218,7 +212,7 @@ func (h *Handler) profileCreate(w http.ResponseWriter, r *http.Request) {
 		v.Errors = []templates.FieldError{{Key: "err.profile_limit"}}
 		h.renderProfileForm(w, r, http.StatusConflict, v)
 	case err != nil:
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 	default:
 		http.Redirect(w, r, pathProfiles+"?done=created", http.StatusSeeOther)
 	}
@@ -230,7 +224,7 @@ func (h *Handler) editView(w http.ResponseWriter, r *http.Request, accountID str
 	id := r.PathValue("id")
 	ps, err := h.svc.Profiles(r.Context(), accountID)
 	if err != nil {
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 		return nil, false
 	}
 	for _, p := range ps {
@@ -283,7 +277,7 @@ func (h *Handler) profileSave(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, idp.ErrNotFound):
 		h.errorPage(w, r, http.StatusNotFound, "err.profile_not_found")
 	case err != nil:
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 	default:
 		http.Redirect(w, r, pathProfiles+"?done=saved", http.StatusSeeOther)
 	}
@@ -305,7 +299,7 @@ func (h *Handler) profileDelete(w http.ResponseWriter, r *http.Request) {
 		}
 		v, err := h.profilesView(r.Context(), sess.AccountID)
 		if err != nil {
-			h.pageError(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 		v.Errors = []templates.FieldError{{Key: key}}
@@ -313,33 +307,10 @@ func (h *Handler) profileDelete(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, idp.ErrNotFound):
 		h.errorPage(w, r, http.StatusNotFound, "err.profile_not_found")
 	case err != nil:
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 	default:
 		http.Redirect(w, r, pathProfiles+"?done=deleted", http.StatusSeeOther)
 	}
-}
-
-// completeWithProfile completes an auth request whose level and acting
-// choice are settled, or returns the profile page when the account has
-// several profiles: then the person picks the one the service sees. With
-// prompt=none (no page may be shown, OIDC Core §3.1.2.1) the profile last
-// chosen for the service is taken, else the first.
-func (h *Handler) completeWithProfile(ctx context.Context, id string, sess idp.Session) (string, error) {
-	a, err := h.prov.AuthRequest(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	ps, err := h.svc.Profiles(ctx, sess.AccountID)
-	if err != nil {
-		return "", err
-	}
-	if len(ps) > 1 && !a.HasPrompt(oidc.PromptNone) {
-		return pathLoginProfile + "?authRequestID=" + url.QueryEscape(id), nil
-	}
-	if err := h.prov.PresetProfile(ctx, id, sess.AccountID, a.ClientID); err != nil {
-		return "", err
-	}
-	return h.prov.Complete(ctx, id, sess)
 }
 
 // profileChoice prepares the login's profile page; ok is false when the
@@ -353,7 +324,7 @@ func (h *Handler) profileChoice(w http.ResponseWriter, r *http.Request, id strin
 	}
 	ps, err := h.svc.Profiles(r.Context(), sess.AccountID)
 	if err != nil {
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 		return idp.Session{}, "", nil, false
 	}
 	v := &profileChoiceView{AuthRequestID: id, ClientName: h.prov.ClientName(r.Context(), a.ClientID), Selected: ps[0].ID}
@@ -409,18 +380,12 @@ func (h *Handler) loginProfile(w http.ResponseWriter, r *http.Request) {
 // auth request and completes it.
 func (h *Handler) finishProfile(w http.ResponseWriter, r *http.Request, id string, sess idp.Session, clientID, profileID string) {
 	if _, err := h.svc.ChooseProfile(r.Context(), sess.AccountID, clientID, profileID); err != nil {
-		h.pageError(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	if err := h.prov.SetProfile(r.Context(), id, profileID); err != nil {
-		h.requestExpired(w, r)
-		return
+	res, err := h.prov.LoginFlow().ChooseProfile(r.Context(), id, provider.LoginSession(sess), profileID)
+	if err == nil {
+		h.svc.Audit(r.Context(), sess.AccountID, "login.profile", sess.AccountID, "client="+clientID+" profile="+profileID)
 	}
-	next, err := h.prov.Complete(r.Context(), id, sess)
-	if err != nil {
-		h.requestExpired(w, r)
-		return
-	}
-	h.svc.Audit(r.Context(), sess.AccountID, "login.profile", sess.AccountID, "client="+clientID+" profile="+profileID)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	h.loginStep(w, r, id, res, err)
 }

@@ -134,19 +134,6 @@ func stateClass(s delegation.RepStatus) string {
 	return "ended"
 }
 
-// repFail shows the error page for a failed representation request.
-func (h *Handler) repFail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, delegation.ErrForbidden), errors.Is(err, idp.ErrNotFound):
-		h.errorPage(w, r, http.StatusNotFound, "err.rep_not_found")
-	case errors.Is(err, delegation.ErrRepState):
-		h.errorPage(w, r, http.StatusConflict, "err.rep_state")
-	default:
-		status, key := h.serviceError(r, err)
-		h.errorPage(w, r, status, key)
-	}
-}
-
 // catalogueNames returns the catalogue and its names by client ID.
 func (h *Handler) catalogueNames(r *http.Request) ([]idp.Client, map[string]string, error) {
 	cat, err := h.cfg.Orgs.Catalogue(r.Context())
@@ -175,12 +162,12 @@ func (h *Handler) repList(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := h.cfg.Orgs.MyRepresentations(r.Context(), actor)
 	if err != nil {
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 		return
 	}
 	_, names, err := h.catalogueNames(r)
 	if err != nil {
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 		return
 	}
 	v := &repsView{}
@@ -201,7 +188,7 @@ func (h *Handler) repList(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) repFormPage(w http.ResponseWriter, r *http.Request, status int, checked []string, until string, errs []templates.FieldError) {
 	cat, _, err := h.catalogueNames(r)
 	if err != nil {
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 		return
 	}
 	v := &repFormView{ValidUntil: until}
@@ -248,8 +235,8 @@ func (h *Handler) repCreate(w http.ResponseWriter, r *http.Request) {
 		h.repFormPage(w, r, http.StatusUnprocessableEntity, services, until, errs)
 		return
 	case err != nil:
-		status, key := h.serviceError(r, err)
-		h.repFormPage(w, r, status, services, until, []templates.FieldError{{Key: key}})
+		status, fe := h.problem(r, err)
+		h.repFormPage(w, r, status, services, until, []templates.FieldError{fe})
 		return
 	}
 	h.repCodePage(w, r, http.StatusOK, rep, code, "", nil)
@@ -260,7 +247,7 @@ func (h *Handler) repCreate(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) repCodePage(w http.ResponseWriter, r *http.Request, status int, rep delegation.Representation, code, email string, errs []templates.FieldError) {
 	_, names, err := h.catalogueNames(r)
 	if err != nil {
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 		return
 	}
 	v := &repCodeView{ID: rep.ID, Code: code, Email: email, Services: serviceNames(rep.Services, names),
@@ -277,12 +264,12 @@ func (h *Handler) repSend(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	view, err := h.cfg.Orgs.RepresentationFor(r.Context(), actor, id)
 	if err != nil || !view.AsPrincipal {
-		h.repFail(w, r, delegation.ErrForbidden)
+		h.fail(w, r, delegation.ErrForbidden, repCases...)
 		return
 	}
 	code := delegation.NormalizeCode(r.PostFormValue("code"))
 	if code == "" {
-		h.repFail(w, r, delegation.ErrRepState)
+		h.fail(w, r, delegation.ErrRepState, repCases...)
 		return
 	}
 	code = delegation.FormatCode(code)
@@ -295,10 +282,10 @@ func (h *Handler) repSend(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &ve):
 		h.repCodePage(w, r, http.StatusUnprocessableEntity, view.Representation, code, email, fieldErrors(ve, "email"))
 	case errors.Is(err, delegation.ErrCodeInvalid):
-		h.repFail(w, r, delegation.ErrRepState)
+		h.fail(w, r, delegation.ErrRepState, repCases...)
 	default:
-		status, key := h.serviceError(r, err)
-		h.repCodePage(w, r, status, view.Representation, code, email, []templates.FieldError{{Key: key}})
+		status, fe := h.problem(r, err)
+		h.repCodePage(w, r, status, view.Representation, code, email, []templates.FieldError{fe})
 	}
 }
 
@@ -307,18 +294,6 @@ func (h *Handler) repEnterForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, "rep_enter", h.lang(w, r), &repEnterView{})
-}
-
-// codeError maps a failed code check to the message on field "code".
-func (h *Handler) codeError(r *http.Request, err error) (int, templates.FieldError) {
-	switch {
-	case errors.Is(err, delegation.ErrCodeInvalid):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.rep_code_invalid"}
-	case errors.Is(err, delegation.ErrOwnCode):
-		return http.StatusUnprocessableEntity, templates.FieldError{Field: "code", Key: "err.rep_own_code"}
-	}
-	status, key := h.serviceError(r, err)
-	return status, templates.FieldError{Key: key}
 }
 
 func (h *Handler) repEnter(w http.ResponseWriter, r *http.Request) {
@@ -339,14 +314,14 @@ func (h *Handler) repEnter(w http.ResponseWriter, r *http.Request) {
 	}
 	prev, err := h.cfg.Orgs.PreviewCode(r.Context(), actor, typed, h.clientIP(r))
 	if err != nil {
-		status, fe := h.codeError(r, err)
+		status, fe := h.problem(r, err)
 		v.Errors = []templates.FieldError{fe}
 		h.render(w, r, status, "rep_enter", lang, v)
 		return
 	}
 	_, names, err := h.catalogueNames(r)
 	if err != nil {
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 		return
 	}
 	h.render(w, r, http.StatusOK, "rep_accept", lang, &repAcceptView{Code: delegation.FormatCode(delegation.NormalizeCode(typed)),
@@ -363,7 +338,7 @@ func (h *Handler) repAccept(w http.ResponseWriter, r *http.Request) {
 	typed := strings.TrimSpace(r.PostFormValue("code"))
 	rep, err := h.cfg.Orgs.Accept(r.Context(), actor, typed, h.clientIP(r))
 	if err != nil {
-		status, fe := h.codeError(r, err)
+		status, fe := h.problem(r, err)
 		h.render(w, r, status, "rep_enter", lang, &repEnterView{Page: templates.Page{Errors: []templates.FieldError{fe}}})
 		return
 	}
@@ -374,12 +349,12 @@ func (h *Handler) repPage(w http.ResponseWriter, r *http.Request, status int, ac
 	ctx := r.Context()
 	x, err := h.cfg.Orgs.RepresentationFor(ctx, actor, id)
 	if err != nil {
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 		return
 	}
 	_, names, err := h.catalogueNames(r)
 	if err != nil {
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 		return
 	}
 	rep := x.Representation
@@ -400,7 +375,7 @@ func (h *Handler) repPage(w http.ResponseWriter, r *http.Request, status int, ac
 	if x.AsPrincipal {
 		events, err := h.cfg.Orgs.Timeline(ctx, actor, id)
 		if err != nil {
-			h.repFail(w, r, err)
+			h.fail(w, r, err, repCases...)
 			return
 		}
 		lang := h.lang(w, r)
@@ -455,7 +430,7 @@ func (h *Handler) repAction(w http.ResponseWriter, r *http.Request, done string,
 	case errors.Is(err, delegation.ErrRepState):
 		h.repPage(w, r, http.StatusConflict, actor, id, []templates.FieldError{{Key: "err.rep_state"}})
 	default:
-		h.repFail(w, r, err)
+		h.fail(w, r, err, repCases...)
 	}
 }
 

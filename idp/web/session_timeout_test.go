@@ -80,7 +80,7 @@ func TestSessionFixation(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", "Korrekt-Pferd-42")
 	mallory := env.CreateAccount(t, "Mallory", "Meier", "mallory@example.ch", "Neues-Passwort-Rhein-77")
-	planted, err := env.Service.StartSession(t.Context(), mallory.ID, []string{idp.AMRPassword}, idp.LevelLow)
+	planted, err := env.Service.StartSessionSince(t.Context(), mallory.ID, []string{idp.AMRPassword}, idp.LevelLow, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
