@@ -32,7 +32,11 @@ import (
 
 // idpParts are the adapters the IdP runs on, chosen by the subcommand.
 type idpParts struct {
-	store     idp.Store
+	store interface {
+		idp.Store
+		mfa.Store
+		mfa.WebAuthnStore
+	}
 	eph       idp.Ephemeral
 	ring      *keyring.Ring
 	devOutbox http.Handler     // embedded mode without SMTP or Twilio
@@ -105,7 +109,7 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("SMS codes: %w", err)
 	}
-	factors := mfa.NewFactors(svc, sms, cfg.Issuer+"/security")
+	factors := mfa.NewFactors(svc, parts.store, sms, cfg.Issuer+"/security")
 	// WebAuthn binds passkeys to a host name: an issuer on a bare IP address
 	// (a test set-up) runs without them.
 	passkeys, err := passkey.New(passkeyConfig(cfg.Issuer, cfg.PasskeyRPID, parts.ring), parts.eph, parts.store, log)

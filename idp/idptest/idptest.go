@@ -237,13 +237,20 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	factors := mfa.NewFactors(svc, sms, issuer+"/security")
+	mstore, ok := o.Store.(interface {
+		mfa.Store
+		mfa.WebAuthnStore
+	})
+	if !ok {
+		return nil, fmt.Errorf("store %T keeps no second factors", o.Store)
+	}
+	factors := mfa.NewFactors(svc, mstore, sms, issuer+"/security")
 	// WebAuthn needs a host name as RP ID: passkeys only with Localhost
 	// (or an Issuer with a host name).
 	var passkeys *passkey.Service
 	if u, _ := url.Parse(issuer); net.ParseIP(u.Hostname()) == nil {
 		passkeys, err = passkey.New(passkey.Config{RPID: u.Hostname(), RPDisplayName: "Kundencenter",
-			Origins: []string{u.Scheme + "://" + u.Host}, UserHandles: ring, Now: o.Now}, o.Eph, o.Store, o.Log)
+			Origins: []string{u.Scheme + "://" + u.Host}, UserHandles: ring, Now: o.Now}, o.Eph, mstore, o.Log)
 		if err != nil {
 			return nil, err
 		}
