@@ -2,8 +2,16 @@
 // at service X, with which roles? It owns organisations, memberships,
 // roles, invitations, service assignments, the legacy organisation
 // accounts of the old portal, and representations between persons.
-// Accounts, sessions and pages belong to idp; the storage adapters
-// (store/sqlite, store/postgres) implement Store.
+// Accounts, sessions and pages belong to idp; store/sqlstore (over
+// PostgreSQL or SQLite) implements Store.
+//
+// The package depends on narrow interfaces declared here, not on the
+// identity provider's service: Accounts (accounts, personal data, the
+// e-mail blind index, sealing; *idp.Service implements it), Directory
+// (accounts by Konto-ID or e-mail index, the clients; part of Store),
+// Hasher (the Argon2id hasher for access codes) and Counters (the
+// rate-limit windows), the last two given in Config. The wiring
+// (package wire) connects them.
 //
 // # Organisations
 //
@@ -102,11 +110,12 @@
 // its mails; P reads it as the timeline. RecordUse (the login step) and
 // RecordAction (the action-receipt API) add what R did at a service.
 //
-// Deleting an account ends its open representations in the database
-// itself (a trigger on accounts: status revoked, ended_by "system", an
-// "ended" event with detail "account_deleted"); the party columns become
-// NULL, so the other party keeps the entry and the timeline, which hold
-// account IDs and client IDs but no names, addresses or codes. Both
+// Deleting an account ends its open representations in the deletion's
+// transaction (the store's PurgeAccount and DeleteAccount: status
+// revoked, ended_by "system", an "ended" event with detail
+// "account_deleted"); the party columns become NULL, so the other party
+// keeps the entry and the timeline, which hold account IDs and client IDs
+// but no names, addresses or codes. Both
 // deletion paths (by the user, by the lifecycle rules) call
 // DeletionNotices through idp.Config.OnDelete and enqueue its messages in
 // the deletion's transaction: the other party gets the rep_ended mail,

@@ -98,7 +98,7 @@ func (s *Service) validateRep(ctx context.Context, in RepInput) ([]string, time.
 		f["services"] = []string{"err.rep_services_required"}
 	}
 	for _, id := range services {
-		if _, err := s.idp.Store().GetClient(ctx, id); errors.Is(err, idp.ErrNotFound) {
+		if _, err := s.store.GetClient(ctx, id); errors.Is(err, idp.ErrNotFound) {
 			f["services"] = []string{"err.service_unknown"}
 			break
 		} else if err != nil {
@@ -136,7 +136,7 @@ func (s *Service) CreateRepresentation(ctx context.Context, actor string, in Rep
 		return Representation{}, "", err
 	}
 	selector, secret := randomCode(codeSelectorLen), randomCode(codeSecretLen)
-	hash, err := s.idp.Hasher().Hash(ctx, secret)
+	hash, err := s.cfg.Hasher.Hash(ctx, secret)
 	if err != nil {
 		return Representation{}, "", fmt.Errorf("hash access code: %w", err)
 	}
@@ -155,7 +155,7 @@ func (s *Service) matches(ctx context.Context, r Representation, c string) (bool
 	if r.State(s.Now()) != RepCreated || r.CodeHash == "" || r.CodeSelector != c[:codeSelectorLen] {
 		return false, nil
 	}
-	ok, _, err := s.idp.Hasher().Verify(ctx, c[codeSelectorLen:], r.CodeHash)
+	ok, _, err := s.cfg.Hasher.Verify(ctx, c[codeSelectorLen:], r.CodeHash)
 	return ok, err
 }
 
@@ -217,7 +217,7 @@ func (s *Service) findByCode(ctx context.Context, actor, code, ip string) (Repre
 	}
 	c := NormalizeCode(code)
 	if c == "" {
-		_ = s.idp.Hasher().Dummy(ctx, code)
+		_ = s.cfg.Hasher.Dummy(ctx, code)
 		return Representation{}, "", ErrCodeInvalid
 	}
 	cands, err := s.store.ListRepresentationsBySelector(ctx, c[:codeSelectorLen])
@@ -239,7 +239,7 @@ func (s *Service) findByCode(ctx context.Context, actor, code, ip string) (Repre
 		}
 	}
 	if !checked {
-		_ = s.idp.Hasher().Dummy(ctx, c)
+		_ = s.cfg.Hasher.Dummy(ctx, c)
 	}
 	return Representation{}, "", ErrCodeInvalid
 }

@@ -48,6 +48,12 @@ type Config struct {
 	// RepLimits are the rate limits of representations; zero rules take
 	// DefaultRepLimits.
 	RepLimits RepLimits
+	// Hasher hashes the representation access codes (the IdP's Argon2id
+	// hasher). Required for representations.
+	Hasher Hasher
+	// Counters keep the rate-limit windows (the IdP's ephemeral store).
+	// Required for the rate-limited use cases.
+	Counters Counters
 }
 
 // Limits bound invitations and guesses of invitation tokens.
@@ -65,19 +71,20 @@ var DefaultLimits = Limits{
 	TokenPerIP:     idp.Rule{Name: "org_token_ip", Limit: 60, Window: 15 * time.Minute},
 }
 
-// Service carries out the organisation rules over the store. Accounts,
-// their personal data, the client catalogue and the rate-limit windows
-// come from the identity provider's service.
+// Service carries out the organisation rules over the store. Accounts and
+// their personal data come from the identity provider (Accounts), the
+// client catalogue from the same store (Directory), the rate-limit windows
+// and the hasher from Config.
 type Service struct {
 	cfg     Config
 	store   Store
-	idp     *idp.Service
+	idp     Accounts
 	limiter idp.Limiter
 	log     *slog.Logger
 }
 
 // NewService wires the organisation service.
-func NewService(cfg Config, store Store, accounts *idp.Service, log *slog.Logger) *Service {
+func NewService(cfg Config, store Store, accounts Accounts, log *slog.Logger) *Service {
 	if cfg.InvitationTTL <= 0 || cfg.InvitationTTL > MaxInvitationTTL {
 		cfg.InvitationTTL = MaxInvitationTTL
 	}
@@ -91,7 +98,7 @@ func NewService(cfg Config, store Store, accounts *idp.Service, log *slog.Logger
 		log = slog.Default()
 	}
 	return &Service{cfg: cfg, store: store, idp: accounts,
-		limiter: idp.Limiter{Store: accounts.Ephemeral(), Prefix: "rl:"}, log: log}
+		limiter: idp.Limiter{Store: cfg.Counters, Prefix: "rl:"}, log: log}
 }
 
 // Now returns the service clock's time.
@@ -387,7 +394,7 @@ func (s *Service) MyInvitations(ctx context.Context, actor string) ([]Invitation
 // Catalogue returns the services members can be assigned (the registered
 // clients), ordered by ID.
 func (s *Service) Catalogue(ctx context.Context) ([]idp.Client, error) {
-	return s.idp.Store().ListClients(ctx)
+	return s.store.ListClients(ctx)
 }
 
 // InviteInput names the invitee, by Konto-ID or by e-mail address.
@@ -466,7 +473,7 @@ func (s *Service) Invite(ctx context.Context, actor, orgID string, in InviteInpu
 	var invitee *person
 	if kontoID != "" {
 		inv.Label = kontoID
-		a, err := s.idp.Store().GetAccountByKontoID(ctx, kontoID)
+		a, err := s.store.GetAccountByKontoID(ctx, kontoID)
 		if errors.Is(err, idp.ErrNotFound) || (err == nil && a.Status != idp.StatusActive) {
 			s.log.InfoContext(ctx, "organisation invitation to an unknown or inactive Konto-ID dropped", "org_id", orgID)
 			return nil
@@ -483,7 +490,7 @@ func (s *Service) Invite(ctx context.Context, actor, orgID string, in InviteInpu
 	} else {
 		inv.Label = maskEmail(email)
 		inv.EmailIndex = s.idp.EmailIndex(email)
-		a, err := s.idp.Store().GetAccountByEmailIndex(ctx, inv.EmailIndex)
+		a, err := s.store.GetAccountByEmailIndex(ctx, inv.EmailIndex)
 		switch {
 		case err == nil && a.Status == idp.StatusActive:
 			p, err := s.personOf(a)
@@ -766,7 +773,7 @@ func (s *Service) SetServices(ctx context.Context, actor, orgID, memberID string
 	slices.Sort(want)
 	want = slices.Compact(want)
 	for _, id := range want {
-		if _, err := s.idp.Store().GetClient(ctx, id); errors.Is(err, idp.ErrNotFound) {
+		if _, err := s.store.GetClient(ctx, id); errors.Is(err, idp.ErrNotFound) {
 			return verr(map[string][]string{"services": {"err.service_unknown"}})
 		} else if err != nil {
 			return fmt.Errorf("look up client: %w", err)

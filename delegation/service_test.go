@@ -132,7 +132,8 @@ func newEnv(t *testing.T, st store) *env {
 	t.Cleanup(func() { eph.Close() })
 	e.idp = idp.NewService(idp.Config{BaseURL: "https://konto.example.ch", Now: e.clock, SealMail: seal}, st, eph, ring,
 		idp.NewHasher(idp.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4), nil)
-	e.svc = delegation.NewService(delegation.Config{BaseURL: "https://konto.example.ch", Now: e.clock, SealMail: seal}, st, e.idp,
+	e.svc = delegation.NewService(delegation.Config{BaseURL: "https://konto.example.ch", Now: e.clock, SealMail: seal,
+		Hasher: e.idp.Hasher(), Counters: eph}, st, e.idp,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, id := range []string{"forms", "documents"} {
 		if err := st.PutClient(t.Context(), idp.Client{ID: id, Name: id, RedirectURIs: []string{"https://" + id + ".example.ch/cb"},

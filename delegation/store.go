@@ -14,6 +14,8 @@ import (
 type Store interface {
 	// RepresentationStore holds the representations between persons.
 	RepresentationStore
+	// Directory finds the accounts and clients of the same database.
+	Directory
 
 	// CreateOrg inserts an organisation with its first members, its history
 	// events and their messages at once. ErrConflict if the ID (or the

@@ -16,8 +16,15 @@ import (
 // opaque values (an account ID, a blind-index prefix, an IP address) rather
 // than e-mail addresses or names.
 type Limiter struct {
-	Store  Ephemeral
+	Store  Counters
 	Prefix string // key prefix, e.g. "rl:"
+}
+
+// Counters are the fixed-window counters a Limiter keeps (an Ephemeral
+// store has them).
+type Counters interface {
+	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	Delete(ctx context.Context, keys ...string) error
 }
 
 // Rule is one limit: at most Limit requests per Window in the bucket named

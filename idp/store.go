@@ -6,7 +6,9 @@ import (
 )
 
 // Store is the durable state of the identity provider (PostgreSQL in
-// production, SQLite embedded). Every method that must be atomic with other
+// production, SQLite embedded); the same store also holds the second
+// factors (mfa.Store, mfa.WebAuthnStore) and the organisations
+// (delegation.Store), whose contracts live with their rules. Every method that must be atomic with other
 // writes takes what it needs, and the adapter runs it in one transaction;
 // Outgoing messages passed to a method are enqueued in that same transaction.
 type Store interface {
@@ -15,8 +17,6 @@ type Store interface {
 	KeyStore
 	RefreshTokenStore
 	RevocationStore // revocation.go
-	MFAStore
-	WebAuthnStore
 	LinkStore
 	LifecycleStore
 	ProfileStore

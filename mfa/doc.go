@@ -1,14 +1,23 @@
-// Package mfa owns second factors and step-up. Today it holds the SMS
-// one-time-code core (issue 3): Service sends a six-digit code to a Swiss
-// or Liechtenstein mobile number and checks it, and PhoneNumber/ParsePhone
-// normalise numbers to E.164. Passkeys (WebAuthn), recovery codes and the
-// mapping of factors to authentication levels (acr) are still to come.
+// Package mfa owns an account's second factors:
+//
+//   - Service, the SMS one-time codes: it sends a six-digit code to a Swiss
+//     or Liechtenstein mobile number and checks it; PhoneNumber/ParsePhone
+//     normalise numbers to E.164;
+//   - Factors, what the security page and the login step call: binding and
+//     removing the mobile number, the two-factor switch, the saved
+//     recovery codes, the notices each change owes the user, and the
+//     status of all factors (Status, Settings, Credentials);
+//   - the store contracts of the factors (Store, WebAuthnStore with
+//     Settings, RecoveryCode, WebAuthnCredential), implemented by the
+//     durable store (store/sqlstore) next to idp.Store;
+//   - mfa/passkey, the WebAuthn ceremonies of passkeys, and mfa/twilio, the
+//     SMS sender of production.
 //
 // # SMS codes
 //
 // We generate and check codes ourselves and only hand the finished text to
 // an SMSSender (Twilio Programmable Messaging in production, see
-// mfa/twilio; DevSMS in embedded mode), rather than using Twilio Verify.
+// mfa/twilio; notify.DevOutbox in embedded mode), rather than using Twilio Verify.
 // That keeps the attempt limit, the resend rule, the sending budgets, the
 // dev outbox and the fail-closed behaviour in our code, where they are
 // tested, and works the same without Twilio.
@@ -37,9 +46,10 @@
 // Budgets.Account × MaxAttempts guesses per hour (25 by default) against
 // 10^6 codes.
 //
-// What mfa does not do: decide when a second factor is needed, bind a
-// number to an account (the caller stores the verified number sealed in
-// the durable store after a PurposeEnrol or PurposePhoneChange challenge),
-// or render pages. It imports no database or HTTP code; it declares the
-// SMSSender it needs and keeps its state in an idp.Ephemeral.
+// What mfa does not do: decide when a login needs a second factor (the
+// login step does, from the level a client requires and Factors.Status),
+// or render pages. It imports no database driver, job queue or HTTP code
+// (deps_test.go at the module root checks it); it declares the SMSSender
+// and the stores it needs, and keeps the code ceremonies in an
+// idp.Ephemeral.
 package mfa

@@ -17,6 +17,7 @@ import (
 // the SMS code ceremony itself is Service.
 type Factors struct {
 	svc      *idp.Service
+	store    Store
 	sms      *Service
 	securURL string
 	log      logger
@@ -41,8 +42,26 @@ const sealPhone = "mfa.phone"
 
 // NewFactors wires the factor operations. securityURL is the absolute URL
 // of the security page, linked from the notices.
-func NewFactors(svc *idp.Service, sms *Service, securityURL string) *Factors {
-	return &Factors{svc: svc, sms: sms, securURL: securityURL, log: sms.log}
+func NewFactors(svc *idp.Service, store Store, sms *Service, securityURL string) *Factors {
+	return &Factors{svc: svc, store: store, sms: sms, securURL: securityURL, log: sms.log}
+}
+
+// Settings returns the account's second-factor settings (zero without a
+// Factors: no second factor is configured at all).
+func (f *Factors) Settings(ctx context.Context, accountID string) (Settings, error) {
+	if f == nil {
+		return Settings{AccountID: accountID}, nil
+	}
+	return f.store.GetMFA(ctx, accountID)
+}
+
+// Credentials returns the account's passkeys, oldest first (none without a
+// Factors).
+func (f *Factors) Credentials(ctx context.Context, accountID string) ([]WebAuthnCredential, error) {
+	if f == nil {
+		return nil, nil
+	}
+	return f.store.ListWebAuthnCredentials(ctx, accountID)
 }
 
 // SMS returns the SMS code service.
@@ -58,7 +77,7 @@ type Status struct {
 
 // Status reads the account's second-factor settings.
 func (f *Factors) Status(ctx context.Context, accountID string) (Status, error) {
-	m, err := f.svc.Store().GetMFA(ctx, accountID)
+	m, err := f.store.GetMFA(ctx, accountID)
 	if err != nil {
 		return Status{}, err
 	}
@@ -66,7 +85,7 @@ func (f *Factors) Status(ctx context.Context, accountID string) (Status, error) 
 	if st.Phone, err = f.phone(m); err != nil {
 		return Status{}, err
 	}
-	codes, err := f.svc.Store().ListRecoveryCodes(ctx, accountID)
+	codes, err := f.store.ListRecoveryCodes(ctx, accountID)
 	if err != nil {
 		return Status{}, err
 	}
@@ -79,7 +98,7 @@ func (f *Factors) Status(ctx context.Context, accountID string) (Status, error) 
 	return st, nil
 }
 
-func (f *Factors) phone(m idp.MFASettings) (PhoneNumber, error) {
+func (f *Factors) phone(m Settings) (PhoneNumber, error) {
 	if len(m.PhoneSealed) == 0 {
 		return PhoneNumber{}, nil
 	}
@@ -135,7 +154,7 @@ func (f *Factors) ConfirmEnrol(ctx context.Context, accountID, challengeID, code
 		return PhoneNumber{}, err
 	}
 	var old PhoneNumber
-	_, err = f.svc.Store().UpdateMFA(ctx, accountID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	_, err = f.store.UpdateMFA(ctx, accountID, func(m Settings) (Settings, []idp.Outgoing, error) {
 		var err error
 		if old, err = f.phone(m); err != nil {
 			return m, nil, err
@@ -164,7 +183,7 @@ func (f *Factors) RemovePhone(ctx context.Context, accountID string, otherFactor
 		return err
 	}
 	var old PhoneNumber
-	_, err = f.svc.Store().UpdateMFA(ctx, accountID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	_, err = f.store.UpdateMFA(ctx, accountID, func(m Settings) (Settings, []idp.Outgoing, error) {
 		var err error
 		if old, err = f.phone(m); err != nil {
 			return m, nil, err
@@ -202,7 +221,7 @@ func (f *Factors) SetRequired(ctx context.Context, accountID string, on, hasFact
 	if err != nil {
 		return err
 	}
-	_, err = f.svc.Store().UpdateMFA(ctx, accountID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	_, err = f.store.UpdateMFA(ctx, accountID, func(m Settings) (Settings, []idp.Outgoing, error) {
 		if m.Required == on {
 			return m, nil, nil
 		}
@@ -263,7 +282,7 @@ func randomGroup(n int) string {
 func (f *Factors) NewRecoveryCodes(ctx context.Context, accountID string) ([]string, error) {
 	now := f.svc.Now()
 	codes := make([]string, 0, RecoveryCodeCount)
-	rows := make([]idp.RecoveryCode, 0, RecoveryCodeCount)
+	rows := make([]RecoveryCode, 0, RecoveryCodeCount)
 	seen := map[string]bool{}
 	for len(codes) < RecoveryCodeCount {
 		id := randomGroup(4)
@@ -277,13 +296,13 @@ func (f *Factors) NewRecoveryCodes(ctx context.Context, accountID string) ([]str
 			return nil, err
 		}
 		codes = append(codes, id+"-"+secret[0:4]+"-"+secret[4:8]+"-"+secret[8:12]+"-"+secret[12:16])
-		rows = append(rows, idp.RecoveryCode{AccountID: accountID, ID: id, Hash: hash, CreatedAt: now})
+		rows = append(rows, RecoveryCode{AccountID: accountID, ID: id, Hash: hash, CreatedAt: now})
 	}
 	out, err := f.Notice(ctx, accountID, "recovery_new")
 	if err != nil {
 		return nil, err
 	}
-	if err := f.svc.Store().ReplaceRecoveryCodes(ctx, accountID, rows, out...); err != nil {
+	if err := f.store.ReplaceRecoveryCodes(ctx, accountID, rows, out...); err != nil {
 		return nil, err
 	}
 	f.svc.Audit(ctx, accountID, "mfa.recovery_new", accountID, "")
@@ -320,11 +339,11 @@ func (f *Factors) UseRecoveryCode(ctx context.Context, accountID, typed string) 
 		return ErrRecoveryWrong
 	}
 	id, secret := c[:4], c[4:]
-	codes, err := f.svc.Store().ListRecoveryCodes(ctx, accountID)
+	codes, err := f.store.ListRecoveryCodes(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	var row *idp.RecoveryCode
+	var row *RecoveryCode
 	for i := range codes {
 		if codes[i].ID == id {
 			row = &codes[i]
@@ -346,7 +365,7 @@ func (f *Factors) UseRecoveryCode(ctx context.Context, accountID, typed string) 
 	if err != nil {
 		return err
 	}
-	if err := f.svc.Store().UseRecoveryCode(ctx, accountID, id, f.svc.Now(), out...); err != nil {
+	if err := f.store.UseRecoveryCode(ctx, accountID, id, f.svc.Now(), out...); err != nil {
 		if errors.Is(err, idp.ErrReused) || errors.Is(err, idp.ErrNotFound) {
 			return ErrRecoveryWrong
 		}

@@ -13,12 +13,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/store/postgres"
 	"github.com/kanton/kundencenter/store/sqlite"
+	"github.com/kanton/kundencenter/wire"
 )
 
 const adminUsage = `usage: kundencenter admin <command>
@@ -191,10 +191,7 @@ func adminOrgsImport(ctx context.Context, store adminStore, ring *keyring.Ring, 
 	if len(args) != 1 {
 		return errors.New("usage: kundencenter admin orgs import FILE")
 	}
-	st, ok := store.(interface {
-		idp.Store
-		delegation.Store
-	})
+	st, ok := store.(wire.Store)
 	if !ok {
 		return fmt.Errorf("store %T keeps no organisations", store)
 	}
@@ -203,8 +200,11 @@ func adminOrgsImport(ctx context.Context, store adminStore, ring *keyring.Ring, 
 		return err
 	}
 	defer f.Close()
-	accounts := idp.NewService(idp.Config{}, st, nil, ring, nil, nil)
-	res, err := delegation.NewService(delegation.Config{}, st, accounts, nil).ImportLegacy(ctx, f)
+	acc, err := wire.NewAccounts(wire.Config{Store: st, Ring: ring})
+	if err != nil {
+		return err
+	}
+	res, err := acc.Orgs.ImportLegacy(ctx, f)
 	if err != nil {
 		return err
 	}

@@ -9,36 +9,29 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/health"
 	"github.com/kanton/kundencenter/idp"
-	"github.com/kanton/kundencenter/idp/provider"
 	"github.com/kanton/kundencenter/idp/web"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/mfa"
-	"github.com/kanton/kundencenter/mfa/passkey"
-	"github.com/kanton/kundencenter/notify"
-	"github.com/kanton/kundencenter/templates"
+	"github.com/kanton/kundencenter/wire"
 )
 
 // idpParts are the adapters the IdP runs on, chosen by the subcommand.
 type idpParts struct {
-	store     idp.Store
+	store     wire.Store
 	eph       idp.Ephemeral
 	ring      *keyring.Ring
-	devOutbox http.Handler     // embedded mode without SMTP or Twilio
-	sms       mfa.SMSSender    // Twilio, or the dev outbox in embedded mode
-	orgs      delegation.Store // the same database as store
+	devOutbox http.Handler  // embedded mode without SMTP or Twilio
+	sms       mfa.SMSSender // Twilio, or the dev outbox in embedded mode
 	services  []web.Service
 	portal    *portalSetup // portal.go; nil: no portal pages beyond the footer's
 }
@@ -58,85 +51,29 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("KC_TRUSTED_PROXIES: %w", err)
 	}
-	params := idp.DefaultArgon2
-	if err := params.Validate(); err != nil {
-		return nil, err
-	}
-	// At most 2 hashes per core at once: 2 × 19 MiB × cores of memory, and a
-	// login burst queues instead of exhausting memory.
-	hasher := idp.NewHasher(params, 2*runtime.GOMAXPROCS(0))
-	secure := strings.HasPrefix(cfg.Issuer, "https://")
-	svc := idp.NewService(idp.Config{BaseURL: cfg.Issuer, SealMail: func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(parts.ring, m) }}, parts.store, parts.eph, parts.ring, hasher, log)
-
-	keys := provider.NewKeyCache(parts.store, parts.ring)
-	if err := keys.Load(ctx); err != nil {
-		return nil, err
-	}
-	go keys.Run(ctx, func(err error) { log.Error("reload signing keys", "err", err) })
-	clients := provider.NewClientCache(parts.store, "/login", 10*time.Minute)
-	if err := clients.Load(ctx); err != nil {
-		return nil, err
-	}
-	var tk [32]byte
-	copy(tk[:], tokenKey)
-	orgs := delegation.NewService(delegation.Config{BaseURL: cfg.Issuer,
-		SealMail: func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(parts.ring, m) }},
-		parts.orgs, svc, log)
-	svc.SetOnDelete(orgs.DeletionNotices) // a deletion tells the other party of each representation
-	prov, err := provider.New(provider.Config{Issuer: cfg.Issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(secure),
-		Acting: orgs},
-		svc, keys, clients, log)
-	if err != nil {
-		return nil, err
-	}
-	mintSummaryTokens(parts.portal, prov) // portal.go
-	var portalCfg web.Portal
-	if parts.portal != nil {
-		portalCfg = parts.portal.Portal
-	}
-	tpl, err := templates.Parse()
-	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
-	}
 	smsCfg, err := cfg.smsConfig(deriveKey(tokenKey, "kundencenter sms code mac"))
 	if err != nil {
 		return nil, fmt.Errorf("SMS codes: %w", err)
-	}
-	sms, err := mfa.New(smsCfg, parts.eph, parts.sms, log)
-	if err != nil {
-		return nil, fmt.Errorf("SMS codes: %w", err)
-	}
-	factors := mfa.NewFactors(svc, sms, cfg.Issuer+"/security")
-	// WebAuthn binds passkeys to a host name: an issuer on a bare IP address
-	// (a test set-up) runs without them.
-	passkeys, err := passkey.New(passkeyConfig(cfg.Issuer, cfg.PasskeyRPID, parts.ring), parts.eph, parts.store, log)
-	if err != nil {
-		if u, _ := url.Parse(cfg.Issuer); net.ParseIP(u.Hostname()) == nil {
-			return nil, fmt.Errorf("passkeys: %w", err)
-		}
-		log.Warn("passkeys disabled: the issuer is an IP address, WebAuthn needs a host name", "issuer", cfg.Issuer)
-		passkeys = nil
 	}
 	fed, err := buildFederation(cfg, parts.eph)
 	if err != nil {
 		return nil, err
 	}
-	h := web.New(web.Config{Issuer: cfg.Issuer, Secure: secure, CSRFKey: csrfKey, TrustedProxies: proxies,
-		DevOutbox: parts.devOutbox, Services: parts.services, Factors: factors,
-		Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: orgs, Portal: portalCfg}, svc, prov, tpl, log)
-	return health.Wrap(h, log, idpChecks(parts.store, parts.eph, keys)...), nil // health.go: /livez, /readyz
-}
-
-// passkeyConfig binds passkeys to rpID (the WebAuthn RP ID, which must
-// never change; default the issuer's host name, or a registrable parent
-// domain of it) and to the issuer's origin.
-func passkeyConfig(issuer, rpID string, ring *keyring.Ring) passkey.Config {
-	u, _ := url.Parse(issuer)
-	if rpID == "" {
-		rpID = u.Hostname()
+	var portalCfg web.Portal
+	if parts.portal != nil {
+		portalCfg = parts.portal.Portal
 	}
-	return passkey.Config{RPID: rpID, RPDisplayName: "Kundencenter", Origins: []string{u.Scheme + "://" + u.Host},
-		UserHandles: ring}
+	w := wire.Web{SMS: smsCfg, SMSSender: parts.sms, Passkeys: wire.PasskeyConfig(cfg.Issuer, cfg.PasskeyRPID, parts.ring),
+		Page: web.Config{Secure: strings.HasPrefix(cfg.Issuer, "https://"), CSRFKey: csrfKey, TrustedProxies: proxies,
+			DevOutbox: parts.devOutbox, Services: parts.services, Federation: fed, Portal: portalCfg}}
+	copy(w.CryptoKey[:], tokenKey)
+	app, err := wire.New(ctx, wire.Config{Issuer: cfg.Issuer, Store: parts.store, Eph: parts.eph, Ring: parts.ring, Log: log}, w)
+	if err != nil {
+		return nil, err
+	}
+	go app.Keys.Run(ctx, func(err error) { log.Error("reload signing keys", "err", err) })
+	mintSummaryTokens(parts.portal, app.Provider)                                             // portal.go
+	return health.Wrap(app.Handler, log, idpChecks(parts.store, parts.eph, app.Keys)...), nil // health.go: /livez, /readyz
 }
 
 // deriveKey derives a purpose-bound 32-byte key from a master key (HKDF-SHA-256).

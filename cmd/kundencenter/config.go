@@ -14,6 +14,7 @@ import (
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/mfa/twilio"
+	"github.com/kanton/kundencenter/wire"
 )
 
 // config is everything the binaries read from the environment (KC_*);
@@ -144,7 +145,7 @@ func (c config) validateProduction() error {
 		p.add("KC_SMS_COUNTRIES: %v", err)
 	}
 	if ring, err := keyring.Parse(keyring.Generate()); err == nil {
-		if err := passkeyConfig(c.Issuer, c.PasskeyRPID, ring).Validate(); err != nil {
+		if err := wire.PasskeyConfig(c.Issuer, c.PasskeyRPID, ring).Validate(); err != nil {
 			p.add("KC_PASSKEY_RP_ID / KC_ISSUER: %v", err)
 		}
 	}

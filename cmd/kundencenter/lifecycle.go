@@ -6,26 +6,22 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/notify"
+	"github.com/kanton/kundencenter/wire"
 )
 
 // lifecycleInterval is how often the account lifecycle job runs (the rules
 // count calendar days; an hourly run keeps every deadline within an hour).
 const lifecycleInterval = time.Hour
 
-// lifecycleService is the account service the lifecycle job runs on: the
-// same stores and key ring as the IdP's, no password hashing. Like the
-// IdP's, its deletions tell the other party of each representation (orgs
-// is the same database as store).
-func lifecycleService(issuer string, store idp.Store, orgs delegation.Store, eph idp.Ephemeral, ring *keyring.Ring, log *slog.Logger) *idp.Service {
-	log = log.With("component", "lifecycle")
-	seal := func(m idp.Mail) (idp.Outgoing, error) { return notify.SealMail(ring, m) }
-	life := idp.NewService(idp.Config{BaseURL: issuer, SealMail: seal}, store, eph, ring, nil, log)
-	life.SetOnDelete(delegation.NewService(delegation.Config{BaseURL: issuer, SealMail: seal}, orgs, life, log).DeletionNotices)
-	return life
+// lifecycleService is the account service the lifecycle job runs on, wired
+// like the IdP's (wire.NewAccounts): the same stores and key ring, and its
+// deletions tell the other party of each representation.
+func lifecycleService(issuer string, store wire.Store, eph idp.Ephemeral, ring *keyring.Ring, log *slog.Logger) (*idp.Service, error) {
+	acc, err := wire.NewAccounts(wire.Config{Issuer: issuer, Store: store, Eph: eph, Ring: ring, Log: log.With("component", "lifecycle")})
+	return acc.Service, err
 }
 
 // jobWorkers are River's workers: mail delivery, when life is set the

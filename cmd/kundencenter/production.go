@@ -54,7 +54,11 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 	if err != nil {
 		return err
 	}
-	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log, lifecycleService(cfg.Issuer, store, store, eph, ring, log), ev)
+	life, err := lifecycleService(cfg.Issuer, store, eph, ring, log)
+	if err != nil {
+		return err
+	}
+	jobs, err := startWorkersPostgres(ctx, store.Pool(), ring, sender, log, life, ev)
 	if err != nil {
 		return err
 	}
@@ -74,7 +78,7 @@ func runIdP(ctx context.Context, cfg config, log *slog.Logger, args []string) er
 		return err
 	}
 	defer pt.close()
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, sms: sms, orgs: store, portal: pt}, log)
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, sms: sms, portal: pt}, log)
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,11 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	if err != nil {
 		return err
 	}
-	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log, lifecycleService(cfg.Issuer, store, store, eph, ring, log), ev)
+	life, err := lifecycleService(cfg.Issuer, store, eph, ring, log)
+	if err != nil {
+		return err
+	}
+	jobs, err := startWorkersSQLite(ctx, store.DB(), ring, sender, log, life, ev)
 	if err != nil {
 		return err
 	}
@@ -160,7 +164,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 		return err
 	}
 	defer pt.close()
-	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, sms: sms, orgs: store, services: links, portal: pt}, log)
+	handler, err := buildIdP(ctx, cfg, idpParts{store: store, eph: eph, ring: ring, devOutbox: devOutbox, sms: sms, services: links, portal: pt}, log)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ import (
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/sqlite"
-	"github.com/kanton/kundencenter/templates"
+	"github.com/kanton/kundencenter/wire"
 )
 
 // Env is a running identity provider.
@@ -57,8 +57,7 @@ type Env struct {
 	// API on loopback reached by the real twilio-go client.
 	Factors *mfa.Factors
 	Twilio  *twiliotest.Server
-	// Orgs is the delegation service (organisations, representations);
-	// nil when the store does not hold them.
+	// Orgs is the delegation service (organisations, representations).
 	Orgs    *delegation.Service
 	mails   *mailLog
 	closers []func()
@@ -190,38 +189,9 @@ func New(ctx context.Context, o Options) (*Env, error) {
 	if c, ok := o.Store.(interface{ SetClock(func() time.Time) }); ok {
 		c.SetClock(o.Now) // the store's own rules (account deletion) use the test's clock too
 	}
-	svc := idp.NewService(idp.Config{BaseURL: issuer, Now: o.Now, Limits: o.Limits,
-		SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, o.Store, o.Eph, ring,
-		idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), o.Log)
-	keys := provider.NewKeyCache(o.Store, ring)
-	if err := keys.Load(ctx); err != nil {
-		return nil, err
-	}
-	clients := provider.NewClientCache(o.Store, "/login", 10*time.Minute)
-	if err := clients.Load(ctx); err != nil {
-		return nil, err
-	}
-	var tk [32]byte
-	copy(tk[:], []byte("0123456789abcdef0123456789abcdef"))
-	var orgs *delegation.Service
-	if ostore, ok := o.Store.(delegation.Store); ok {
-		orgs = delegation.NewService(delegation.Config{BaseURL: issuer, Now: o.Now,
-			SealMail: func(m idp.Mail) (idp.Outgoing, error) { mails.add(m); return notify.SealMail(ring, m) }}, ostore, svc, o.Log)
-		svc.SetOnDelete(orgs.DeletionNotices) // a deletion tells the other party of each representation
-	}
-	var acting idp.ActingResolver
-	if orgs != nil {
-		acting = orgs
-	}
-	prov, err := provider.New(provider.Config{Issuer: issuer, CryptoKey: tk, SessionCookie: web.SessionCookieName(o.Secure), Now: o.Now,
-		Acting: acting},
-		svc, keys, clients, o.Log)
-	if err != nil {
-		return nil, err
-	}
-	tpl, err := templates.Parse()
-	if err != nil {
-		return nil, err
+	store, ok := o.Store.(wire.Store)
+	if !ok {
+		return nil, fmt.Errorf("store %T keeps no second factors or organisations", o.Store)
 	}
 	tw, ownTwilio := o.Twilio, o.Twilio == nil
 	if ownTwilio {
@@ -232,21 +202,12 @@ func New(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 	smsCfg := o.SMS
-	smsCfg.Key, smsCfg.Now = []byte("sms-key-for-tests-32-bytes-long!"), o.Now
-	sms, err := mfa.New(smsCfg, o.Eph, sender, o.Log)
-	if err != nil {
-		return nil, err
-	}
-	factors := mfa.NewFactors(svc, sms, issuer+"/security")
+	smsCfg.Key = []byte("sms-key-for-tests-32-bytes-long!")
 	// WebAuthn needs a host name as RP ID: passkeys only with Localhost
 	// (or an Issuer with a host name).
-	var passkeys *passkey.Service
+	var passkeys *passkey.Config
 	if u, _ := url.Parse(issuer); net.ParseIP(u.Hostname()) == nil {
-		passkeys, err = passkey.New(passkey.Config{RPID: u.Hostname(), RPDisplayName: "Kundencenter",
-			Origins: []string{u.Scheme + "://" + u.Host}, UserHandles: ring, Now: o.Now}, o.Eph, o.Store, o.Log)
-		if err != nil {
-			return nil, err
-		}
+		passkeys = wire.PasskeyConfig(issuer, "", ring)
 	}
 	fed, err := federation(o, issuer)
 	if err != nil {
@@ -262,12 +223,23 @@ func New(ctx context.Context, o Options) (*Env, error) {
 			return o.Store.EnqueueOutgoing(ctx, out)
 		}
 	}
-	h := web.New(web.Config{Issuer: issuer, Secure: o.Secure, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox,
-		Factors: factors, Passkeys: passkeys, Orgs: orgs, Federation: fed, Acting: acting, Portal: o.Portal}, svc, prov, tpl, o.Log)
+	w := wire.Web{SMS: smsCfg, SMSSender: sender, Passkeys: passkeys,
+		Page: web.Config{Secure: o.Secure, CSRFKey: []byte("csrf-key-for-tests-32-bytes-long"), DevOutbox: o.DevOutbox,
+			Federation: fed, Portal: o.Portal}}
+	copy(w.CryptoKey[:], []byte("0123456789abcdef0123456789abcdef"))
+	app, err := wire.New(ctx, wire.Config{Issuer: issuer, Now: o.Now, Limits: o.Limits, Store: store, Eph: o.Eph, Ring: ring,
+		Hasher: idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), Log: o.Log, OnMail: mails.add}, w)
+	if err != nil {
+		if ownTwilio {
+			tw.Close()
+		}
+		return nil, err
+	}
+	h := app.Handler
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	e := &Env{URL: issuer, Service: svc, Provider: prov, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: keys,
-		Clients: clients, Server: srv, Hasher: params, mails: mails, Addr: addr, Factors: factors, Twilio: tw, Orgs: orgs}
+	e := &Env{URL: issuer, Service: app.Service, Provider: app.Provider, Store: o.Store, Eph: o.Eph, Ring: ring, Keys: app.Keys,
+		Clients: app.Clients, Server: srv, Hasher: params, mails: mails, Addr: addr, Factors: app.Factors, Twilio: tw, Orgs: app.Orgs}
 	if ownTwilio {
 		e.closers = append(e.closers, tw.Close)
 	}

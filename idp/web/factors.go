@@ -62,7 +62,7 @@ func (h *Handler) securityView(r *http.Request, sess idp.Session) (*securityView
 	if m.Phone.IsZero() {
 		v.Phone = ""
 	}
-	creds, err := h.svc.Store().ListWebAuthnCredentials(r.Context(), sess.AccountID)
+	creds, err := h.cfg.Factors.Credentials(r.Context(), sess.AccountID)
 	if err != nil {
 		return nil, m, err
 	}
@@ -300,7 +300,7 @@ func (h *Handler) beginRegistration(r *http.Request, sess idp.Session, v *securi
 	if err != nil {
 		return err
 	}
-	creds, err := h.svc.Store().ListWebAuthnCredentials(r.Context(), sess.AccountID)
+	creds, err := h.cfg.Factors.Credentials(r.Context(), sess.AccountID)
 	if err != nil {
 		return err
 	}

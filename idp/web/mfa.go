@@ -102,7 +102,7 @@ func (h *Handler) methods(ctx context.Context, accountID string) (methods, error
 		return m, err
 	}
 	m.Phone, m.Recovery, m.Required = st.Phone, st.RecoveryLeft, st.Required
-	creds, err := h.svc.Store().ListWebAuthnCredentials(ctx, accountID)
+	creds, err := h.cfg.Factors.Credentials(ctx, accountID)
 	if err != nil {
 		return m, err
 	}
@@ -165,7 +165,7 @@ func (h *Handler) oneFactorEnough(ctx context.Context, authRequestID, accountID 
 			return false
 		}
 	}
-	st, err := h.svc.Store().GetMFA(ctx, accountID)
+	st, err := h.cfg.Factors.Settings(ctx, accountID)
 	return err == nil && !st.Required
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
+	"github.com/kanton/kundencenter/mfa"
 )
 
 // consoleLogin logs a browser in without an auth request; it lands on the
@@ -373,7 +374,7 @@ func TestDeleteNeedsSecondFactor(t *testing.T) {
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
-	if _, err := env.Store.UpdateMFA(ctx, acct.ID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	if _, err := env.Store.(mfa.Store).UpdateMFA(ctx, acct.ID, func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 		m.PhoneSealed = env.Service.SealFor(acct.ID, "mfa.phone", []byte("+41791234567"))
 		m.PhoneVerifiedAt = time.Now()
 		return m, nil, nil

@@ -60,7 +60,7 @@ func startOrgs(t *testing.T) *orgEnv {
 			e.mu.Unlock()
 		}
 		return out, err
-	}}, store, env.Service, log)
+	}, Hasher: env.Service.Hasher(), Counters: env.Eph}, store, env.Service, log)
 	tpl, err := templates.Parse()
 	if err != nil {
 		t.Fatal(err)

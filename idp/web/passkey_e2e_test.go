@@ -111,7 +111,7 @@ func TestPasskeysEndToEnd(t *testing.T) {
 		t.Fatal("removed passkey still listed")
 	}
 	lastNotice(t, env, "passkey_removed")
-	creds, err := env.Store.ListWebAuthnCredentials(t.Context(), idt.Subject)
+	creds, err := env.Factors.Credentials(t.Context(), idt.Subject)
 	if err != nil || len(creds) != 0 {
 		t.Fatalf("credentials after removal: %d, %v", len(creds), err)
 	}

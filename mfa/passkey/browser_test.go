@@ -18,8 +18,8 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
-	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
+	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/templates"
 )
@@ -141,7 +141,7 @@ func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		)
 		switch kind {
 		case "register":
-			var c idp.WebAuthnCredential
+			var c mfa.WebAuthnCredential
 			c, err = svc.FinishRegistration(ctx, id, account, r.PostForm.Get("name"), cred)
 			res.AccountID, res.Credential = account, c
 		case "login":
@@ -166,7 +166,7 @@ func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case "register":
 		d.Kind = "register"
-		var existing []idp.WebAuthnCredential
+		var existing []mfa.WebAuthnCredential
 		existing, err = svc.Credentials(ctx, account)
 		if err == nil {
 			c, err = svc.BeginRegistration(ctx, passkey.User{AccountID: account, Name: "4821-7733-9056", DisplayName: "Anna Muster"}, existing)
@@ -270,7 +270,7 @@ func TestBrowser(t *testing.T) {
 		return p.Text(`#msg`)
 	}
 	acct := "?account=" + url.QueryEscape(a.ID)
-	storedCreds := func() []idp.WebAuthnCredential {
+	storedCreds := func() []mfa.WebAuthnCredential {
 		t.Helper()
 		list, err := e.store.ListWebAuthnCredentials(t.Context(), a.ID)
 		if err != nil {

@@ -31,7 +31,7 @@
 //   - The WebAuthn user handle is an HMAC of the account ID under the key
 //     ring's index key (Config.UserHandles), never the e-mail address.
 //   - Signature counter: checked and advanced in one store transaction
-//     (idp.WebAuthnStore.UpdateWebAuthnCredential). A non-zero counter that
+//     (mfa.WebAuthnStore.UpdateWebAuthnCredential). A non-zero counter that
 //     did not increase sets CloneWarning and the login is refused with a
 //     *CloneError (ErrCloneSuspected) for the caller to audit; a flagged
 //     credential stays refused until the user removes it and registers the

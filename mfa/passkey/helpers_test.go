@@ -21,6 +21,7 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/keyring"
+	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/sqlite"
@@ -290,7 +291,7 @@ func (k *softKey) json(t *testing.T, response map[string]any) []byte {
 }
 
 // enrol registers a new soft key for the account.
-func (e *env) enrol(t *testing.T, a idp.Account) (*softKey, idp.WebAuthnCredential) {
+func (e *env) enrol(t *testing.T, a idp.Account) (*softKey, mfa.WebAuthnCredential) {
 	t.Helper()
 	ctx := t.Context()
 	existing, err := e.store.ListWebAuthnCredentials(ctx, a.ID)

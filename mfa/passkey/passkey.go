@@ -21,6 +21,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 )
 
 // Errors of the passkey service, matched with errors.Is. None of them tells
@@ -216,18 +217,18 @@ func checkOrigin(origin, rpid string) error {
 
 // Service runs WebAuthn registration and login ceremonies with
 // go-webauthn. Ceremony state lives in an idp.Ephemeral store, credentials
-// in an idp.WebAuthnStore, so any number of instances may share them.
+// in an mfa.WebAuthnStore, so any number of instances may share them.
 type Service struct {
 	cfg   Config
 	wa    *webauthn.WebAuthn
 	eph   idp.Ephemeral
-	store idp.WebAuthnStore
+	store mfa.WebAuthnStore
 	log   *slog.Logger
 	rpIDH [32]byte
 }
 
 // New returns a service, or the configuration's problems. A nil log means slog.Default.
-func New(cfg Config, eph idp.Ephemeral, store idp.WebAuthnStore, log *slog.Logger) (*Service, error) {
+func New(cfg Config, eph idp.Ephemeral, store mfa.WebAuthnStore, log *slog.Logger) (*Service, error) {
 	cfg.Origins = slices.Clone(cfg.Origins)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -286,7 +287,7 @@ type Ceremony struct {
 type Result struct {
 	AccountID string
 	// Credential is the credential after this login (counter, last use).
-	Credential idp.WebAuthnCredential
+	Credential mfa.WebAuthnCredential
 	// UserVerified says the authenticator verified the user (PIN,
 	// biometrics): such a passkey is two factors on its own.
 	UserVerified bool
@@ -332,7 +333,7 @@ func (s *Service) ceremonyKey(id string) string { return s.cfg.KeyPrefix + "c:" 
 // the account's credentials (the browser refuses to register one of them
 // again). Resident keys are preferred, so most passkeys also work for
 // passwordless login; user verification follows Config.UserVerification.
-func (s *Service) BeginRegistration(ctx context.Context, u User, existing []idp.WebAuthnCredential) (Ceremony, error) {
+func (s *Service) BeginRegistration(ctx context.Context, u User, existing []mfa.WebAuthnCredential) (Ceremony, error) {
 	if u.AccountID == "" || u.Name == "" {
 		return Ceremony{}, fmt.Errorf("%w: account and name are required", ErrInvalidRequest)
 	}
@@ -367,40 +368,40 @@ func (s *Service) BeginRegistration(ctx context.Context, u User, existing []idp.
 // ceremony.
 func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, accountID, name string, credentialJSON []byte,
 	out ...idp.Outgoing,
-) (idp.WebAuthnCredential, error) {
+) (mfa.WebAuthnCredential, error) {
 	name, err := ValidateName(name)
 	if err != nil {
-		return idp.WebAuthnCredential{}, err
+		return mfa.WebAuthnCredential{}, err
 	}
 	rec, err := s.take(ctx, ceremonyID, kindRegister, accountID)
 	if err != nil {
-		return idp.WebAuthnCredential{}, err
+		return mfa.WebAuthnCredential{}, err
 	}
 	if len(credentialJSON) > maxResponse {
-		return idp.WebAuthnCredential{}, fmt.Errorf("%w: response too large", ErrVerification)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("%w: response too large", ErrVerification)
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(credentialJSON)
 	if err != nil {
-		return idp.WebAuthnCredential{}, fmt.Errorf("%w: %w", ErrVerification, err)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("%w: %w", ErrVerification, err)
 	}
 	authData := parsed.Response.AttestationObject.AuthData
 	if err := s.precheck(rec, parsed.Response.CollectedClientData, authData); err != nil {
 		s.log.WarnContext(ctx, "passkey registration refused", "account_id", accountID, "err", err)
-		return idp.WebAuthnCredential{}, err
+		return mfa.WebAuthnCredential{}, err
 	}
 	cred, err := s.wa.CreateCredential(&user{handle: s.userHandle(accountID)}, rec.Session, parsed)
 	if err != nil {
 		s.log.WarnContext(ctx, "passkey registration refused", "account_id", accountID, "err", err)
-		return idp.WebAuthnCredential{}, fmt.Errorf("%w: %w", ErrVerification, err)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("%w: %w", ErrVerification, err)
 	}
 	existing, err := s.store.ListWebAuthnCredentials(ctx, accountID)
 	if err != nil {
-		return idp.WebAuthnCredential{}, fmt.Errorf("finish registration: %w", err)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("finish registration: %w", err)
 	}
 	if len(existing) >= MaxCredentials {
-		return idp.WebAuthnCredential{}, ErrTooManyCredentials
+		return mfa.WebAuthnCredential{}, ErrTooManyCredentials
 	}
-	c := idp.WebAuthnCredential{
+	c := mfa.WebAuthnCredential{
 		ID:              cred.ID,
 		AccountID:       accountID,
 		Name:            name,
@@ -418,9 +419,9 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, accountID,
 	}
 	if err := s.store.AddWebAuthnCredential(ctx, c, out...); err != nil {
 		if errors.Is(err, idp.ErrConflict) {
-			return idp.WebAuthnCredential{}, ErrCredentialExists
+			return mfa.WebAuthnCredential{}, ErrCredentialExists
 		}
-		return idp.WebAuthnCredential{}, fmt.Errorf("finish registration: %w", err)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("finish registration: %w", err)
 	}
 	s.log.InfoContext(ctx, "passkey registered", "account_id", accountID, "credential", EncodeID(c.ID),
 		"user_verified", c.UserVerified, "backup_eligible", c.BackupEligible)
@@ -540,7 +541,7 @@ func (s *Service) finishLogin(ctx context.Context, ceremonyID string, k kind, ac
 	var clone *CloneError
 	got := authData.Counter
 	now := s.cfg.Now().UTC()
-	updated, err := s.store.UpdateWebAuthnCredential(ctx, stored.ID, func(c idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+	updated, err := s.store.UpdateWebAuthnCredential(ctx, stored.ID, func(c mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 		clone = nil
 		if c.AccountID != stored.AccountID {
 			return c, idp.ErrNotFound
@@ -606,7 +607,7 @@ func (s *Service) Cancel(ctx context.Context, ceremonyID string) error {
 }
 
 // Credentials returns the account's passkeys, oldest first.
-func (s *Service) Credentials(ctx context.Context, accountID string) ([]idp.WebAuthnCredential, error) {
+func (s *Service) Credentials(ctx context.Context, accountID string) ([]mfa.WebAuthnCredential, error) {
 	list, err := s.store.ListWebAuthnCredentials(ctx, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list passkeys: %w", err)
@@ -616,12 +617,12 @@ func (s *Service) Credentials(ctx context.Context, accountID string) ([]idp.WebA
 
 // Rename gives the account's credential a new name (see ValidateName).
 // ErrUnknownCredential if the account has no such credential.
-func (s *Service) Rename(ctx context.Context, accountID string, id []byte, name string) (idp.WebAuthnCredential, error) {
+func (s *Service) Rename(ctx context.Context, accountID string, id []byte, name string) (mfa.WebAuthnCredential, error) {
 	name, err := ValidateName(name)
 	if err != nil {
-		return idp.WebAuthnCredential{}, err
+		return mfa.WebAuthnCredential{}, err
 	}
-	c, err := s.store.UpdateWebAuthnCredential(ctx, id, func(c idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+	c, err := s.store.UpdateWebAuthnCredential(ctx, id, func(c mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 		if c.AccountID != accountID {
 			return c, idp.ErrNotFound
 		}
@@ -629,10 +630,10 @@ func (s *Service) Rename(ctx context.Context, accountID string, id []byte, name 
 		return c, nil
 	})
 	if errors.Is(err, idp.ErrNotFound) {
-		return idp.WebAuthnCredential{}, ErrUnknownCredential
+		return mfa.WebAuthnCredential{}, ErrUnknownCredential
 	}
 	if err != nil {
-		return idp.WebAuthnCredential{}, fmt.Errorf("rename passkey: %w", err)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("rename passkey: %w", err)
 	}
 	return c, nil
 }
@@ -654,7 +655,7 @@ func (s *Service) Remove(ctx context.Context, accountID string, id []byte, out .
 }
 
 // ValidateName trims a credential name given by the user and checks it:
-// 1 to idp.MaxWebAuthnCredentialName characters, valid UTF-8, no control
+// 1 to mfa.MaxWebAuthnCredentialName characters, valid UTF-8, no control
 // characters. It returns the trimmed name or ErrInvalidName.
 func ValidateName(name string) (string, error) {
 	name = strings.TrimSpace(name)
@@ -663,8 +664,8 @@ func ValidateName(name string) (string, error) {
 		return "", fmt.Errorf("%w: empty", ErrInvalidName)
 	case !utf8.ValidString(name):
 		return "", fmt.Errorf("%w: not UTF-8", ErrInvalidName)
-	case utf8.RuneCountInString(name) > idp.MaxWebAuthnCredentialName:
-		return "", fmt.Errorf("%w: longer than %d characters", ErrInvalidName, idp.MaxWebAuthnCredentialName)
+	case utf8.RuneCountInString(name) > mfa.MaxWebAuthnCredentialName:
+		return "", fmt.Errorf("%w: longer than %d characters", ErrInvalidName, mfa.MaxWebAuthnCredentialName)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return "", fmt.Errorf("%w: control characters", ErrInvalidName)
 	}
@@ -698,7 +699,7 @@ func (s *Service) loadUser(ctx context.Context, accountID string) (*user, error)
 }
 
 // toLibrary converts a stored credential to go-webauthn's record.
-func toLibrary(c idp.WebAuthnCredential) webauthn.Credential {
+func toLibrary(c mfa.WebAuthnCredential) webauthn.Credential {
 	wc := webauthn.Credential{
 		ID:              c.ID,
 		PublicKey:       c.PublicKey,

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/mfa/passkey"
 )
 
@@ -78,7 +78,7 @@ func TestOptions(t *testing.T) {
 	_, cred := e.enrol(t, a)
 
 	reg, err := e.svc.BeginRegistration(ctx, passkey.User{AccountID: a.ID, Name: a.KontoID, DisplayName: "Anna Muster"},
-		[]idp.WebAuthnCredential{cred})
+		[]mfa.WebAuthnCredential{cred})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -687,7 +687,7 @@ func TestEphemeralDown(t *testing.T) {
 func TestTooManyCredentials(t *testing.T) {
 	e := newEnv(t, nil)
 	a := e.account(t)
-	existing := make([]idp.WebAuthnCredential, passkey.MaxCredentials)
+	existing := make([]mfa.WebAuthnCredential, passkey.MaxCredentials)
 	if _, err := e.svc.BeginRegistration(t.Context(), passkey.User{AccountID: a.ID, Name: "n"}, existing); !errors.Is(err, passkey.ErrTooManyCredentials) {
 		t.Errorf("BeginRegistration with %d credentials: %v", len(existing), err)
 	}

@@ -95,7 +95,7 @@ func mailJobs(t *testing.T, st idp.Store) []storetest.Job {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) idp.Store { return openTest(t) }, storetest.Options{MailJobs: mailJobs})
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTest(t) }, storetest.Options{MailJobs: mailJobs})
 }
 
 func TestOrgsConformance(t *testing.T) {

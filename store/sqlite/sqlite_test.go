@@ -60,7 +60,7 @@ func mailJobs(t *testing.T, st idp.Store) []storetest.Job {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) idp.Store { return openTemp(t, defaultMaxConns) },
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTemp(t, defaultMaxConns) },
 		storetest.Options{MailJobs: mailJobs})
 }
 
@@ -75,12 +75,12 @@ func TestRepresentationsConformance(t *testing.T) {
 }
 
 func TestConformanceSingleConnection(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) idp.Store { return openTemp(t, 1) },
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTemp(t, 1) },
 		storetest.Options{MailJobs: mailJobs})
 }
 
 func TestConformanceMemory(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) idp.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, err := Open(t.Context(), ":memory:")
 		if err != nil {
 			t.Fatalf("open: %v", err)

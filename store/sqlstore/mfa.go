@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/store/sqldb"
 )
 
@@ -22,12 +23,12 @@ func lockAccount(ctx context.Context, q querier, id string, lock bool) error {
 	return translate(q.QueryRow(ctx, query, id).Scan(&one))
 }
 
-func getMFA(ctx context.Context, q querier, accountID string, lock bool) (idp.MFASettings, error) {
-	m := idp.MFASettings{AccountID: accountID}
+func getMFA(ctx context.Context, q querier, accountID string, lock bool) (mfa.Settings, error) {
+	m := mfa.Settings{AccountID: accountID}
 	// Lock the account row (it always exists while settings do), so two
 	// concurrent updates of settings not yet stored serialise too.
 	if err := lockAccount(ctx, q, accountID, lock); err != nil {
-		return idp.MFASettings{}, err
+		return mfa.Settings{}, err
 	}
 	err := q.QueryRow(ctx, `SELECT phone_sealed, phone_verified_at, required, updated_at
 		FROM mfa_settings WHERE account_id = ?`, accountID).Scan(&m.PhoneSealed, &m.PhoneVerifiedAt, &m.Required, &m.UpdatedAt)
@@ -35,7 +36,7 @@ func getMFA(ctx context.Context, q querier, accountID string, lock bool) (idp.MF
 		return m, nil // no settings yet: zero settings
 	}
 	if err != nil {
-		return idp.MFASettings{}, translate(err)
+		return mfa.Settings{}, translate(err)
 	}
 	m.PhoneSealed = goBytes(m.PhoneSealed)
 	return m, nil
@@ -43,10 +44,10 @@ func getMFA(ctx context.Context, q querier, accountID string, lock bool) (idp.MF
 
 // GetMFA returns the account's second-factor settings (zero settings when
 // none were stored); ErrNotFound if the account does not exist.
-func (s *Store) GetMFA(ctx context.Context, accountID string) (idp.MFASettings, error) {
+func (s *Store) GetMFA(ctx context.Context, accountID string) (mfa.Settings, error) {
 	m, err := getMFA(ctx, s.db, accountID, false)
 	if err != nil {
-		return idp.MFASettings{}, fmt.Errorf("get mfa settings: %w", err)
+		return mfa.Settings{}, fmt.Errorf("get mfa settings: %w", err)
 	}
 	return m, nil
 }
@@ -54,9 +55,9 @@ func (s *Store) GetMFA(ctx context.Context, accountID string) (idp.MFASettings, 
 // UpdateMFA applies fn to the current settings in one transaction with
 // the messages fn returns.
 func (s *Store) UpdateMFA(ctx context.Context, accountID string,
-	fn func(idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error),
-) (idp.MFASettings, error) {
-	var m idp.MFASettings
+	fn func(mfa.Settings) (mfa.Settings, []idp.Outgoing, error),
+) (mfa.Settings, error) {
+	var m mfa.Settings
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		old, err := getMFA(ctx, tx, accountID, true)
 		if err != nil {
@@ -86,13 +87,13 @@ func (s *Store) UpdateMFA(ctx context.Context, accountID string,
 		return nil
 	})
 	if err != nil {
-		return idp.MFASettings{}, fmt.Errorf("update mfa settings: %w", err)
+		return mfa.Settings{}, fmt.Errorf("update mfa settings: %w", err)
 	}
 	return m, nil
 }
 
 // ReplaceRecoveryCodes discards the account's codes and stores codes.
-func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID string, codes []idp.RecoveryCode, out ...idp.Outgoing) error {
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID string, codes []mfa.RecoveryCode, out ...idp.Outgoing) error {
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		// Lock the account row first, as getMFA does: under READ COMMITTED
 		// two replacements would otherwise both delete the (same) old codes
@@ -121,10 +122,10 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID string, code
 }
 
 // ListRecoveryCodes returns the account's codes ordered by ID.
-func (s *Store) ListRecoveryCodes(ctx context.Context, accountID string) ([]idp.RecoveryCode, error) {
+func (s *Store) ListRecoveryCodes(ctx context.Context, accountID string) ([]mfa.RecoveryCode, error) {
 	rows, err := s.db.Query(ctx, `SELECT id, hash, created_at, used_at FROM recovery_codes
 		WHERE account_id = ? ORDER BY id`, accountID)
-	out, err := collect(rows, err, func(r scanner) (c idp.RecoveryCode, err error) {
+	out, err := collect(rows, err, func(r scanner) (c mfa.RecoveryCode, err error) {
 		c.AccountID = accountID
 		return c, r.Scan(&c.ID, &c.Hash, &c.CreatedAt, &c.UsedAt)
 	})

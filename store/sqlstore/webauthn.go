@@ -7,21 +7,22 @@ import (
 	"fmt"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/store/sqldb"
 )
 
-var _ idp.WebAuthnStore = (*Store)(nil)
+var _ mfa.WebAuthnStore = (*Store)(nil)
 
 const webauthnColumns = `id, account_id, name, public_key, attestation_type, aaguid, sign_count, transports,
 	user_verified, backup_eligible, backup_state, clone_warning, created_at, last_used_at`
 
-func scanWebAuthn(r scanner) (c idp.WebAuthnCredential, err error) {
+func scanWebAuthn(r scanner) (c mfa.WebAuthnCredential, err error) {
 	var signCount int64
 	err = r.Scan(&c.ID, &c.AccountID, &c.Name, &c.PublicKey, &c.AttestationType, &c.AAGUID, &signCount,
 		sqldb.ScanList(&c.Transports), &c.UserVerified, &c.BackupEligible, &c.BackupState, &c.CloneWarning,
 		&c.CreatedAt, &c.LastUsedAt)
 	if err != nil {
-		return idp.WebAuthnCredential{}, translate(err)
+		return mfa.WebAuthnCredential{}, translate(err)
 	}
 	c.ID = goBytes(c.ID)
 	c.PublicKey = goBytes(c.PublicKey)
@@ -31,7 +32,7 @@ func scanWebAuthn(r scanner) (c idp.WebAuthnCredential, err error) {
 }
 
 // canonWebAuthn is the credential as a round trip through the database returns it.
-func canonWebAuthn(c idp.WebAuthnCredential) idp.WebAuthnCredential {
+func canonWebAuthn(c mfa.WebAuthnCredential) mfa.WebAuthnCredential {
 	c.ID = goBytes(c.ID)
 	c.PublicKey = goBytes(c.PublicKey)
 	c.AAGUID = goBytes(c.AAGUID)
@@ -43,7 +44,7 @@ func canonWebAuthn(c idp.WebAuthnCredential) idp.WebAuthnCredential {
 	return c
 }
 
-func getWebAuthn(ctx context.Context, q querier, id []byte, lock string) (idp.WebAuthnCredential, error) {
+func getWebAuthn(ctx context.Context, q querier, id []byte, lock string) (mfa.WebAuthnCredential, error) {
 	return scanWebAuthn(q.QueryRow(ctx,
 		`SELECT `+webauthnColumns+` FROM webauthn_credentials WHERE id = ?`+lock, dbBytes(id)))
 }
@@ -51,7 +52,7 @@ func getWebAuthn(ctx context.Context, q querier, id []byte, lock string) (idp.We
 // AddWebAuthnCredential stores a new credential and enqueues the messages
 // in the same transaction. ErrConflict if a credential with this ID exists,
 // ErrNotFound if the account does not.
-func (s *Store) AddWebAuthnCredential(ctx context.Context, c idp.WebAuthnCredential, out ...idp.Outgoing) error {
+func (s *Store) AddWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCredential, out ...idp.Outgoing) error {
 	if len(c.ID) == 0 || c.AccountID == "" {
 		return errors.New("add WebAuthn credential: ID and account are required")
 	}
@@ -72,7 +73,7 @@ func (s *Store) AddWebAuthnCredential(ctx context.Context, c idp.WebAuthnCredent
 }
 
 // ListWebAuthnCredentials returns the account's credentials, oldest first.
-func (s *Store) ListWebAuthnCredentials(ctx context.Context, accountID string) ([]idp.WebAuthnCredential, error) {
+func (s *Store) ListWebAuthnCredentials(ctx context.Context, accountID string) ([]mfa.WebAuthnCredential, error) {
 	// Insertion order: PostgreSQL's seq column, SQLite's rowid.
 	seq := "seq"
 	if s.db.Dialect() == sqldb.SQLite {
@@ -88,10 +89,10 @@ func (s *Store) ListWebAuthnCredentials(ctx context.Context, accountID string) (
 }
 
 // GetWebAuthnCredential returns the credential with this ID or ErrNotFound.
-func (s *Store) GetWebAuthnCredential(ctx context.Context, id []byte) (idp.WebAuthnCredential, error) {
+func (s *Store) GetWebAuthnCredential(ctx context.Context, id []byte) (mfa.WebAuthnCredential, error) {
 	c, err := getWebAuthn(ctx, s.db, id, "")
 	if err != nil {
-		return idp.WebAuthnCredential{}, fmt.Errorf("get WebAuthn credential: %w", err)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("get WebAuthn credential: %w", err)
 	}
 	return c, nil
 }
@@ -100,9 +101,9 @@ func (s *Store) GetWebAuthnCredential(ctx context.Context, id []byte) (idp.WebAu
 // with SELECT … FOR UPDATE (SQLite: the write lock), and stores the result;
 // the ID, account and public key cannot change.
 func (s *Store) UpdateWebAuthnCredential(ctx context.Context, id []byte,
-	fn func(idp.WebAuthnCredential) (idp.WebAuthnCredential, error),
-) (idp.WebAuthnCredential, error) {
-	var c idp.WebAuthnCredential
+	fn func(mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error),
+) (mfa.WebAuthnCredential, error) {
+	var c mfa.WebAuthnCredential
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		old, err := getWebAuthn(ctx, tx, id, " FOR UPDATE")
 		if err != nil {
@@ -124,7 +125,7 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, id []byte,
 		return err
 	})
 	if err != nil {
-		return idp.WebAuthnCredential{}, fmt.Errorf("update WebAuthn credential: %w", err)
+		return mfa.WebAuthnCredential{}, fmt.Errorf("update WebAuthn credential: %w", err)
 	}
 	return canonWebAuthn(c), nil
 }

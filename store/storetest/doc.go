@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite for idp.Store: every durable
+// Package storetest is the conformance suite for Store: every durable
 // store adapter (store/sqlite, store/postgres) runs Run from its own tests
 // and must pass it unchanged.
 //

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 )
 
 // lifecycleTests are the LifecycleStore cases, run by Run.
 var lifecycleTests = []struct {
 	name string
-	run  func(t *testing.T, s idp.Store, o Options)
+	run  func(t *testing.T, s Store, o Options)
 }{
 	{"LifecycleCandidates", testLifecycleCandidates},
 	{"LifecycleCandidatesPaging", testLifecycleCandidatesPaging},
@@ -29,7 +30,7 @@ var lifecycleTests = []struct {
 
 // createAt creates an account created at created that last logged in at
 // login (zero: never).
-func createAt(t *testing.T, s idp.Store, created, login time.Time) idp.Account {
+func createAt(t *testing.T, s Store, created, login time.Time) idp.Account {
 	t.Helper()
 	a := newAccount(t)
 	a.CreatedAt, a.LastLoginAt = created, login
@@ -47,7 +48,7 @@ func candidateIDs(cs []idp.LifecycleCandidate) []string {
 	return ids
 }
 
-func testLifecycleCandidates(t *testing.T, s idp.Store, _ Options) {
+func testLifecycleCandidates(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	never := base.AddDate(0, -3, 0)
 	neverNew := base.AddDate(0, 0, -10)
@@ -97,7 +98,7 @@ func testLifecycleCandidates(t *testing.T, s idp.Store, _ Options) {
 // testLifecycleCandidatesPaging pages through candidates of both kinds
 // (idle and never used) with equal and different idle starts: the keyset
 // (AfterIdle, After) yields each exactly once, by idle start and ID.
-func testLifecycleCandidatesPaging(t *testing.T, s idp.Store, _ Options) {
+func testLifecycleCandidatesPaging(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	type cand struct {
 		idle time.Time
@@ -162,7 +163,7 @@ func testLifecycleCandidatesPaging(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testLifecycleNotice(t *testing.T, s idp.Store, o Options) {
+func testLifecycleNotice(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	login := base.AddDate(-2, 0, 0)
 	a := createAt(t, s, login.AddDate(-1, 0, 0), login)
@@ -210,7 +211,7 @@ func testLifecycleNotice(t *testing.T, s idp.Store, o Options) {
 	checkErr(t, "MarkLifecycleNotice unknown account", err, idp.ErrNotFound)
 }
 
-func testLifecycleNoticeConcurrent(t *testing.T, s idp.Store, o Options) {
+func testLifecycleNoticeConcurrent(t *testing.T, s Store, o Options) {
 	ctx := guard(t)
 	login := base.AddDate(-2, 0, 0)
 	a := createAt(t, s, login.AddDate(-1, 0, 0), login)
@@ -241,13 +242,13 @@ func testLifecycleNoticeConcurrent(t *testing.T, s idp.Store, o Options) {
 	checkJobs(t, s, o, winners...)
 }
 
-func testPurgeAccount(t *testing.T, s idp.Store, o Options) {
+func testPurgeAccount(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, tok := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
 	mustCreateRefreshToken(t, s, a.ID, unique("fam"))
 	rtOther := mustCreateRefreshToken(t, s, other.ID, unique("fam"))
-	if _, err := s.UpdateMFA(ctx, a.ID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	if _, err := s.UpdateMFA(ctx, a.ID, func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 		m.PhoneSealed, m.PhoneVerifiedAt, m.Required = randBytes(t, 20), base, true
 		return m, nil, nil
 	}); err != nil {
@@ -330,7 +331,7 @@ func testPurgeAccount(t *testing.T, s idp.Store, o Options) {
 	checkErr(t, "CreateAccount with the purged address", s.CreateAccount(ctx, again, idp.ActionToken{}), nil)
 }
 
-func testPurgeAccountIdleCondition(t *testing.T, s idp.Store, o Options) {
+func testPurgeAccountIdleCondition(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	login := base.AddDate(-2, 0, 0)
 	a := createAt(t, s, login.AddDate(-1, 0, 0), login)
@@ -351,7 +352,7 @@ func testPurgeAccountIdleCondition(t *testing.T, s idp.Store, o Options) {
 	}
 }
 
-func testPurgeAccountConcurrent(t *testing.T, s idp.Store, o Options) {
+func testPurgeAccountConcurrent(t *testing.T, s Store, o Options) {
 	ctx := guard(t)
 	a, _ := mustCreateAccount(t, s)
 	checkErr(t, "RecordClientUse", s.RecordClientUse(ctx, a.ID, "forms", base), nil)
@@ -385,7 +386,7 @@ func testPurgeAccountConcurrent(t *testing.T, s idp.Store, o Options) {
 	}
 }
 
-func testUpdateAccountWithToken(t *testing.T, s idp.Store, o Options) {
+func testUpdateAccountWithToken(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	tok := newActionToken(t, a.ID, "email_change")
@@ -437,7 +438,7 @@ func testUpdateAccountWithToken(t *testing.T, s idp.Store, o Options) {
 	checkErr(t, "UpdateAccountWithToken unknown account", err, idp.ErrNotFound)
 }
 
-func testServiceEvents(t *testing.T, s idp.Store, _ Options) {
+func testServiceEvents(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	var accounts []idp.Account
 	for i := range 3 {

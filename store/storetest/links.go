@@ -10,11 +10,11 @@ import (
 )
 
 // runLinks runs the conformance tests of idp.LinkStore.
-func runLinks(t *testing.T, open func(t *testing.T) idp.Store, opts Options) {
+func runLinks(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	t.Helper()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s idp.Store, o Options)
+		run  func(t *testing.T, s Store, o Options)
 	}{
 		{"LinkCreateGet", testLinkCreateGet},
 		{"LinkIssuerScoped", testLinkIssuerScoped},
@@ -60,7 +60,7 @@ func checkLink(t *testing.T, what string, got, want idp.ExternalLink) {
 	}
 }
 
-func checkLinks(t *testing.T, s idp.Store, accountID string, want ...idp.ExternalLink) {
+func checkLinks(t *testing.T, s Store, accountID string, want ...idp.ExternalLink) {
 	t.Helper()
 	got, err := s.ListLinks(t.Context(), accountID)
 	checkErr(t, "ListLinks", err, nil)
@@ -72,14 +72,14 @@ func checkLinks(t *testing.T, s idp.Store, accountID string, want ...idp.Externa
 	}
 }
 
-func mustCreateLink(t *testing.T, s idp.Store, l idp.ExternalLink) {
+func mustCreateLink(t *testing.T, s Store, l idp.ExternalLink) {
 	t.Helper()
 	if err := s.CreateLink(t.Context(), l); err != nil {
 		t.Fatalf("CreateLink: %v", err)
 	}
 }
 
-func testLinkCreateGet(t *testing.T, s idp.Store, o Options) {
+func testLinkCreateGet(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	first := newLink(t, a.ID)
@@ -107,7 +107,7 @@ func testLinkCreateGet(t *testing.T, s idp.Store, o Options) {
 
 // testLinkIssuerScoped: a subject means nothing without its issuer and
 // connector; the same "sub" elsewhere is another (here: absent) link.
-func testLinkIssuerScoped(t *testing.T, s idp.Store, _ Options) {
+func testLinkIssuerScoped(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	l := newLink(t, a.ID)
@@ -136,7 +136,7 @@ func testLinkIssuerScoped(t *testing.T, s idp.Store, _ Options) {
 	checkLink(t, "GetLink (other issuer)", got, elsewhere)
 }
 
-func testLinkConflict(t *testing.T, s idp.Store, o Options) {
+func testLinkConflict(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	b, _ := mustCreateAccount(t, s)
@@ -172,7 +172,7 @@ func testLinkConflict(t *testing.T, s idp.Store, o Options) {
 	}
 }
 
-func testLinkUnknownAccount(t *testing.T, s idp.Store, o Options) {
+func testLinkUnknownAccount(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	l := newLink(t, "no-such-account")
 	checkErr(t, "CreateLink", s.CreateLink(ctx, l, newMail(t)), idp.ErrNotFound)
@@ -184,7 +184,7 @@ func testLinkUnknownAccount(t *testing.T, s idp.Store, o Options) {
 	checkErr(t, "UpdateLink", err, idp.ErrNotFound)
 }
 
-func testUpdateLink(t *testing.T, s idp.Store, _ Options) {
+func testUpdateLink(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	l := newLink(t, a.ID)
@@ -239,7 +239,7 @@ func testUpdateLink(t *testing.T, s idp.Store, _ Options) {
 	checkLinks(t, s, b.ID)
 }
 
-func testDeleteLink(t *testing.T, s idp.Store, o Options) {
+func testDeleteLink(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	b, _ := mustCreateAccount(t, s)
@@ -267,7 +267,7 @@ func testDeleteLink(t *testing.T, s idp.Store, o Options) {
 	checkLinks(t, s, b.ID, l)
 }
 
-func testDeleteAccountRemovesLinks(t *testing.T, s idp.Store, _ Options) {
+func testDeleteAccountRemovesLinks(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	b, _ := mustCreateAccount(t, s)

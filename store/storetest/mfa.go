@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 )
 
 // mfaTests are the MFAStore cases, run by Run.
 var mfaTests = []struct {
 	name string
-	run  func(t *testing.T, s idp.Store, o Options)
+	run  func(t *testing.T, s Store, o Options)
 }{
 	{"MFASettings", testMFASettings},
 	{"MFASettingsAbort", testMFASettingsAbort},
@@ -26,7 +27,7 @@ var mfaTests = []struct {
 	{"MFADeletedWithAccount", testMFADeletedWithAccount},
 }
 
-func checkMFA(t *testing.T, what string, got, want idp.MFASettings) {
+func checkMFA(t *testing.T, what string, got, want mfa.Settings) {
 	t.Helper()
 	if got.AccountID != want.AccountID || !bytes.Equal(got.PhoneSealed, want.PhoneSealed) || got.Required != want.Required ||
 		!got.PhoneVerifiedAt.Equal(want.PhoneVerifiedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
@@ -35,24 +36,24 @@ func checkMFA(t *testing.T, what string, got, want idp.MFASettings) {
 	checkUTC(t, what, got.PhoneVerifiedAt, got.UpdatedAt)
 }
 
-func testMFASettings(t *testing.T, s idp.Store, o Options) {
+func testMFASettings(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	got, err := s.GetMFA(ctx, a.ID)
 	checkErr(t, "GetMFA before any", err, nil)
-	checkMFA(t, "settings before any", got, idp.MFASettings{AccountID: a.ID})
+	checkMFA(t, "settings before any", got, mfa.Settings{AccountID: a.ID})
 	_, err = s.GetMFA(ctx, "nobody")
 	checkErr(t, "GetMFA unknown account", err, idp.ErrNotFound)
-	_, err = s.UpdateMFA(ctx, "nobody", func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	_, err = s.UpdateMFA(ctx, "nobody", func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 		t.Error("fn called for an unknown account")
 		return m, nil, nil
 	})
 	checkErr(t, "UpdateMFA unknown account", err, idp.ErrNotFound)
 
 	mail := newMail(t)
-	want := idp.MFASettings{AccountID: a.ID, PhoneSealed: randBytes(t, 40), PhoneVerifiedAt: base, Required: true, UpdatedAt: base}
-	stored, err := s.UpdateMFA(ctx, a.ID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
-		checkMFA(t, "fn sees", m, idp.MFASettings{AccountID: a.ID})
+	want := mfa.Settings{AccountID: a.ID, PhoneSealed: randBytes(t, 40), PhoneVerifiedAt: base, Required: true, UpdatedAt: base}
+	stored, err := s.UpdateMFA(ctx, a.ID, func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
+		checkMFA(t, "fn sees", m, mfa.Settings{AccountID: a.ID})
 		return want, []idp.Outgoing{mail}, nil
 	})
 	checkErr(t, "UpdateMFA", err, nil)
@@ -64,8 +65,8 @@ func testMFASettings(t *testing.T, s idp.Store, o Options) {
 
 	// Removing the number stores an empty one; the update sees the stored settings.
 	later := base.Add(time.Hour)
-	removed := idp.MFASettings{AccountID: a.ID, UpdatedAt: later}
-	_, err = s.UpdateMFA(ctx, a.ID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	removed := mfa.Settings{AccountID: a.ID, UpdatedAt: later}
+	_, err = s.UpdateMFA(ctx, a.ID, func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 		checkMFA(t, "fn sees stored", m, want)
 		return removed, nil, nil
 	})
@@ -75,24 +76,24 @@ func testMFASettings(t *testing.T, s idp.Store, o Options) {
 	checkMFA(t, "settings after removal", got, removed)
 }
 
-func testMFASettingsAbort(t *testing.T, s idp.Store, o Options) {
+func testMFASettingsAbort(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	errFn := errors.New("fn says no")
 	cases := []struct {
 		name string
-		fn   func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error)
+		fn   func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error)
 		want error
 	}{
-		{"fn error", func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+		{"fn error", func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 			m.Required = true
 			return m, []idp.Outgoing{newMail(t)}, errFn
 		}, errFn},
-		{"account changed", func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+		{"account changed", func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 			m.AccountID, m.Required = "other", true
 			return m, []idp.Outgoing{newMail(t)}, nil
 		}, nil},
-		{"unknown outgoing kind", func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+		{"unknown outgoing kind", func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 			m.Required = true
 			return m, []idp.Outgoing{newMail(t), {Kind: "fax"}}, nil
 		}, nil},
@@ -108,7 +109,7 @@ func testMFASettingsAbort(t *testing.T, s idp.Store, o Options) {
 			}
 			got, err := s.GetMFA(ctx, a.ID)
 			checkErr(t, "GetMFA", err, nil)
-			checkMFA(t, "settings after abort", got, idp.MFASettings{AccountID: a.ID})
+			checkMFA(t, "settings after abort", got, mfa.Settings{AccountID: a.ID})
 			checkJobs(t, s, o)
 		})
 	}
@@ -116,7 +117,7 @@ func testMFASettingsAbort(t *testing.T, s idp.Store, o Options) {
 
 // testMFASettingsConcurrent checks that concurrent read-modify-write
 // updates serialise, also before the first settings row exists.
-func testMFASettingsConcurrent(t *testing.T, s idp.Store, _ Options) {
+func testMFASettingsConcurrent(t *testing.T, s Store, _ Options) {
 	ctx := guard(t)
 	a, _ := mustCreateAccount(t, s)
 	const n = 8
@@ -126,7 +127,7 @@ func testMFASettingsConcurrent(t *testing.T, s idp.Store, _ Options) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.UpdateMFA(ctx, a.ID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+			_, err := s.UpdateMFA(ctx, a.ID, func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 				m.PhoneSealed = append(m.PhoneSealed, 'x') // a counter in disguise
 				return m, nil, nil
 			})
@@ -145,15 +146,15 @@ func testMFASettingsConcurrent(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func newRecoveryCodes(accountID string, ids ...string) []idp.RecoveryCode {
-	var out []idp.RecoveryCode
+func newRecoveryCodes(accountID string, ids ...string) []mfa.RecoveryCode {
+	var out []mfa.RecoveryCode
 	for _, id := range ids {
-		out = append(out, idp.RecoveryCode{AccountID: accountID, ID: id, Hash: "$argon2id$v=19$m=19456,t=2,p=1$" + id, CreatedAt: base})
+		out = append(out, mfa.RecoveryCode{AccountID: accountID, ID: id, Hash: "$argon2id$v=19$m=19456,t=2,p=1$" + id, CreatedAt: base})
 	}
 	return out
 }
 
-func testRecoveryCodes(t *testing.T, s idp.Store, o Options) {
+func testRecoveryCodes(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -210,7 +211,7 @@ func testRecoveryCodes(t *testing.T, s idp.Store, o Options) {
 
 // testRecoveryCodeConcurrent checks that a code works exactly once under
 // concurrent use.
-func testRecoveryCodeConcurrent(t *testing.T, s idp.Store, _ Options) {
+func testRecoveryCodeConcurrent(t *testing.T, s Store, _ Options) {
 	ctx := guard(t)
 	a, _ := mustCreateAccount(t, s)
 	checkErr(t, "ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, a.ID, newRecoveryCodes(a.ID, "A1")), nil)
@@ -243,7 +244,7 @@ func testRecoveryCodeConcurrent(t *testing.T, s idp.Store, _ Options) {
 // testReplaceRecoveryCodesConcurrent checks that concurrent replacements
 // (a double submit of "new codes") serialise: exactly one call's ten codes
 // remain, never a mix or the union of several.
-func testReplaceRecoveryCodesConcurrent(t *testing.T, s idp.Store, _ Options) {
+func testReplaceRecoveryCodesConcurrent(t *testing.T, s Store, _ Options) {
 	ctx := guard(t)
 	a, _ := mustCreateAccount(t, s)
 	checkErr(t, "ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, a.ID, newRecoveryCodes(a.ID, "old")), nil)
@@ -281,10 +282,10 @@ func testReplaceRecoveryCodesConcurrent(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testMFADeletedWithAccount(t *testing.T, s idp.Store, _ Options) {
+func testMFADeletedWithAccount(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
-	_, err := s.UpdateMFA(ctx, a.ID, func(m idp.MFASettings) (idp.MFASettings, []idp.Outgoing, error) {
+	_, err := s.UpdateMFA(ctx, a.ID, func(m mfa.Settings) (mfa.Settings, []idp.Outgoing, error) {
 		m.PhoneSealed, m.Required = randBytes(t, 40), true
 		return m, nil, nil
 	})
@@ -304,5 +305,5 @@ func testMFADeletedWithAccount(t *testing.T, s idp.Store, _ Options) {
 	checkErr(t, "CreateAccount with the old ID", s.CreateAccount(ctx, b, idp.ActionToken{}), nil)
 	m, err := s.GetMFA(ctx, b.ID)
 	checkErr(t, "GetMFA of the new account", err, nil)
-	checkMFA(t, "new account's settings", m, idp.MFASettings{AccountID: b.ID})
+	checkMFA(t, "new account's settings", m, mfa.Settings{AccountID: b.ID})
 }

@@ -15,7 +15,7 @@ import (
 // OrgStore is what the organisation suite needs of an adapter: the
 // account store (organisations hang on accounts) and delegation.Store.
 type OrgStore interface {
-	idp.Store
+	Store
 	delegation.Store
 }
 

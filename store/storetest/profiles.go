@@ -13,7 +13,7 @@ import (
 // profileTests are the conformance tests of idp.ProfileStore.
 var profileTests = []struct {
 	name string
-	run  func(t *testing.T, s idp.Store, o Options)
+	run  func(t *testing.T, s Store, o Options)
 }{
 	{"ProfileCreateGetList", testProfileCreateGetList},
 	{"ProfileErrors", testProfileErrors},
@@ -49,7 +49,7 @@ func checkProfile(t *testing.T, what string, got, want idp.Profile) {
 	}
 }
 
-func checkProfiles(t *testing.T, s idp.Store, accountID string, want ...idp.Profile) {
+func checkProfiles(t *testing.T, s Store, accountID string, want ...idp.Profile) {
 	t.Helper()
 	got, err := s.ListProfiles(t.Context(), accountID)
 	checkErr(t, "ListProfiles", err, nil)
@@ -61,14 +61,14 @@ func checkProfiles(t *testing.T, s idp.Store, accountID string, want ...idp.Prof
 	}
 }
 
-func mustCreateProfile(t *testing.T, s idp.Store, p idp.Profile) {
+func mustCreateProfile(t *testing.T, s Store, p idp.Profile) {
 	t.Helper()
 	if err := s.CreateProfile(t.Context(), p, idp.MaxProfiles); err != nil {
 		t.Fatalf("CreateProfile: %v", err)
 	}
 }
 
-func testProfileCreateGetList(t *testing.T, s idp.Store, _ Options) {
+func testProfileCreateGetList(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	checkProfiles(t, s, a.ID)
@@ -94,7 +94,7 @@ func testProfileCreateGetList(t *testing.T, s idp.Store, _ Options) {
 	checkProfiles(t, s, "no-such-account")
 }
 
-func testProfileErrors(t *testing.T, s idp.Store, _ Options) {
+func testProfileErrors(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -121,7 +121,7 @@ func testProfileErrors(t *testing.T, s idp.Store, _ Options) {
 	checkProfile(t, "GetProfile after the refusals", got, p)
 }
 
-func testProfileLimit(t *testing.T, s idp.Store, _ Options) {
+func testProfileLimit(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	for range 3 {
@@ -163,7 +163,7 @@ func testProfileLimit(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testEnsureProfile(t *testing.T, s idp.Store, _ Options) {
+func testEnsureProfile(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	main := newProfile(t, a.ID)
@@ -209,7 +209,7 @@ func testEnsureProfile(t *testing.T, s idp.Store, _ Options) {
 	checkErr(t, "EnsureProfile for an unknown account", err, idp.ErrNotFound)
 }
 
-func testUpdateProfile(t *testing.T, s idp.Store, _ Options) {
+func testUpdateProfile(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	p := newProfile(t, a.ID)
@@ -256,7 +256,7 @@ func testUpdateProfile(t *testing.T, s idp.Store, _ Options) {
 	checkErr(t, "UpdateProfile unknown", err, idp.ErrNotFound)
 }
 
-func testDeleteProfile(t *testing.T, s idp.Store, _ Options) {
+func testDeleteProfile(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	first, second := newProfile(t, a.ID), newProfile(t, a.ID)
@@ -278,7 +278,7 @@ func testDeleteProfile(t *testing.T, s idp.Store, _ Options) {
 
 // testDeleteLastProfileConcurrent: two deletions of an account's last two
 // profiles at once leave one profile.
-func testDeleteLastProfileConcurrent(t *testing.T, s idp.Store, _ Options) {
+func testDeleteLastProfileConcurrent(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	for range 5 {
 		a, _ := mustCreateAccount(t, s)
@@ -315,7 +315,7 @@ func testDeleteLastProfileConcurrent(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testProfileChoice(t *testing.T, s idp.Store, _ Options) {
+func testProfileChoice(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -358,7 +358,7 @@ func testProfileChoice(t *testing.T, s idp.Store, _ Options) {
 	checkChoice("GetProfileChoice after the refusals", "svc", want)
 }
 
-func testDeleteAccountRemovesProfiles(t *testing.T, s idp.Store, _ Options) {
+func testDeleteAccountRemovesProfiles(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -374,7 +374,7 @@ func testDeleteAccountRemovesProfiles(t *testing.T, s idp.Store, _ Options) {
 	checkProfiles(t, s, other.ID, keep)
 }
 
-func testPurgeAccountRemovesProfiles(t *testing.T, s idp.Store, _ Options) {
+func testPurgeAccountRemovesProfiles(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	p := newProfile(t, a.ID)
@@ -389,7 +389,7 @@ func testPurgeAccountRemovesProfiles(t *testing.T, s idp.Store, _ Options) {
 
 // testDeleteProfileRevokesGrants: the refresh tokens that show a profile to
 // a service are revoked with it; others are not.
-func testDeleteProfileRevokesGrants(t *testing.T, s idp.Store, _ Options) {
+func testDeleteProfileRevokesGrants(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	p1, p2 := newProfile(t, a.ID), newProfile(t, a.ID)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 )
 
 // Job is one mail job found in River's job table, as the outbox wrote it.
@@ -23,23 +24,31 @@ type Job struct {
 }
 
 // Options carries what the suite needs to know about the adapter beyond
-// the idp.Store contract.
+// the Store contract.
 type Options struct {
 	// MailJobs returns the mail jobs River holds in s's database, in
 	// insertion order. It is required.
 	MailJobs func(t *testing.T, s idp.Store) []Job
 }
 
+// Store is what a durable store adapter implements: the identity
+// provider's state and the second factors kept beside it.
+type Store interface {
+	idp.Store
+	mfa.Store
+	mfa.WebAuthnStore
+}
+
 // Run runs the conformance suite. open must return a fresh, empty store
 // for every call (and close it at the test's cleanup).
-func Run(t *testing.T, open func(t *testing.T) idp.Store, opts Options) {
+func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	t.Helper()
 	if opts.MailJobs == nil {
 		t.Fatal("storetest: Options.MailJobs is required")
 	}
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s idp.Store, o Options)
+		run  func(t *testing.T, s Store, o Options)
 	}{
 		{"Ping", testPing},
 		{"AccountCreateGet", testAccountCreateGet},
@@ -153,7 +162,7 @@ func newRefreshToken(t *testing.T, accountID, familyID string) idp.RefreshToken 
 
 // mustCreateAccount stores a new account with an activation token and
 // returns both.
-func mustCreateAccount(t *testing.T, s idp.Store) (idp.Account, idp.ActionToken) {
+func mustCreateAccount(t *testing.T, s Store) (idp.Account, idp.ActionToken) {
 	t.Helper()
 	a := newAccount(t)
 	tok := newActionToken(t, a.ID, idp.PurposeActivate)
@@ -163,7 +172,7 @@ func mustCreateAccount(t *testing.T, s idp.Store) (idp.Account, idp.ActionToken)
 	return a, tok
 }
 
-func mustCreateRefreshToken(t *testing.T, s idp.Store, accountID, familyID string) idp.RefreshToken {
+func mustCreateRefreshToken(t *testing.T, s Store, accountID, familyID string) idp.RefreshToken {
 	t.Helper()
 	rt := newRefreshToken(t, accountID, familyID)
 	if err := s.CreateRefreshToken(t.Context(), rt); err != nil {
@@ -282,7 +291,7 @@ func checkErr(t *testing.T, what string, err, want error) {
 
 // checkJobs fails unless the outbox holds exactly the given mails, in order,
 // each with ten attempts.
-func checkJobs(t *testing.T, s idp.Store, o Options, want ...idp.Outgoing) {
+func checkJobs(t *testing.T, s Store, o Options, want ...idp.Outgoing) {
 	t.Helper()
 	jobs := o.MailJobs(t, s)
 	if len(jobs) != len(want) {
@@ -307,13 +316,13 @@ func guard(t *testing.T) context.Context {
 	return ctx
 }
 
-func testPing(t *testing.T, s idp.Store, _ Options) {
+func testPing(t *testing.T, s Store, _ Options) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 }
 
-func testAccountCreateGet(t *testing.T, s idp.Store, o Options) {
+func testAccountCreateGet(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a := newAccount(t)
 	a.LastLoginAt = base.Add(time.Minute)
@@ -352,7 +361,7 @@ func testAccountCreateGet(t *testing.T, s idp.Store, o Options) {
 	checkAccount(t, "consumed account", activated, a)
 }
 
-func testAccountNotFound(t *testing.T, s idp.Store, _ Options) {
+func testAccountNotFound(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	mustCreateAccount(t, s)
 	tests := []struct {
@@ -371,7 +380,7 @@ func testAccountNotFound(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testAccountConflict(t *testing.T, s idp.Store, o Options) {
+func testAccountConflict(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	first, firstTok := mustCreateAccount(t, s)
 	tests := []struct {
@@ -402,7 +411,7 @@ func testAccountConflict(t *testing.T, s idp.Store, o Options) {
 	}
 }
 
-func testAccountCreateUnknownKind(t *testing.T, s idp.Store, o Options) {
+func testAccountCreateUnknownKind(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a := newAccount(t)
 	tok := newActionToken(t, a.ID, idp.PurposeActivate)
@@ -415,7 +424,7 @@ func testAccountCreateUnknownKind(t *testing.T, s idp.Store, o Options) {
 	checkJobs(t, s, o)
 }
 
-func testTimePrecision(t *testing.T, s idp.Store, _ Options) {
+func testTimePrecision(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	zones := []struct {
 		name string
@@ -450,7 +459,7 @@ func testTimePrecision(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testUpdateAccount(t *testing.T, s idp.Store, o Options) {
+func testUpdateAccount(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -485,7 +494,7 @@ func testUpdateAccount(t *testing.T, s idp.Store, o Options) {
 	checkJobs(t, s, o, m)
 }
 
-func testUpdateAccountAborts(t *testing.T, s idp.Store, o Options) {
+func testUpdateAccountAborts(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -541,7 +550,7 @@ func testUpdateAccountAborts(t *testing.T, s idp.Store, o Options) {
 
 // testUpdateAccountConcurrent checks that fn sees the row locked: of
 // concurrent read-modify-write updates none is lost.
-func testUpdateAccountConcurrent(t *testing.T, s idp.Store, _ Options) {
+func testUpdateAccountConcurrent(t *testing.T, s Store, _ Options) {
 	ctx := guard(t)
 	a, _ := mustCreateAccount(t, s)
 	if _, err := s.UpdateAccount(ctx, a.ID, func(old idp.Account) (idp.Account, []idp.Outgoing, error) {
@@ -577,7 +586,7 @@ func testUpdateAccountConcurrent(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testDeleteAccount(t *testing.T, s idp.Store, _ Options) {
+func testDeleteAccount(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, activation := mustCreateAccount(t, s)
 	reset := newActionToken(t, a.ID, idp.PurposeReset)
@@ -619,7 +628,7 @@ func testDeleteAccount(t *testing.T, s idp.Store, _ Options) {
 	checkErr(t, "CreateAccount with the freed index", s.CreateAccount(ctx, again, newActionToken(t, again.ID, idp.PurposeActivate)), nil)
 }
 
-func testActionToken(t *testing.T, s idp.Store, o Options) {
+func testActionToken(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, activation := mustCreateAccount(t, s)
 	reset := newActionToken(t, a.ID, idp.PurposeReset)
@@ -667,7 +676,7 @@ func testActionToken(t *testing.T, s idp.Store, o Options) {
 	checkJobs(t, s, o, resetMail, confirmMail)
 }
 
-func testActionTokenErrors(t *testing.T, s idp.Store, o Options) {
+func testActionTokenErrors(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, activation := mustCreateAccount(t, s)
 
@@ -724,7 +733,7 @@ func testActionTokenErrors(t *testing.T, s idp.Store, o Options) {
 	checkErr(t, "ConsumeActionToken after failures", err, nil)
 }
 
-func testActionTokenAbort(t *testing.T, s idp.Store, o Options) {
+func testActionTokenAbort(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, activation := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -773,7 +782,7 @@ func testActionTokenAbort(t *testing.T, s idp.Store, o Options) {
 	checkErr(t, "ConsumeActionToken after aborts", err, nil)
 }
 
-func testActionTokenConcurrent(t *testing.T, s idp.Store, o Options) {
+func testActionTokenConcurrent(t *testing.T, s Store, o Options) {
 	ctx := guard(t)
 	_, activation := mustCreateAccount(t, s)
 	const n = 10
@@ -818,7 +827,7 @@ func testActionTokenConcurrent(t *testing.T, s idp.Store, o Options) {
 	checkJobs(t, s, o, mails[winner])
 }
 
-func testClients(t *testing.T, s idp.Store, _ Options) {
+func testClients(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	b := idp.Client{
 		ID:                     "b-portal",
@@ -889,7 +898,7 @@ func testClients(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testSigningKeys(t *testing.T, s idp.Store, _ Options) {
+func testSigningKeys(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	keys, err := s.ListSigningKeys(ctx)
 	checkErr(t, "ListSigningKeys (empty)", err, nil)
@@ -933,7 +942,7 @@ func testSigningKeys(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testRefreshTokenCreateGet(t *testing.T, s idp.Store, _ Options) {
+func testRefreshTokenCreateGet(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	rt := mustCreateRefreshToken(t, s, "acc-1", unique("fam"))
 	bare := idp.RefreshToken{ID: unique("rt"), Hash: randBytes(t, 32), FamilyID: unique("fam"),
@@ -981,7 +990,7 @@ func child(t *testing.T, seen *idp.RefreshToken) (func(old idp.RefreshToken) idp
 	}, &made
 }
 
-func testRotateRefreshToken(t *testing.T, s idp.Store, _ Options) {
+func testRotateRefreshToken(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	family := unique("fam")
 	first := mustCreateRefreshToken(t, s, "acc-1", family)
@@ -1048,7 +1057,7 @@ func testRotateRefreshToken(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testRotateRefreshTokenErrors(t *testing.T, s idp.Store, _ Options) {
+func testRotateRefreshTokenErrors(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	live := mustCreateRefreshToken(t, s, "acc-1", unique("fam"))
 	revoked := mustCreateRefreshToken(t, s, "acc-1", unique("fam"))
@@ -1095,7 +1104,7 @@ func testRotateRefreshTokenErrors(t *testing.T, s idp.Store, _ Options) {
 	checkRefresh(t, "rotated", got, *made)
 }
 
-func testRotateRefreshTokenConcurrent(t *testing.T, s idp.Store, _ Options) {
+func testRotateRefreshTokenConcurrent(t *testing.T, s Store, _ Options) {
 	ctx := guard(t)
 	rt := mustCreateRefreshToken(t, s, "acc-1", unique("fam"))
 	const n = 20
@@ -1142,7 +1151,7 @@ func testRotateRefreshTokenConcurrent(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testRevokeRefreshTokens(t *testing.T, s idp.Store, _ Options) {
+func testRevokeRefreshTokens(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	famA, famB := unique("fam"), unique("fam")
 	a1 := mustCreateRefreshToken(t, s, "acc-1", famA)
@@ -1174,7 +1183,7 @@ func testRevokeRefreshTokens(t *testing.T, s idp.Store, _ Options) {
 	check(t, "c1", c1, time.Time{})
 }
 
-func testDeleteExpiredRefreshTokens(t *testing.T, s idp.Store, _ Options) {
+func testDeleteExpiredRefreshTokens(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	mk := func(expires time.Time) idp.RefreshToken {
 		rt := newRefreshToken(t, "acc-1", unique("fam"))
@@ -1205,7 +1214,7 @@ func testDeleteExpiredRefreshTokens(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testEnqueueOutgoing(t *testing.T, s idp.Store, o Options) {
+func testEnqueueOutgoing(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	checkErr(t, "EnqueueOutgoing nothing", s.EnqueueOutgoing(ctx), nil)
 	checkJobs(t, s, o)
@@ -1218,7 +1227,7 @@ func testEnqueueOutgoing(t *testing.T, s idp.Store, o Options) {
 	checkJobs(t, s, o, m1, m2)
 }
 
-func testAudit(t *testing.T, s idp.Store, _ Options) {
+func testAudit(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	events := []idp.AuditEvent{
 		{At: base, Actor: "system", Action: "client.created", Subject: "client-a", Detail: "redirect_uris"},

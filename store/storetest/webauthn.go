@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/mfa"
 )
 
-// runWebAuthn runs the conformance cases of idp.WebAuthnStore.
-func runWebAuthn(t *testing.T, open func(t *testing.T) idp.Store, opts Options) {
+// runWebAuthn runs the conformance cases of mfa.WebAuthnStore.
+func runWebAuthn(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	t.Helper()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s idp.Store, o Options)
+		run  func(t *testing.T, s Store, o Options)
 	}{
 		{"AddListGet", testWebAuthnAddListGet},
 		{"AddErrors", testWebAuthnAddErrors},
@@ -33,9 +34,9 @@ func runWebAuthn(t *testing.T, open func(t *testing.T) idp.Store, opts Options) 
 	}
 }
 
-func newWebAuthnCredential(t *testing.T, accountID string) idp.WebAuthnCredential {
+func newWebAuthnCredential(t *testing.T, accountID string) mfa.WebAuthnCredential {
 	t.Helper()
-	return idp.WebAuthnCredential{
+	return mfa.WebAuthnCredential{
 		ID:              randBytes(t, 32),
 		AccountID:       accountID,
 		Name:            "YubiKey 5 NFC – Büro",
@@ -51,7 +52,7 @@ func newWebAuthnCredential(t *testing.T, accountID string) idp.WebAuthnCredentia
 	}
 }
 
-func normWebAuthn(c idp.WebAuthnCredential) idp.WebAuthnCredential {
+func normWebAuthn(c mfa.WebAuthnCredential) mfa.WebAuthnCredential {
 	c.ID = normBytes(c.ID)
 	c.PublicKey = normBytes(c.PublicKey)
 	c.AAGUID = normBytes(c.AAGUID)
@@ -61,7 +62,7 @@ func normWebAuthn(c idp.WebAuthnCredential) idp.WebAuthnCredential {
 	return c
 }
 
-func checkWebAuthn(t *testing.T, what string, got, want idp.WebAuthnCredential) {
+func checkWebAuthn(t *testing.T, what string, got, want mfa.WebAuthnCredential) {
 	t.Helper()
 	checkUTC(t, what, got.CreatedAt, got.LastUsedAt)
 	if g, w := normWebAuthn(got), normWebAuthn(want); !reflect.DeepEqual(g, w) {
@@ -69,7 +70,7 @@ func checkWebAuthn(t *testing.T, what string, got, want idp.WebAuthnCredential) 
 	}
 }
 
-func mustAddWebAuthn(t *testing.T, s idp.Store, c idp.WebAuthnCredential) idp.WebAuthnCredential {
+func mustAddWebAuthn(t *testing.T, s Store, c mfa.WebAuthnCredential) mfa.WebAuthnCredential {
 	t.Helper()
 	if err := s.AddWebAuthnCredential(t.Context(), c); err != nil {
 		t.Fatalf("AddWebAuthnCredential: %v", err)
@@ -77,7 +78,7 @@ func mustAddWebAuthn(t *testing.T, s idp.Store, c idp.WebAuthnCredential) idp.We
 	return c
 }
 
-func testWebAuthnAddListGet(t *testing.T, s idp.Store, o Options) {
+func testWebAuthnAddListGet(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -107,7 +108,7 @@ func testWebAuthnAddListGet(t *testing.T, s idp.Store, o Options) {
 
 	list, err = s.ListWebAuthnCredentials(ctx, a.ID)
 	checkErr(t, "ListWebAuthnCredentials", err, nil)
-	want := []idp.WebAuthnCredential{first, firstTwin, second}
+	want := []mfa.WebAuthnCredential{first, firstTwin, second}
 	if len(list) != len(want) {
 		t.Fatalf("ListWebAuthnCredentials: %d credentials, want %d", len(list), len(want))
 	}
@@ -131,7 +132,7 @@ func testWebAuthnAddListGet(t *testing.T, s idp.Store, o Options) {
 	}
 }
 
-func testWebAuthnAddErrors(t *testing.T, s idp.Store, o Options) {
+func testWebAuthnAddErrors(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -143,7 +144,7 @@ func testWebAuthnAddErrors(t *testing.T, s idp.Store, o Options) {
 	dupOther.ID = c.ID
 	tests := []struct {
 		name string
-		c    idp.WebAuthnCredential
+		c    mfa.WebAuthnCredential
 		out  []idp.Outgoing
 		want error // nil: any error
 	}{
@@ -180,11 +181,11 @@ func testWebAuthnAddErrors(t *testing.T, s idp.Store, o Options) {
 	}
 }
 
-func testWebAuthnUpdate(t *testing.T, s idp.Store, _ Options) {
+func testWebAuthnUpdate(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	c := mustAddWebAuthn(t, s, newWebAuthnCredential(t, a.ID))
-	var seen idp.WebAuthnCredential
+	var seen mfa.WebAuthnCredential
 	want := c
 	want.Name = "Laptop"
 	want.SignCount = 8
@@ -192,7 +193,7 @@ func testWebAuthnUpdate(t *testing.T, s idp.Store, _ Options) {
 	want.BackupState = true
 	want.CloneWarning = true
 	want.Transports = []string{"internal", "hybrid"}
-	got, err := s.UpdateWebAuthnCredential(ctx, c.ID, func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+	got, err := s.UpdateWebAuthnCredential(ctx, c.ID, func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 		seen = old
 		return want, nil
 	})
@@ -204,7 +205,7 @@ func testWebAuthnUpdate(t *testing.T, s idp.Store, _ Options) {
 	checkWebAuthn(t, "stored after update", stored, want)
 }
 
-func testWebAuthnUpdateAborts(t *testing.T, s idp.Store, _ Options) {
+func testWebAuthnUpdateAborts(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -213,26 +214,26 @@ func testWebAuthnUpdateAborts(t *testing.T, s idp.Store, _ Options) {
 	tests := []struct {
 		name string
 		id   []byte
-		fn   func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error)
+		fn   func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error)
 		want error
 	}{
-		{"fn error", c.ID, func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+		{"fn error", c.ID, func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 			old.Name = "changed"
 			return old, errFn
 		}, errFn},
-		{"ID changed", c.ID, func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+		{"ID changed", c.ID, func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 			old.ID = randBytes(t, 32)
 			return old, nil
 		}, nil},
-		{"account changed", c.ID, func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+		{"account changed", c.ID, func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 			old.AccountID = other.ID
 			return old, nil
 		}, nil},
-		{"public key changed", c.ID, func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+		{"public key changed", c.ID, func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 			old.PublicKey = randBytes(t, 77)
 			return old, nil
 		}, nil},
-		{"unknown credential", randBytes(t, 32), func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+		{"unknown credential", randBytes(t, 32), func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 			t.Error("fn called for an unknown credential")
 			return old, nil
 		}, idp.ErrNotFound},
@@ -255,7 +256,7 @@ func testWebAuthnUpdateAborts(t *testing.T, s idp.Store, _ Options) {
 
 // testWebAuthnUpdateConcurrent checks that updates are serialised: n
 // concurrent increments of the signature counter all count.
-func testWebAuthnUpdateConcurrent(t *testing.T, s idp.Store, _ Options) {
+func testWebAuthnUpdateConcurrent(t *testing.T, s Store, _ Options) {
 	ctx := guard(t)
 	a, _ := mustCreateAccount(t, s)
 	c := newWebAuthnCredential(t, a.ID)
@@ -268,7 +269,7 @@ func testWebAuthnUpdateConcurrent(t *testing.T, s idp.Store, _ Options) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = s.UpdateWebAuthnCredential(ctx, c.ID, func(old idp.WebAuthnCredential) (idp.WebAuthnCredential, error) {
+			_, errs[i] = s.UpdateWebAuthnCredential(ctx, c.ID, func(old mfa.WebAuthnCredential) (mfa.WebAuthnCredential, error) {
 				old.SignCount++
 				return old, nil
 			})
@@ -288,7 +289,7 @@ func testWebAuthnUpdateConcurrent(t *testing.T, s idp.Store, _ Options) {
 	}
 }
 
-func testWebAuthnDelete(t *testing.T, s idp.Store, o Options) {
+func testWebAuthnDelete(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -332,7 +333,7 @@ func testWebAuthnDelete(t *testing.T, s idp.Store, o Options) {
 	checkErr(t, "AddWebAuthnCredential with the freed ID", s.AddWebAuthnCredential(ctx, again), nil)
 }
 
-func testWebAuthnDeleteAccount(t *testing.T, s idp.Store, _ Options) {
+func testWebAuthnDeleteAccount(t *testing.T, s Store, _ Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)
 	other, _ := mustCreateAccount(t, s)
@@ -341,7 +342,7 @@ func testWebAuthnDeleteAccount(t *testing.T, s idp.Store, _ Options) {
 	theirs := mustAddWebAuthn(t, s, newWebAuthnCredential(t, other.ID))
 
 	checkErr(t, "DeleteAccount", s.DeleteAccount(ctx, a.ID), nil)
-	for _, c := range []idp.WebAuthnCredential{c1, c2} {
+	for _, c := range []mfa.WebAuthnCredential{c1, c2} {
 		_, err := s.GetWebAuthnCredential(ctx, c.ID)
 		checkErr(t, "GetWebAuthnCredential of the deleted account", err, idp.ErrNotFound)
 	}
