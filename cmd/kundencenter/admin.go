@@ -33,6 +33,10 @@ const adminUsage = `usage: kundencenter admin <command>
   keyring generate         print a new KC_KEYRING value and random KC_TOKEN_KEY / KC_CSRF_KEY / KC_COOKIE_KEY values
   keyring add-key -id ID   print KC_KEYRING with a new current key (old keys stay for reading)
   orgs import FILE         import legacy organisation accounts (CSV: legacy_id,org_name,uid,owner_email; see package delegation)
+  accounts disable ACCOUNT       refuse logins and end every session and token of the account (services get back-channel logout)
+  accounts enable ACCOUNT        allow logins again (ended sessions stay ended)
+  accounts sessions-end ACCOUNT  end every session and token of the account
+              ACCOUNT is the account ID or its Konto-ID
   enablements list [-all]  enablement requests ("Freischaltung"); enablements approve ID; enablements refuse ID [-note TEXT]
 
 Uses KC_DATABASE_URL when set, else the embedded SQLite file in KC_DATA_DIR.
@@ -148,6 +152,8 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		return nil
 	case "orgs import":
 		return adminOrgsImport(ctx, store, ring, rest)
+	case "accounts disable", "accounts enable", "accounts sessions-end":
+		return adminAccounts(ctx, cfg, store, ring, verb, rest) // accounts.go
 	}
 	fmt.Print(adminUsage)
 	return fmt.Errorf("unknown admin command %q", what+" "+verb)
