@@ -63,6 +63,17 @@ func wantUnavailable(t *testing.T, what string, status int, body map[string]any)
 	}
 }
 
+// wantOutageAnswers checks that a refresh and an introspection answer 503
+// temporarily_unavailable during an outage.
+func wantOutageAnswers(t *testing.T, f *fixture, tok *oauth2.Token) {
+	t.Helper()
+	status, _, body := postClient(t, f.env, "/oauth/token", "rp", secret,
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	wantUnavailable(t, "refresh", status, body)
+	status, _, body = postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {tok.AccessToken}})
+	wantUnavailable(t, "introspection", status, body)
+}
+
 // TestRedisOutageKeepsRefreshFamily (issue 16.1, 16.5): a refresh while
 // Redis is down answers 503 temporarily_unavailable, and the client's
 // retry with the same refresh token after Redis is back succeeds (the
@@ -73,11 +84,7 @@ func TestRedisOutageKeepsRefreshFamily(t *testing.T) {
 	tok := f.tokens(t, f.env.NewBrowser(t))
 
 	rs.Kill(t)
-	status, _, body := postClient(t, f.env, "/oauth/token", "rp", secret,
-		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
-	wantUnavailable(t, "refresh", status, body)
-	status, _, body = postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {tok.AccessToken}})
-	wantUnavailable(t, "introspection", status, body)
+	wantOutageAnswers(t, f, tok)
 
 	rs.Start(t) // empty: no snapshot
 	t2, err := f.refresh(t, tok.RefreshToken)
@@ -196,12 +203,8 @@ func TestPostgresOutageIsTransient(t *testing.T) {
 	tok := f.tokens(t, f.env.NewBrowser(t))
 
 	pg.Stop(t)
-	status, _, body := postClient(t, f.env, "/oauth/token", "rp", secret,
-		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
-	wantUnavailable(t, "refresh", status, body)
-	status, _, body = postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {tok.AccessToken}})
-	wantUnavailable(t, "introspection", status, body)
-	status, _, body = postClient(t, f.env, "/oauth/token", "nobody", "wrong",
+	wantOutageAnswers(t, f, tok)
+	status, _, body := postClient(t, f.env, "/oauth/token", "nobody", "wrong",
 		url.Values{"grant_type": {"client_credentials"}})
 	wantUnavailable(t, "unknown client", status, body)
 
