@@ -31,6 +31,10 @@ const adminUsage = `usage: kundencenter admin <command>
   keys list
   keys rotate [-force]     promote the next signing key, retire the active one, publish a new next key
 ` + adminKeyringUsage + adminAuditUsage + `  orgs import FILE         import legacy organisation accounts (CSV: legacy_id,org_name,uid,owner_email; see package delegation)
+  accounts disable ACCOUNT       refuse logins and end every session and token of the account (services get back-channel logout)
+  accounts enable ACCOUNT        allow logins again (ended sessions stay ended)
+  accounts sessions-end ACCOUNT  end every session and token of the account
+              ACCOUNT is the account ID or its Konto-ID
   enablements list [-all]  enablement requests ("Freischaltung"); enablements approve ID; enablements refuse ID [-note TEXT]
 
 Uses KC_DATABASE_URL when set, else the embedded SQLite file in KC_DATA_DIR.
@@ -149,6 +153,8 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		return nil
 	case "orgs import":
 		return adminOrgsImport(ctx, store, ring, rest)
+	case "accounts disable", "accounts enable", "accounts sessions-end":
+		return adminAccounts(ctx, cfg, store, ring, verb, rest) // accounts.go
 	}
 	fmt.Print(adminUsage)
 	return fmt.Errorf("unknown admin command %q", what+" "+verb)

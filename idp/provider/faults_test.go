@@ -63,6 +63,17 @@ func wantUnavailable(t *testing.T, what string, status int, body map[string]any)
 	}
 }
 
+// wantOutageAnswers checks that a refresh and an introspection answer 503
+// temporarily_unavailable during an outage.
+func wantOutageAnswers(t *testing.T, f *fixture, tok *oauth2.Token) {
+	t.Helper()
+	status, _, body := postClient(t, f.env, "/oauth/token", "rp", secret,
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	wantUnavailable(t, "refresh", status, body)
+	status, _, body = postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {tok.AccessToken}})
+	wantUnavailable(t, "introspection", status, body)
+}
+
 // TestRedisOutageKeepsRefreshFamily (issue 16.1, 16.5): a refresh while
 // Redis is down answers 503 temporarily_unavailable, and the client's
 // retry with the same refresh token after Redis is back succeeds (the
@@ -73,11 +84,7 @@ func TestRedisOutageKeepsRefreshFamily(t *testing.T) {
 	tok := f.tokens(t, f.env.NewBrowser(t))
 
 	rs.Kill(t)
-	status, _, body := postClient(t, f.env, "/oauth/token", "rp", secret,
-		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
-	wantUnavailable(t, "refresh", status, body)
-	status, _, body = postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {tok.AccessToken}})
-	wantUnavailable(t, "introspection", status, body)
+	wantOutageAnswers(t, f, tok)
 
 	rs.Start(t) // empty: no snapshot
 	t2, err := f.refresh(t, tok.RefreshToken)
@@ -196,12 +203,8 @@ func TestPostgresOutageIsTransient(t *testing.T) {
 	tok := f.tokens(t, f.env.NewBrowser(t))
 
 	pg.Stop(t)
-	status, _, body := postClient(t, f.env, "/oauth/token", "rp", secret,
-		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
-	wantUnavailable(t, "refresh", status, body)
-	status, _, body = postClient(t, f.env, "/oauth/introspect", "rp", secret, url.Values{"token": {tok.AccessToken}})
-	wantUnavailable(t, "introspection", status, body)
-	status, _, body = postClient(t, f.env, "/oauth/token", "nobody", "wrong",
+	wantOutageAnswers(t, f, tok)
+	status, _, body := postClient(t, f.env, "/oauth/token", "nobody", "wrong",
 		url.Values{"grant_type": {"client_credentials"}})
 	wantUnavailable(t, "unknown client", status, body)
 
@@ -209,4 +212,61 @@ func TestPostgresOutageIsTransient(t *testing.T) {
 	if _, err := f.refresh(t, tok.RefreshToken); err != nil {
 		t.Fatalf("refresh after the outage: %v", err)
 	}
+}
+
+// TestDisableAccount (issue 16.7): disabling an account ends its tokens
+// and sessions and refuses logins; enabling it allows logins again, the
+// ended tokens stay ended.
+func TestDisableAccount(t *testing.T) { backends(t, testDisableAccount) }
+
+func testDisableAccount(t *testing.T, f *fixture) {
+	ctx := t.Context()
+	b := f.env.NewBrowser(t)
+	tok := f.tokens(t, b)
+	a, err := f.env.Store.GetAccountByEmailIndex(ctx, f.env.Service.EmailIndex(email))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.env.Service.DisableAccount(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := introspect(t, f, tok.AccessToken); got["active"] != false {
+		t.Errorf("access token active after disable: %v", got)
+	}
+	if _, err := f.refresh(t, tok.RefreshToken); oauthError(t, err) != "invalid_grant" {
+		t.Error("refresh token still refreshes after disable")
+	}
+	// Neither the old session (SSO) nor a new login get a code.
+	b2 := f.env.NewBrowser(t)
+	for _, br := range []*idptest.Browser{b, b2} {
+		resp, err := br.Get(f.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oidc.Nonce("n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc, _ := url.Parse(resp.Header.Get("Location")); loc != nil && loc.Query().Get("code") != "" {
+			t.Fatal("SSO session of a disabled account issued a code")
+		}
+		id := resp.Request.URL.Query().Get("authRequestID")
+		csrf := br.CSRF(t, f.env.URL+"/login?authRequestID="+url.QueryEscape(id))
+		req, _ := http.NewRequest(http.MethodPost, f.env.URL+"/login", strings.NewReader(url.Values{
+			"csrf": {csrf}, "authRequestID": {id}, "email": {email}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.env.URL)
+		resp, err = br.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc, _ := url.Parse(resp.Header.Get("Location")); loc != nil && loc.Query().Get("code") != "" {
+			t.Fatal("a disabled account logged in")
+		}
+	}
+	if err := f.env.Service.EnableAccount(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := introspect(t, f, tok.AccessToken); got["active"] != false {
+		t.Errorf("access token revived by enable: %v", got)
+	}
+	f.tokens(t, f.env.NewBrowser(t))
 }

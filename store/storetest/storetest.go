@@ -1128,11 +1128,15 @@ func testRotateRefreshTokenConcurrent(t *testing.T, s Store, _ Options) {
 	}
 	close(start)
 	wg.Wait()
-	winner := -1
+	// One rotation wins; one more may pass as the single retry that
+	// idp.RefreshRetryWindow allows (a lost response), never a third.
+	winner, retries := -1, 0
 	for i, err := range errs {
 		switch {
+		case err == nil && winner >= 0 && retries == 0:
+			retries++
 		case err == nil && winner >= 0:
-			t.Errorf("rotations %d and %d both succeeded", winner, i)
+			t.Errorf("rotations %d and %d and a retry all succeeded", winner, i)
 		case err == nil:
 			winner = i
 		case !errors.Is(err, idp.ErrReused):
