@@ -2,8 +2,8 @@ package idp
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -76,23 +76,52 @@ func (s *Service) revoke(ctx context.Context, now time.Time, rs ...Revocation) e
 	return nil
 }
 
-// accessTokenChecked is the key of the short-lived mark that an access
-// token was checked against the durable revocations. Expired keys stay
-// expired in a Redis snapshot, so a restore can revive a revoked token for
-// at most this long after its last check; a revocation deletes the
-// token's record, so while Redis keeps its data nothing waits for the mark.
-func accessTokenCheckedKey(id string) string { return "atok:" + id }
+// checkCache remembers for a short time that an access token was checked
+// against the durable revocations, in this process: introspection and
+// userinfo then cost no database query. It is consulted only after the
+// token's record was found in the ephemeral store, and every revocation
+// deletes that record, so while Redis keeps its data a revocation takes
+// effect at once on every instance. Only a Redis restored from an old
+// snapshot can revive a revoked token's record; the cache then keeps it
+// usable for at most accessTokenCheckTTL after its last check.
+type checkCache struct {
+	mu sync.Mutex
+	m  map[string]time.Time // token ID → checked until
+}
 
-const accessTokenCheckTTL = 30 * time.Second
+const (
+	accessTokenCheckTTL = 30 * time.Second
+	checkCacheMax       = 100_000
+)
+
+func (c *checkCache) fresh(id string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return now.Before(c.m[id])
+}
+
+func (c *checkCache) note(id string, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= checkCacheMax {
+		c.m = make(map[string]time.Time)
+	}
+	c.m[id] = until
+}
+
+func (c *checkCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
 
 // accessTokenRevoked checks an access token against the durable
 // revocations: the token itself, its refresh family, its session, and its
 // account(s).
 func (s *Service) accessTokenRevoked(ctx context.Context, t AccessToken) (bool, error) {
-	if _, err := s.eph.Get(ctx, accessTokenCheckedKey(t.ID)); err == nil {
+	now := s.Now()
+	if s.checked.fresh(t.ID, now) {
 		return false, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return false, err
 	}
 	rs := []Revocation{{RevokedAccessToken, t.ID}}
 	if t.FamilyID != "" {
@@ -110,9 +139,10 @@ func (s *Service) accessTokenRevoked(ctx context.Context, t AccessToken) (bool, 
 	if err != nil || revoked {
 		return revoked, err
 	}
-	ttl := min(accessTokenCheckTTL, t.Expiry.Sub(s.Now()))
-	if ttl > 0 {
-		_ = s.eph.Set(ctx, accessTokenCheckedKey(t.ID), []byte{1}, ttl)
+	until := now.Add(accessTokenCheckTTL)
+	if t.Expiry.Before(until) {
+		until = t.Expiry
 	}
+	s.checked.note(t.ID, until)
 	return false, nil
 }

@@ -98,6 +98,7 @@ func (c *Config) defaults() {
 
 // Service carries out the account rules over the stores.
 type Service struct {
+	checked checkCache // revocation.go
 	cfg     Config
 	store   Store
 	eph     Ephemeral

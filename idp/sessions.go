@@ -298,7 +298,8 @@ func (s *Service) RevokeAccessToken(ctx context.Context, id string) error {
 	if err := s.revoke(ctx, s.Now(), Revocation{RevokedAccessToken, id}); err != nil {
 		return err
 	}
-	return s.eph.Delete(ctx, accessTokenKey(id), accessTokenCheckedKey(id))
+	s.checked.forget(id)
+	return s.eph.Delete(ctx, accessTokenKey(id))
 }
 
 // Account returns an account by ID.
