@@ -52,9 +52,11 @@ func TestFailureSuite(t *testing.T) {
 	}
 	t.Cleanup(store.Close)
 	r, eph := privateRedis(t)
-	// Every client comes through the proxy's address: no per-IP limits.
+	// Every client comes through the proxy's address, and the workers log in
+	// again and again: no login or registration limits.
 	many := idp.Rule{Name: "many", Limit: 1 << 30, Window: time.Hour}
-	c := newCluster(t, store, eph, 2, clusterOptions{Limits: &idp.Limits{RegisterPerIP: many, LoginPerIP: many, LoginPerNetwork: many}})
+	c := newCluster(t, store, eph, 2, clusterOptions{Limits: &idp.Limits{RegisterPerIP: many,
+		LoginPerIP: many, LoginPerNetwork: many, LoginPerAccount: many, LoginPerDevice: many}})
 
 	const workers = 6
 	users := make([]*user, workers)
