@@ -23,7 +23,7 @@ func FuzzIdentity(f *testing.F) {
 	c := &Connector{cfg: connectors.Config{ID: "swissid",
 		LevelMap:      map[string]string{"qoa1": idp.LevelLow, "qoa2": idp.LevelSubstantial, "qoa3": idp.LevelHigh},
 		ProofingClaim: "urn:swissid:qor", ProofingMap: map[string]string{"qor0": idp.ProofingLevels[0], "qor1": idp.ProofingVerified},
-		ClaimMap:      map[string]string{connectors.FieldGivenName: "given_name"}}}
+		ClaimMap: map[string]string{connectors.FieldGivenName: "given_name"}}}
 	for _, s := range []string{
 		`{"iss":"https://login.swissid.ch","sub":"s-1","aud":"kc","iat":1764763200,"auth_time":1764763100,"acr":"qoa2","amr":["pwd","sms"],"email":" anna@example.ch ","email_verified":true,"given_name":"Anna","family_name":"Muster","birthdate":"1980-12-31","locale":"de-CH","urn:swissid:qor":"qor1"}`,
 		`{"sub":"s-2","acr":"qoa9","email_verified":"TRUE","birthdate":"0000-12-31","locale":"rm","urn:swissid:qor":"qor0"}`,
