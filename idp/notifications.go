@@ -169,8 +169,14 @@ func printable(s string) bool {
 }
 
 // linkOfClient reports whether link is an absolute http(s) URL whose origin
-// is that of one of c's redirect URIs.
+// is that of one of c's redirect URIs. The link must be written out
+// (percent-encoded, printable ASCII without backslash): a space ends a
+// link in a text mail, and browsers read a backslash as a slash where Go
+// does not (found by FuzzLinkOfClient).
 func linkOfClient(c Client, link string) bool {
+	if strings.ContainsFunc(link, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '\\' }) {
+		return false
+	}
 	u, err := url.Parse(link)
 	if err != nil || u.User != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || len(link) > 2000 {
 		return false
