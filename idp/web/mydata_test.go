@@ -38,6 +38,7 @@ func personal(t *testing.T, env *idptest.Env, id string) (idp.Account, idp.Perso
 }
 
 func TestMyDataLoginRequired(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	b := env.NewBrowser(t)
 	for _, path := range []string{"/account/data", "/account/email", "/account/delete"} {
@@ -56,6 +57,7 @@ func TestMyDataLoginRequired(t *testing.T) {
 }
 
 func TestMyDataEdit(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	b := consoleLogin(t, env, "anna@example.ch", pw)
@@ -170,6 +172,7 @@ func TestMyDataEdit(t *testing.T) {
 func equalBytes(a, b []byte) bool { return string(a) == string(b) }
 
 func TestMyDataCSRF(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	b := consoleLogin(t, env, "anna@example.ch", pw)
@@ -180,6 +183,7 @@ func TestMyDataCSRF(t *testing.T) {
 }
 
 func TestEmailChange(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	env.CreateAccount(t, "Otto", "Andere", "otto@example.ch", pw)
@@ -272,6 +276,7 @@ func TestEmailChange(t *testing.T) {
 // TestEmailChangeSuperseded: a newer request voids the older link, and an
 // address taken between request and confirmation is refused.
 func TestEmailChangeSuperseded(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
@@ -303,6 +308,7 @@ func TestEmailChangeSuperseded(t *testing.T) {
 }
 
 func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
@@ -368,6 +374,7 @@ func TestDeleteAccount(t *testing.T) {
 // TestDeleteNeedsSecondFactor: an account with a second factor must log in
 // again with it before deleting; the password alone is not enough.
 func TestDeleteNeedsSecondFactor(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
@@ -402,6 +409,7 @@ func TestDeleteNeedsSecondFactor(t *testing.T) {
 // TestEmailChangeExpires: after its link expired (24 h), a change is no
 // longer shown as pending on "Meine Daten".
 func TestEmailChangeExpires(t *testing.T) {
+	t.Parallel()
 	c := &clock{now: time.Now().UTC()}
 	env := idptest.Start(t, idptest.Options{Now: c.Now})
 	env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
