@@ -317,61 +317,6 @@ func (p *Provider) callbackURL(id string) string {
 	return p.cfg.Issuer + "/authorize/callback?id=" + id
 }
 
-// SetActing records whom the login of a pending auth request acts for,
-// after the login UI checked it with the ActingResolver (token issuance
-// checks it again).
-func (p *Provider) SetActing(ctx context.Context, id string, acting idp.Acting) error {
-	a, err := p.getAuthRequest(ctx, id)
-	if err != nil {
-		return err
-	}
-	a.Acting = acting
-	return p.putAuthRequest(ctx, a)
-}
-
-// SetProfile records the profile a pending auth request's client sees,
-// after the login UI checked that it is the account's.
-func (p *Provider) SetProfile(ctx context.Context, id, profileID string) error {
-	a, err := p.getAuthRequest(ctx, id)
-	if err != nil {
-		return err
-	}
-	a.Profile = profileID
-	return p.putAuthRequest(ctx, a)
-}
-
-// HasProfileChoice reports whether the account has several profiles, so
-// that the login asks which one the client sees.
-func (p *Provider) HasProfileChoice(ctx context.Context, accountID string) bool {
-	ps, err := p.idp.Profiles(ctx, accountID)
-	if err != nil {
-		p.log.WarnContext(ctx, "profiles unavailable", "err", err)
-		return false
-	}
-	return len(ps) > 1
-}
-
-// PresetProfile records on a pending auth request the profile its client
-// sees when the login UI does not ask (one profile, or prompt=none): the
-// one last chosen for that client while it exists, else the first.
-func (p *Provider) PresetProfile(ctx context.Context, id, accountID, clientID string) error {
-	ps, err := p.idp.Profiles(ctx, accountID)
-	if err != nil {
-		return err
-	}
-	choice := ps[0].ID
-	if rem, err := p.idp.RememberedProfile(ctx, accountID, clientID); err != nil {
-		return err
-	} else if rem != "" {
-		for _, pr := range ps {
-			if pr.ID == rem {
-				choice = rem
-			}
-		}
-	}
-	return p.SetProfile(ctx, id, choice)
-}
-
 // HasActingChoices reports whether the account may act for someone else
 // at the client, so that the login asks "Für wen handeln Sie?".
 func (p *Provider) HasActingChoices(ctx context.Context, accountID, clientID string) bool {

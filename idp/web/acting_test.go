@@ -24,6 +24,7 @@ import (
 // (ID token, userinfo, introspection, refresh); a service not assigned
 // never asks; after the assignment ends, refresh and introspection refuse.
 func TestActForOrganisation(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect},
 		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}, mfaSecret)
@@ -180,6 +181,7 @@ func introspectAs(t *testing.T, env *idptest.Env, client, token string) map[stri
 // P's timeline shows the use, a service not covered never asks, and when
 // P ends the representation the token goes inactive at introspection.
 func TestActForRepresentedPerson(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
 	env.AddClient(t, idp.Client{ID: "other", Name: "Steuern", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
@@ -325,6 +327,7 @@ func postAction(t *testing.T, env *idptest.Env, token, body string) (int, map[st
 // acting for P; P's timeline shows it; other tokens and bodies are refused
 // with an OAuth error, and after the end of the representation too.
 func TestActionReceipts(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect},
 		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantClientCredentials}, Scopes: []string{idp.ScopeActionReceipts}}, mfaSecret)
@@ -418,6 +421,7 @@ func TestActionReceipts(t *testing.T) {
 // TestSecondRepresentationKeepsFirst: a second representation between the
 // same two people (to add a service) does not end the first one's grants.
 func TestSecondRepresentationKeepsFirst(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
 	env.AddClient(t, idp.Client{ID: "other", Name: "Steuern", RedirectURIs: []string{mfaRedirect}}, mfaSecret)

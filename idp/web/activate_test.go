@@ -12,6 +12,7 @@ import (
 // TestActivationNeedsConfirmation: following the e-mailed link (as a mail
 // scanner does) activates nothing; the button on its page does, once.
 func TestActivationNeedsConfirmation(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	if err := env.Service.Register(ctx, idp.RegisterInput{GivenName: "Anna", FamilyName: "Muster", Email: mfaEmail,

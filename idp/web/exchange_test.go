@@ -45,6 +45,7 @@ func exchange(t *testing.T, env *idptest.Env, client, secret string, form url.Va
 // sub = P and act = R; everything else is refused with the right OAuth
 // error, and ending the representation deactivates the token at once.
 func TestTokenExchange(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	grants := []string{idp.GrantAuthorizationCode, idp.GrantTokenExchange}
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}, GrantTypes: grants}, mfaSecret)

@@ -210,6 +210,7 @@ func (h *Handler) phoneConfirm(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		_ = h.svc.EndSession(r.Context(), sess.ID)
+		h.forgetSession(r)
 		up, err := h.svc.StartSessionSince(r.Context(), sess.AccountID, amr, idp.LevelSubstantial, sess.AuthTime)
 		if err != nil {
 			h.fail(w, r, err)

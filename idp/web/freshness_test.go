@@ -16,6 +16,7 @@ import (
 // login flow (/login/continue, /login/context, /login/profile): the
 // provider itself refuses, and /login/continue asks for the password.
 func TestFreshLoginCannotBeBypassed(t *testing.T) {
+	t.Parallel()
 	for _, path := range []string{"/login/continue", "/login/context", "/login/profile"} {
 		t.Run(path, func(t *testing.T) {
 			f := newMFAFixture(t, idptest.Options{})
@@ -48,6 +49,7 @@ func TestFreshLoginCannotBeBypassed(t *testing.T) {
 // TestSMSFailuresCountPerAccount: starting new challenges does not reset
 // the count of wrong codes; after ten the account's SMS codes are locked.
 func TestSMSFailuresCountPerAccount(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	setup := f.env.NewBrowser(t)
@@ -83,6 +85,7 @@ func TestSMSFailuresCountPerAccount(t *testing.T) {
 // TestIntrospectionOnlyForTheTokensClient: another client learns nothing
 // about a token that was not issued to it or for it.
 func TestIntrospectionOnlyForTheTokensClient(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	b := f.env.NewBrowser(t)
@@ -104,6 +107,7 @@ func TestIntrospectionOnlyForTheTokensClient(t *testing.T) {
 // password typed before enrolling a first factor counts: "continue" goes
 // to the service without asking again.
 func TestFreshLoginAfterEnrolment(t *testing.T) {
+	t.Parallel()
 	for _, opt := range []struct{ k, v string }{{"prompt", "login"}, {"max_age", "0"}, {"max_age", "600"}} {
 		t.Run(opt.k+"="+opt.v, func(t *testing.T) {
 			f := newMFAFixture(t, idptest.Options{})
@@ -132,6 +136,7 @@ func TestFreshLoginAfterEnrolment(t *testing.T) {
 // (a provider never sees max_age=0), and the fresh upstream login
 // completes the request.
 func TestFederatedMaxAgeZero(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	b := f.env.NewBrowser(t)
 	v := oauth2.GenerateVerifier()

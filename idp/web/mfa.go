@@ -239,6 +239,7 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID s
 	} else if old, ok := h.session(r); ok {
 		_ = h.svc.EndSession(ctx, old.ID)
 	}
+	h.forgetSession(r)
 	sess, err := h.svc.StartSessionSince(ctx, accountID, amr, acr, authTime)
 	if err != nil {
 		h.fail(w, r, err)

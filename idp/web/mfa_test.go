@@ -186,6 +186,7 @@ func lastNotice(t *testing.T, env *idptest.Env, event string) {
 // that needs two factors asks only for the SMS code (read from the fake
 // Twilio), and its ID token carries the higher acr.
 func TestStepUpWithSMS(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	setup := f.env.NewBrowser(t)
@@ -233,6 +234,7 @@ func TestStepUpWithSMS(t *testing.T) {
 // TestWrongCodes: five wrong codes lock the challenge; a resend gives a
 // new code but does not reset the count; a locked challenge needs a new one.
 func TestWrongCodes(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	setup := f.env.NewBrowser(t)
@@ -289,6 +291,7 @@ func TestWrongCodes(t *testing.T) {
 // factor entering a two-factor service is guided to enrol one and then
 // continues to the service at the higher level.
 func TestServiceNeedsTwoFactorsGuidesEnrolment(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	b := f.env.NewBrowser(t)
@@ -319,6 +322,7 @@ func TestServiceNeedsTwoFactorsGuidesEnrolment(t *testing.T) {
 // TestRecoveryCodes: codes are shown once, log in once each, and their use
 // is announced by e-mail.
 func TestRecoveryCodes(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	setup := f.env.NewBrowser(t)
@@ -363,6 +367,7 @@ func TestRecoveryCodes(t *testing.T) {
 // recent login with the second factor; the old number and the e-mail
 // address are told.
 func TestPhoneChangeNeedsFreshSecondFactor(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	b := f.env.NewBrowser(t)
@@ -426,6 +431,7 @@ func TestPhoneChangeNeedsFreshSecondFactor(t *testing.T) {
 // TestUnreachableLevel: a service asking for a level the account cannot
 // reach gets a clean OIDC error, not a loop.
 func TestUnreachableLevel(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	setup := f.env.NewBrowser(t)
@@ -484,6 +490,7 @@ func regexpAll(s, expr string) []string {
 // TestSMSFailsClosed: without the budget counters no SMS is sent and the
 // user sees a clear message.
 func TestSMSFailsClosed(t *testing.T) {
+	t.Parallel()
 	eph := memory.New(nil)
 	t.Cleanup(func() { eph.Close() })
 	flaky := &switchable{Ephemeral: eph}
@@ -509,6 +516,7 @@ func TestSMSFailsClosed(t *testing.T) {
 
 // TestEnrolmentRefusesForeignNumbers: only CH/LI mobiles, nothing sent otherwise.
 func TestEnrolmentRefusesForeignNumbers(t *testing.T) {
+	t.Parallel()
 	f := newMFAFixture(t, idptest.Options{})
 	f.env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)
 	b := f.env.NewBrowser(t)

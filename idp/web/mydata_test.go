@@ -39,6 +39,7 @@ func personal(t *testing.T, env *idptest.Env, id string) (idp.Account, idp.Perso
 }
 
 func TestMyDataLoginRequired(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	b := env.NewBrowser(t)
 	for _, path := range []string{"/account/data", "/account/email", "/account/delete"} {
@@ -57,6 +58,7 @@ func TestMyDataLoginRequired(t *testing.T) {
 }
 
 func TestMyDataEdit(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	b := consoleLogin(t, env, "anna@example.ch", pw)
@@ -173,6 +175,7 @@ func TestMyDataEdit(t *testing.T) {
 func equalBytes(a, b []byte) bool { return string(a) == string(b) }
 
 func TestMyDataCSRF(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	b := consoleLogin(t, env, "anna@example.ch", pw)
@@ -183,6 +186,7 @@ func TestMyDataCSRF(t *testing.T) {
 }
 
 func TestEmailChange(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	env.CreateAccount(t, "Otto", "Andere", "otto@example.ch", pw)
@@ -275,6 +279,7 @@ func TestEmailChange(t *testing.T) {
 // TestEmailChangeSuperseded: a newer request voids the older link, and an
 // address taken between request and confirmation is refused.
 func TestEmailChangeSuperseded(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
@@ -306,6 +311,7 @@ func TestEmailChangeSuperseded(t *testing.T) {
 }
 
 func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
@@ -371,6 +377,7 @@ func TestDeleteAccount(t *testing.T) {
 // TestDeleteNeedsSecondFactor: an account with a second factor must log in
 // again with it before deleting; the password alone is not enough.
 func TestDeleteNeedsSecondFactor(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
@@ -405,6 +412,7 @@ func TestDeleteNeedsSecondFactor(t *testing.T) {
 // TestEmailChangeExpires: after its link expired (24 h), a change is no
 // longer shown as pending on "Meine Daten".
 func TestEmailChangeExpires(t *testing.T) {
+	t.Parallel()
 	c := &clock{now: time.Now().UTC()}
 	env := idptest.Start(t, idptest.Options{Now: c.Now})
 	env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)

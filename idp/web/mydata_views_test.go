@@ -82,6 +82,7 @@ var consoleKeyLike = regexp.MustCompile(`\b(?:mydata|email_change(?:_confirm)?|d
 // left untranslated, every dynamic key known, labels and error links
 // wired to their fields, no inline code.
 func TestMyDataViews(t *testing.T) {
+	t.Parallel()
 	r := newRenderer(t)
 	for _, c := range mydataCases() {
 		for _, lang := range templates.Langs() {

@@ -149,6 +149,7 @@ func wantIn(t *testing.T, what, body string, wants ...string) {
 const pw = "Sonnenblume-Aare-42"
 
 func TestOrgPages(t *testing.T) {
+	t.Parallel()
 	e := startOrgs(t)
 	anna := e.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	beat := e.CreateAccount(t, "Beat", "Geheim", "beat.geheim@example.ch", pw)

@@ -51,12 +51,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	p.LangLinks = templates.LangLinks(&u, lang)
 	h.portalLayout(r, p) // portal.go
-	if s, ok := h.session(r); ok && p.User == "" {
-		if a, err := h.svc.Account(r.Context(), s.AccountID); err == nil {
-			if pd, err := h.svc.Personal(a); err == nil {
-				p.User = pd.GivenName + " " + pd.FamilyName
-			}
-		}
+	if p.User == "" {
+		p.User = h.userName(r) // session.go: once per request
 	}
 	var buf bytes.Buffer
 	if err := h.tpl.Render(&buf, page, lang, v); err != nil {
@@ -368,6 +364,7 @@ func (h *Handler) finishLogout(w http.ResponseWriter, r *http.Request, logoutID 
 		if err := h.svc.EndSession(r.Context(), sess.ID); err != nil {
 			h.problem(r, err) // logs it
 		}
+		h.forgetSession(r)
 	}
 	h.setCookie(w, SessionCookieName(h.cfg.Secure), "", -1)
 	if logoutID != "" {

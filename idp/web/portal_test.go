@@ -69,6 +69,7 @@ func (p *portalEnv) authURL() string {
 }
 
 func TestCataloguePages(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t)
 	b := p.env.NewBrowser(t)
 	tests := []struct{ path, want string }{
@@ -104,6 +105,7 @@ func TestCataloguePages(t *testing.T) {
 // the friendly page, after approval it reaches the service, and a refusal
 // is told by e-mail.
 func TestEnablementGate(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t)
 	b := p.env.NewBrowser(t)
 	res := b.Open(t, p.authURL())
@@ -203,6 +205,7 @@ func TestEnablementPromptNone(t *testing.T) {
 }
 
 func TestContactForm(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t)
 	b := p.env.NewBrowser(t)
 	send := func(email string) idptest.Result {
@@ -239,6 +242,7 @@ func TestContactForm(t *testing.T) {
 }
 
 func TestPortalNavigation(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t)
 	b := p.env.NewBrowser(t)
 	res := b.Submit(t, "/login", "/login", url.Values{"email": {portalEmail}, "password": {portalPassword}})
@@ -261,6 +265,7 @@ func templatesLinks() templates.PortalLinks {
 // TestResetReturnsToService: "Passwort vergessen?" during a service's login
 // leads, after the reset, back to that login and on to the service.
 func TestResetReturnsToService(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t)
 	p.env.AddClient(t, idp.Client{ID: "plain", Name: "Formulare", RedirectURIs: []string{portalRedirect}}, portalSecret)
 	conf := *p.conf

@@ -46,6 +46,7 @@ var profileLinkRE = regexp.MustCompile(`href="/account/profiles/([A-Za-z0-9_-]+)
 // be edited; the last profile cannot be deleted; another account's
 // profile is not found; CSRF is checked.
 func TestProfilesConsole(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	if _, err := env.Service.UpdateData(t.Context(), acct.ID, idp.DataInput{GivenName: "Anna", FamilyName: "Muster",
@@ -205,6 +206,7 @@ func TestProfilesConsole(t *testing.T) {
 // refresh keeps it; a forged choice is refused; once the profile is
 // deleted, its grant no longer refreshes.
 func TestProfileLogin(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect},
 		GrantTypes: []string{idp.GrantAuthorizationCode, idp.GrantRefreshToken}}, mfaSecret)
@@ -359,6 +361,7 @@ func TestProfileLogin(t *testing.T) {
 // TestProfileAfterActing: the profile question follows "Für wen handeln
 // Sie?"; the service gets both the organisation and the chosen profile.
 func TestProfileAfterActing(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.AddClient(t, idp.Client{ID: "svc", Name: "Baugesuche", RedirectURIs: []string{mfaRedirect}}, mfaSecret)
 	anna := env.CreateAccount(t, "Anna", "Muster", mfaEmail, mfaPassword)

@@ -74,6 +74,7 @@ var profileKeyLike = regexp.MustCompile(`\b(?:profiles?|profile_choice|mydata|er
 // their fields, no inline code; the main profile's form has no fields for
 // what "Meine Daten" holds.
 func TestProfileViews(t *testing.T) {
+	t.Parallel()
 	r := newRenderer(t)
 	for _, c := range profileCases() {
 		for _, lang := range templates.Langs() {

@@ -17,6 +17,7 @@ var codeOnPage = regexp.MustCompile(`id="access-code">([0-9A-Z]{4}(?:-[0-9A-Z]{4
 // browsers (P and R) and a stranger: validation in the user's language,
 // CSRF, the code never in a URL, and who may do what.
 func TestRepresentationPages(t *testing.T) {
+	t.Parallel()
 	e := startOrgs(t)
 	paula := e.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", pw)
 	ruedi := e.CreateAccount(t, "Ruedi", "Vertreter", "ruedi@example.ch", pw)
@@ -183,6 +184,7 @@ func TestRepresentationPages(t *testing.T) {
 // TestRepresentationCodeThrottledPage: too many codes from one account
 // give the rate-limit message, even for the right code.
 func TestRepresentationCodeThrottledPage(t *testing.T) {
+	t.Parallel()
 	e := startOrgs(t)
 	e.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", pw)
 	e.CreateAccount(t, "Ruedi", "Vertreter", "ruedi@example.ch", pw)

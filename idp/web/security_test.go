@@ -37,6 +37,7 @@ func post(t *testing.T, b *idptest.Browser, env *idptest.Env, path string, form 
 var volatile = regexp.MustCompile(`name="csrf" value="[^"]*"|Fehler-ID[^<]*|[A-Za-z0-9_-]{12}\b(?:</)|request[^<]*`)
 
 func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{Secure: true})
 	for _, path := range []string{"/", "/login", "/register", "/reset", "/reset/confirm?token=x", "/activate?token=x",
 		"/logout", "/login/error", "/nope", "/.well-known/openid-configuration", "/keys", "/authorize?client_id=x"} {
@@ -72,6 +73,7 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	b := env.NewBrowser(t)
 	token := b.CSRF(t, env.URL+"/login")
@@ -106,6 +108,7 @@ func TestCSRF(t *testing.T) {
 // TestEnumerationSafe: registration and reset answer the same for known and
 // unknown addresses.
 func TestEnumerationSafe(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.CreateAccount(t, "Anna", "Muster", email, password)
 	answer := func(path string, form url.Values) (int, string) {
@@ -139,6 +142,7 @@ func TestEnumerationSafe(t *testing.T) {
 // TestBruteForceThrottled: failures on one account are throttled, and a
 // spoofed X-Forwarded-For from an untrusted peer changes nothing.
 func TestBruteForceThrottled(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.CreateAccount(t, "Anna", "Muster", email, password)
 	b := env.NewBrowser(t)
@@ -164,6 +168,7 @@ func TestBruteForceThrottled(t *testing.T) {
 // TestResetEndsSessions: a password reset ends the account's sessions and
 // refresh tokens; the link works once.
 func TestResetEndsSessions(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", email, password)
 	ctx := t.Context()

@@ -228,6 +228,7 @@ func render(t *testing.T, r *templates.Renderer, c viewCase, lang string) string
 // TestViewsGolden renders every page in German and compares it with
 // testdata/NAME.golden; go test ./idp/web/ -update rewrites the files.
 func TestViewsGolden(t *testing.T) {
+	t.Parallel()
 	r := newRenderer(t)
 	for _, c := range viewCases() {
 		t.Run(c.name, func(t *testing.T) {
@@ -280,6 +281,7 @@ var tagRE = regexp.MustCompile(`<[^>]*>`)
 // that no message key was left untranslated, that the dynamic keys the
 // sample views use exist, and that the CSP's rules hold.
 func TestViewsAllLanguages(t *testing.T) {
+	t.Parallel()
 	r := newRenderer(t)
 	for _, c := range viewCases() {
 		for _, lang := range templates.Langs() {
@@ -338,6 +340,7 @@ func dynamicKeys(v any) []string {
 // TestErrorKeys renders the error page with every error key the handlers
 // use, in every language.
 func TestErrorKeys(t *testing.T) {
+	t.Parallel()
 	r := newRenderer(t)
 	keys := []string{
 		"err.required", "err.email_invalid", "err.pw_too_short", "err.pw_no_upper", "err.pw_no_lower",
@@ -373,6 +376,7 @@ func templateEscape(s string) string {
 // the summary takes the focus and links to the fields, each invalid input
 // is marked and described by its message.
 func TestErrorMarkup(t *testing.T) {
+	t.Parallel()
 	r := newRenderer(t)
 	var c viewCase
 	for _, vc := range viewCases() {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -210,7 +209,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newRequestID()
 	hd.Set("X-Request-ID", id)
-	h.mux.ServeHTTP(w, r.WithContext(idp.WithClientIP(context.WithValue(r.Context(), requestIDKey{}, id), h.clientIP(r))))
+	ctx := idp.WithClientIP(context.WithValue(r.Context(), requestIDKey{}, id), h.clientIP(r))
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestStateKey{}, &requestState{})))
 }
 
 type requestIDKey struct{}
@@ -282,19 +282,4 @@ func (h *Handler) clientIP(r *http.Request) string {
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
 		Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
-}
-
-func (h *Handler) session(r *http.Request) (idp.Session, bool) {
-	c, err := r.Cookie(SessionCookieName(h.cfg.Secure))
-	if err != nil {
-		return idp.Session{}, false
-	}
-	s, err := h.svc.Session(r.Context(), c.Value)
-	if err != nil {
-		if !errors.Is(err, idp.ErrNotFound) {
-			h.log.ErrorContext(r.Context(), "session lookup failed", "err", err, "request_id", requestID(r.Context()))
-		}
-		return idp.Session{}, false
-	}
-	return s, true
 }
