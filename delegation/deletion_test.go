@@ -70,6 +70,7 @@ func splitNotices(t *testing.T, e *env, before int, out []idp.Outgoing) ([]idp.M
 // TestDeletionNotices: what the deletion of an account owes the other
 // parties of its representations, per state and side.
 func TestDeletionNotices(t *testing.T) {
+	t.Parallel()
 	for _, b := range deletionBackends {
 		t.Run(b.name, func(t *testing.T) {
 			e := deletionEnv(t, b.open(t))
@@ -149,6 +150,7 @@ func TestDeletionNotices(t *testing.T) {
 // representations ended or expired, owes nothing; two representations
 // with the same person give one mail.
 func TestDeletionNoticesNone(t *testing.T) {
+	t.Parallel()
 	for _, b := range deletionBackends {
 		t.Run(b.name, func(t *testing.T) {
 			e := deletionEnv(t, b.open(t))
@@ -185,6 +187,7 @@ func TestDeletionNoticesNone(t *testing.T) {
 // rep_ended mail and the representation is revoked. A deletion that fails
 // its password check sends nothing.
 func TestDeleteAccountTellsRepresentative(t *testing.T) {
+	t.Parallel()
 	for _, b := range deletionBackends {
 		t.Run(b.name, func(t *testing.T) {
 			e := deletionEnv(t, b.open(t))

@@ -52,6 +52,7 @@ func (e *env) state(t *testing.T, id string) delegation.RepStatus {
 // TestRepresentationHandshake walks the handshake through every path:
 // only create → accept (R) → confirm (P) gives an active representation.
 func TestRepresentationHandshake(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		run     func(t *testing.T, e *env, pr repParties) string // returns the representation ID
@@ -215,6 +216,7 @@ func TestRepresentationHandshake(t *testing.T) {
 // TestRepresentationMails: the code goes to the typed address in P's
 // language naming P; acceptance, confirmation and the end are announced.
 func TestRepresentationMails(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	pr := e.parties(t)
@@ -266,6 +268,7 @@ func TestRepresentationMails(t *testing.T) {
 // TestRepresentationCodeThrottle: guesses are limited per account and per
 // IP address, and within the window even the right code is refused.
 func TestRepresentationCodeThrottle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	pr := e.parties(t)
@@ -306,6 +309,7 @@ func TestRepresentationCodeThrottle(t *testing.T) {
 
 // TestRepresentationValidation checks the fields of the create form.
 func TestRepresentationValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	pr := e.parties(t)
 	today := e.clock().In(time.FixedZone("CEST", 2*3600)).Format("2006-01-02")
@@ -340,6 +344,7 @@ func TestRepresentationValidation(t *testing.T) {
 // TestMayRepresent is the decision table over services, parties and
 // principals.
 func TestMayRepresent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	pr := e.parties(t)
@@ -421,6 +426,7 @@ func TestMayRepresent(t *testing.T) {
 
 // TestRepresentationTimeline records uses and reported actions for P.
 func TestRepresentationTimeline(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	pr := e.parties(t)
@@ -465,6 +471,7 @@ func TestRepresentationTimeline(t *testing.T) {
 // TestConcurrentAccept lets two representatives accept one code at once,
 // on both backends: exactly one wins.
 func TestConcurrentAccept(t *testing.T) {
+	t.Parallel()
 	for name, open := range map[string]func(*testing.T) store{"sqlite": openSQLite, "postgres": openPostgres} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, open(t))

@@ -217,6 +217,7 @@ func tokenOf(t *testing.T, m idp.Mail) string {
 // TestMayAct is the decision table: only a current member with the
 // service assigned may act, with their roles; nothing else grants anything.
 func TestMayAct(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	admin := e.account(t, "Anna", "anna@example.ch", "de")
@@ -296,6 +297,7 @@ func TestMayAct(t *testing.T) {
 }
 
 func TestInvitationByKontoID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	admin := e.account(t, "Anna", "anna@example.ch", "de")
@@ -362,6 +364,7 @@ func TestInvitationByKontoID(t *testing.T) {
 }
 
 func TestInvitationExpiryResendAndRevocation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	admin := e.account(t, "Anna", "anna@example.ch", "de")
@@ -424,6 +427,7 @@ func TestInvitationExpiryResendAndRevocation(t *testing.T) {
 // TestInvitationTokenThrottled guesses tokens: after the per-account limit
 // every further attempt is refused, even with the right token.
 func TestInvitationTokenThrottled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	admin := e.account(t, "Anna", "anna@example.ch", "de")
@@ -448,6 +452,7 @@ func TestInvitationTokenThrottled(t *testing.T) {
 }
 
 func TestInvitationRegisterFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	admin := e.account(t, "Anna", "anna@example.ch", "it")
@@ -479,6 +484,7 @@ func TestInvitationRegisterFirst(t *testing.T) {
 }
 
 func TestLastAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	admin := e.account(t, "Anna", "anna@example.ch", "de")
@@ -507,6 +513,7 @@ func TestLastAdmin(t *testing.T) {
 }
 
 func TestRemoveMemberMails(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	admin := e.account(t, "Anna", "anna@example.ch", "de")
@@ -524,6 +531,7 @@ func TestRemoveMemberMails(t *testing.T) {
 }
 
 func TestOrgInputValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	admin := e.account(t, "Anna", "anna@example.ch", "de")
 	addr := []delegation.Address{{Street: "Weg 1", PostalCode: "4500", Town: "Solothurn"}}
@@ -566,6 +574,7 @@ func TestOrgInputValidation(t *testing.T) {
 }
 
 func TestLegacyImportAndMigration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, openSQLite(t))
 	ctx := t.Context()
 	_, err := e.svc.ImportLegacy(ctx, strings.NewReader("legacy_id,org_name,uid,owner_email\n"+
@@ -625,6 +634,7 @@ func TestLegacyImportAndMigration(t *testing.T) {
 // TestConcurrentDemotion has two admins demote each other at the same
 // moment through the service, on both backends: one wins, one admin stays.
 func TestConcurrentDemotion(t *testing.T) {
+	t.Parallel()
 	for name, open := range map[string]func(*testing.T) store{"sqlite": openSQLite, "postgres": openPostgres} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, open(t))

@@ -3,6 +3,7 @@ package delegation
 import "testing"
 
 func TestParseUID(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 		ok             bool
@@ -42,6 +43,7 @@ func TestParseUID(t *testing.T) {
 // eight digits exactly one ninth digit is valid, or none when the rule
 // gives 10.
 func TestUIDCheckDigitAll(t *testing.T) {
+	t.Parallel()
 	for _, base := range []string{"10932255", "11628171", "10000001", "99999999", "00000000"} {
 		valid := 0
 		for d := '0'; d <= '9'; d++ {

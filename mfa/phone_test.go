@@ -11,6 +11,7 @@ import (
 )
 
 func TestParsePhone(t *testing.T) {
+	t.Parallel()
 	all := []string{"CH", "LI", "AT", "DE", "FR", "IT"}
 	tests := []struct {
 		name    string
@@ -84,6 +85,7 @@ func TestParsePhone(t *testing.T) {
 }
 
 func TestMaskPhone(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, in, want string }{
 		{"CH", "+41791234567", "+41 79 *** ** 67"},
 		{"LI", "+4236601234", "+423 66 *** 34"},
@@ -104,6 +106,7 @@ func TestMaskPhone(t *testing.T) {
 // TestPhoneNumberPrintsMasked: a PhoneNumber printed or logged by mistake
 // shows the masked form only.
 func TestPhoneNumberPrintsMasked(t *testing.T) {
+	t.Parallel()
 	p, err := mfa.ParsePhone("079 123 45 67", nil)
 	if err != nil {
 		t.Fatal(err)

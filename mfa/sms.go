@@ -24,13 +24,6 @@ type SMSSender interface {
 	SendSMS(ctx context.Context, to, body string) error
 }
 
-// SMSSenderFunc adapts a function to SMSSender (e.g. to put SMS into the
-// dev outbox in cmd).
-type SMSSenderFunc func(ctx context.Context, to, body string) error
-
-// SendSMS calls f.
-func (f SMSSenderFunc) SendSMS(ctx context.Context, to, body string) error { return f(ctx, to, body) }
-
 // Purpose is what an SMS code confirms; a code only verifies for the
 // purpose (and account) it was started for.
 type Purpose string

@@ -38,6 +38,7 @@ func wantErr(t *testing.T, err, target error) {
 // TestLifecycle is the otp-lifecycle row of the security anchors, on the
 // in-process store and on Redis.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		run  func(t *testing.T, e *env)
@@ -365,6 +366,7 @@ func parallel(n int, f func(i int) error) []error {
 }
 
 func TestStartRefusesBadRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, stores[0].open, nil)
 	tests := []struct {
 		name string
@@ -392,6 +394,7 @@ func TestStartRefusesBadRequests(t *testing.T) {
 // requests per scenario never send more than the budget that applies, and
 // nothing to numbers outside CH/LI mobile ranges.
 func TestPumping(t *testing.T) {
+	t.Parallel()
 	// numbers cycles through CH and LI mobiles in many ranges, and numbers
 	// that must never get an SMS.
 	numbers := func(i int) string {
@@ -522,6 +525,7 @@ func (f *failingStore) SetNX(ctx context.Context, k string, v []byte, ttl time.D
 // TestStoreDown: without the ephemeral store no SMS is sent (fail closed)
 // and the caller gets ErrUnavailable.
 func TestStoreDown(t *testing.T) {
+	t.Parallel()
 	down := fmt.Errorf("redis 127.0.0.1:6379: incr: %w: connection refused", idp.ErrUnavailable)
 	tests := []struct {
 		name string
@@ -586,6 +590,7 @@ func TestStoreDown(t *testing.T) {
 // TestNoSecretsInLogs runs every path that logs and checks that neither a
 // code nor a full number appears in the log or in an error.
 func TestNoSecretsInLogs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, stores[0].open, func(c *mfa.Config) { c.Budgets.Account.Limit = 3 })
 	var errs []error
 	keep := func(err error) {
@@ -643,6 +648,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	key := make([]byte, 32)
 	tests := []struct {
 		name string
@@ -681,6 +687,7 @@ func TestConfigValidate(t *testing.T) {
 // TestBodies checks the SMS text in every language: the code, the
 // lifetime, one GSM-7 segment, and the WebOTP line.
 func TestBodies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, locale, want string
 		ttl                time.Duration

@@ -94,6 +94,7 @@ func (c *deletionClock) now() time.Time  { return *c.t.Load() }
 // who has no representation, enqueues nothing beyond A's own mail. Both
 // stores.
 func TestDeletionEndsRepresentationForOthers(t *testing.T) {
+	t.Parallel()
 	paths := []struct {
 		name string
 		// del deletes acct (its password is testPassword) and moves the

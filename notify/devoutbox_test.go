@@ -14,6 +14,7 @@ import (
 )
 
 func TestDevOutboxKeepsNewestFirst(t *testing.T) {
+	t.Parallel()
 	clock := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	o := NewDevOutbox(3, func() time.Time { clock = clock.Add(time.Second); return clock })
 	for i := 1; i <= 5; i++ {
@@ -57,6 +58,7 @@ func TestDevOutboxKeepsNewestFirst(t *testing.T) {
 }
 
 func TestDevOutboxWait(t *testing.T) {
+	t.Parallel()
 	o := NewDevOutbox(0, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -82,6 +84,7 @@ func TestDevOutboxWait(t *testing.T) {
 }
 
 func TestLinks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, text string
 		want       []string
@@ -102,6 +105,7 @@ func TestLinks(t *testing.T) {
 }
 
 func TestDevOutboxHandler(t *testing.T) {
+	t.Parallel()
 	o := NewDevOutbox(0, nil)
 	send := func(m Message) {
 		t.Helper()
@@ -177,6 +181,7 @@ func TestDevOutboxHandler(t *testing.T) {
 }
 
 func TestDevOutboxConcurrent(t *testing.T) {
+	t.Parallel()
 	o := NewDevOutbox(50, nil)
 	var wg sync.WaitGroup
 	for g := range 4 {
@@ -200,6 +205,7 @@ func TestDevOutboxConcurrent(t *testing.T) {
 
 // TestDevOutboxSMS checks that SMS land in the outbox and on its page.
 func TestDevOutboxSMS(t *testing.T) {
+	t.Parallel()
 	o := NewDevOutbox(0, nil)
 	if err := o.SendSMS(t.Context(), "+41791234567", "Ihr Code für das Kundencenter: 123456."); err != nil {
 		t.Fatal(err)

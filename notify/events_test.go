@@ -238,6 +238,7 @@ func subjectOf(issuer, sub string) map[string]any {
 // account-purged SET (RFC 8417, RISC) that verifies against the IdP's
 // JWKS, the third none, and the service events are delivered. Both stores.
 func TestAccountPurgedSETs(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			env := idptest.Start(t, idptest.Options{Store: b.open(t)})
@@ -307,6 +308,7 @@ func TestAccountPurgedSETs(t *testing.T) {
 // delivered once; a receiver that answers 400 gets it once, and the event
 // is settled (not retried forever).
 func TestSETRetriedUntilAccepted(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	flaky, flakyURI := newReceiver(t, env, func(n int) int {
@@ -351,6 +353,7 @@ func TestSETRetriedUntilAccepted(t *testing.T) {
 // 200 or 204 have taken the SET too: it is sent once, the job completes
 // and the event counts as delivered (no retries, no re-dispatch).
 func TestSETAny2xxDelivers(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ctx := t.Context()
 	recv := map[string]*receiver{}
@@ -388,6 +391,7 @@ func TestSETAny2xxDelivers(t *testing.T) {
 // a page of pending events; an event for a healthy client deleted after
 // them is still queued by the next dispatch. Both stores.
 func TestDispatchPastStuckEvents(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			env := idptest.Start(t, idptest.Options{Store: b.open(t)})
@@ -443,6 +447,7 @@ func TestDispatchPastStuckEvents(t *testing.T) {
 // in its transaction, a SET for each service it covered, naming the
 // principal as subject, the representative and the representation.
 func TestRepresentationEndedSETs(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			env := idptest.Start(t, idptest.Options{Store: b.open(t)})
@@ -497,6 +502,7 @@ func TestRepresentationEndedSETs(t *testing.T) {
 // service through the IdP, logs out at the IdP, and after the logout
 // token's job the service's session is over: "/" sends to the login.
 func TestBackChannelLogoutEndsServiceSession(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

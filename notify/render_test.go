@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // testdata/mail/{lang}/{template}.golden; run `go test ./notify -update`
 // after changing a text and review the diff.
 func TestRenderGolden(t *testing.T) {
+	t.Parallel()
 	r, err := NewRenderer()
 	if err != nil {
 		t.Fatalf("NewRenderer: %v", err)
@@ -55,6 +56,7 @@ func TestRenderGolden(t *testing.T) {
 }
 
 func TestRenderLocale(t *testing.T) {
+	t.Parallel()
 	r, err := NewRenderer()
 	if err != nil {
 		t.Fatalf("NewRenderer: %v", err)
@@ -85,6 +87,7 @@ func TestRenderLocale(t *testing.T) {
 // TestMailNamesMatchIdP keeps the idp template constants and the template
 // files in step.
 func TestMailNamesMatchIdP(t *testing.T) {
+	t.Parallel()
 	if len(allMails) != len(templates.MailNames) || len(mailKeys) != len(allMails) {
 		t.Fatalf("idp names %v, template names %v, checked keys for %d", allMails, templates.MailNames, len(mailKeys))
 	}
@@ -96,6 +99,7 @@ func TestMailNamesMatchIdP(t *testing.T) {
 }
 
 func TestRenderActivateShowsKontoID(t *testing.T) {
+	t.Parallel()
 	r, err := NewRenderer()
 	if err != nil {
 		t.Fatalf("NewRenderer: %v", err)

@@ -25,6 +25,7 @@ import (
 // commits is delivered once; one whose transaction rolls back never is; a
 // job that cannot be opened is cancelled.
 func TestRiverDeliversCommittedMail(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second) // a safety net, not a timing assertion
 	defer cancel()
 

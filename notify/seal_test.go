@@ -12,6 +12,7 @@ import (
 )
 
 func TestSealMailRoundTrip(t *testing.T) {
+	t.Parallel()
 	r := testRing(t)
 	for _, name := range allMails {
 		t.Run(name, func(t *testing.T) {
@@ -38,6 +39,7 @@ func TestSealMailRoundTrip(t *testing.T) {
 }
 
 func TestOpenMailRefuses(t *testing.T) {
+	t.Parallel()
 	r := testRing(t)
 	plain, err := json.Marshal(testMail(idp.MailReset, "de"))
 	if err != nil {
@@ -67,6 +69,7 @@ func TestOpenMailRefuses(t *testing.T) {
 }
 
 func TestCheckMail(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(*idp.Mail)

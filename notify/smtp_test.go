@@ -11,6 +11,7 @@ import (
 // TestSMTPSend sends through the SMTP sender to a real SMTP server on
 // loopback, in every TLS mode, and checks what arrived.
 func TestSMTPSend(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts smtptest.Options
@@ -87,6 +88,7 @@ func TestSMTPSend(t *testing.T) {
 }
 
 func TestSMTPSendErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts smtptest.Options
@@ -123,6 +125,7 @@ func TestSMTPSendErrors(t *testing.T) {
 }
 
 func TestSMTPConfigValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  SMTPConfig

@@ -22,6 +22,7 @@ type senderFunc func(ctx context.Context, m Message) error
 func (f senderFunc) Send(ctx context.Context, m Message) error { return f(ctx, m) }
 
 func TestMailWorker(t *testing.T) {
+	t.Parallel()
 	ring := testRing(t)
 	render, err := NewRenderer()
 	if err != nil {
@@ -116,6 +117,7 @@ func TestMailWorker(t *testing.T) {
 }
 
 func TestMessageIDStable(t *testing.T) {
+	t.Parallel()
 	a := MessageID(7, []byte("sealed-1"))
 	if a != MessageID(7, []byte("sealed-1")) {
 		t.Errorf("MessageID differs between attempts of one job")

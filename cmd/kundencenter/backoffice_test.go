@@ -23,6 +23,7 @@ import (
 // a Wohnsitzbestätigung as gutgeheissen, which delivers the certificate to
 // the document service (a loopback peer recording the request).
 func TestBackofficeCommand(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	app := httptest.NewUnstartedServer(nil)
 	t.Cleanup(app.Close)

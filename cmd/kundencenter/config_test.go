@@ -13,6 +13,7 @@ import (
 )
 
 func TestValidateProductionReportsEverything(t *testing.T) {
+	t.Parallel()
 	cfg := config{Issuer: "http://kundencenter.example.ch", DatabaseURL: "mysql://x", RedisURL: "",
 		Keyring: "garbage", TokenKey: "short", SMTPURL: "smtp://", Proxies: "10.0.0.0/33"}
 	err := cfg.validateProduction()
@@ -40,6 +41,7 @@ func TestValidateProductionReportsEverything(t *testing.T) {
 }
 
 func TestValidateClient(t *testing.T) {
+	t.Parallel()
 	good := idp.Client{ID: "svc", RedirectURIs: []string{"https://svc.example.ch/cb"}, GrantTypes: []string{idp.GrantAuthorizationCode}}
 	if err := validateClient(good); err != nil {
 		t.Fatal(err)
@@ -83,6 +85,7 @@ func TestValidateClient(t *testing.T) {
 }
 
 func TestParseSMTPURL(t *testing.T) {
+	t.Parallel()
 	c, err := parseSMTPURL("smtp://user:p%40ss@mail.example.ch:587?from=noreply@example.ch&tls=starttls")
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +103,7 @@ func TestParseSMTPURL(t *testing.T) {
 // TestAdminClientsAndKeys drives the admin subcommand on an embedded data
 // folder: add a client, rotate the signing keys.
 func TestAdminClientsAndKeys(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := config{Issuer: "http://localhost:8080", DataDir: t.TempDir()}
 	if err := runAdmin(ctx, cfg, []string{"clients", "add", "-id", "svc", "-name", "Service",
@@ -133,6 +137,7 @@ func TestAdminClientsAndKeys(t *testing.T) {
 }
 
 func TestLoadClientsFileScopes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "clients.json")
 	if err := os.WriteFile(path, []byte(`[{"id":"documents","secret_sha256":"`+strings.Repeat("ab", 32)+`",

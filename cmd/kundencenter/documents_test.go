@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseRetention(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want map[string]time.Duration

@@ -13,6 +13,7 @@ import (
 // TestCatalogueCheckStopsStart: a registered client whose level disagrees
 // with the service catalogue stops the start with a clear error.
 func TestCatalogueCheckStopsStart(t *testing.T) {
+	t.Parallel()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "kc.db"))
 	if err != nil {
 		t.Fatal(err)

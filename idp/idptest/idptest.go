@@ -388,15 +388,6 @@ func (b *Browser) Login(t testing.TB, authRequestID, email, password string) *ur
 	return u
 }
 
-// Must fails the test on error.
-func Must[T any](t testing.TB, v T, err error) T {
-	t.Helper()
-	if err != nil {
-		t.Fatal(fmt.Errorf("unexpected: %w", err))
-	}
-	return v
-}
-
 // Main runs a test binary's tests with the OIDC library's request logging
 // (through the default slog logger) silenced unless -v: call it from TestMain.
 func Main(m *testing.M) {
