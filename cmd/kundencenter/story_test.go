@@ -77,14 +77,7 @@ func TestNewcomerStory(t *testing.T) {
 	}
 	register := func(p *idptest.Page, given, family, email string) {
 		t.Helper()
-		p.Do(chromedp.Navigate(idpURL+"/register"), chromedp.WaitVisible(css(`#given_name`)),
-			chromedp.SendKeys(css(`#given_name`), given), chromedp.SendKeys(css(`#family_name`), family),
-			chromedp.SendKeys(css(`#email`), email), chromedp.SendKeys(css(`#password`), pw),
-			chromedp.SendKeys(css(`#password_repeat`), pw), chromedp.Submit(css(`#password`)),
-			chromedp.WaitNotPresent(css(`#password`)))
-		link, _ := latestMailLink(t, p, idpURL, email, "/activate?token=")
-		p.Do(chromedp.Navigate(link), chromedp.WaitVisible(css(`form[action="/activate"] button`)),
-			chromedp.Click(css(`form[action="/activate"] button`)), chromedp.WaitVisible(css(`main a[href^="/login"]`)))
+		registerAccount(t, p, idpURL, given, family, email, pw) // a11y_test.go
 	}
 	// loginAt opens a service page and logs in on the IdP's login page. It
 	// returns once the login page is gone: a WaitURL for the IdP's origin

@@ -50,13 +50,21 @@ func (v Violation) String() string {
 	return fmt.Sprintf("%s (%s): %s at %s", v.ID, v.Impact, v.Help, strings.Join(targets, ", "))
 }
 
+// Serious reports whether a violation is serious or critical, the impacts
+// issue 14 allows none of.
+func (v Violation) Serious() bool { return v.Impact == "serious" || v.Impact == "critical" }
+
 // Axe runs the axe-core WCAG 2.1 A/AA rules on the current page. The script
 // is evaluated through DevTools, which the pages' CSP does not restrict.
 func Axe(ctx context.Context) ([]Violation, error) {
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource()+";true")); err != nil {
-		return nil, fmt.Errorf("inject axe: %w", err)
+	// Inject the engine unless this document has it already (a second run
+	// at another viewport width).
+	if loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof axe === "object"`)); err != nil || !loaded {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource()+";true")); err != nil {
+			return nil, fmt.Errorf("inject axe: %w", err)
+		}
 	}
-	script := `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}})
+	script := `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}, resultTypes: ['violations']})
 		.then(r => JSON.stringify(r.violations))`
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
 	if err != nil {

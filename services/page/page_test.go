@@ -57,7 +57,7 @@ func TestLayoutNav(t *testing.T) {
 			t.Errorf("nav[%d] = %+v, want %+v", i, l.Nav[i], want[i])
 		}
 	}
-	if len(l.Footer) != 4 || l.Footer[0].URL != "https://idp.example/contact?lang=fr" {
+	if len(l.Footer) != 5 || l.Footer[0].URL != "https://idp.example/contact?lang=fr" || l.Footer[4].URL != "https://idp.example/integration?lang=fr" {
 		t.Errorf("footer %+v", l.Footer)
 	}
 }

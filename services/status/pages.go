@@ -31,13 +31,11 @@ func (s *service) mountPages(mux *http.ServeMux) {
 	mux.Handle("POST /cases/{ref}/answer", s.rp.RequireLogin(http.HandlerFunc(s.answerForm)))
 }
 
-// layout returns the page layout for the session, in the person's language
-// (from the login) where it is known.
+// layout returns the page layout for the session: the language chosen
+// with ?lang= (or remembered), else the person's from the login (the
+// session middleware puts it into the context for page.Lang).
 func (s *service) layout(r *http.Request, sess *rp.Session, titleKey string) page.Layout {
 	l := s.pages.Layout(r, titleKey)
-	if sess.Lang != "" {
-		l.Lang = sess.Lang
-	}
 	l.User, l.For, l.CSRF = sess.DisplayName(), sess.For, sess.CSRF
 	return l
 }
