@@ -264,6 +264,10 @@ func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, erro
 	if err != nil {
 		return Account{}, fmt.Errorf("verify password: %w", err)
 	}
+	if ok && a.Status == StatusDisabled {
+		s.audit(ctx, a.ID, "account.login_inactive", a.ID, string(a.Status))
+		return Account{}, ErrAccountDisabled
+	}
 	if !ok || a.Status != StatusActive {
 		if ok {
 			s.audit(ctx, a.ID, "account.login_inactive", a.ID, string(a.Status))

@@ -151,6 +151,10 @@ func (s *Service) Ephemeral() Ephemeral { return s.eph }
 var (
 	// ErrLoginFailed covers unknown address, wrong password and inactive account alike.
 	ErrLoginFailed = errors.New("login failed")
+	// ErrAccountDisabled means an operator blocked the account; it is
+	// answered only after the right password, so it tells an attacker
+	// nothing the password did not.
+	ErrAccountDisabled = errors.New("account disabled")
 	// ErrRateLimited means a rate limit was reached; the user should wait.
 	ErrRateLimited = errors.New("rate limited")
 	// ErrLinkInvalid means an e-mailed link is unknown, expired or used.

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -257,9 +258,14 @@ func testDisableAccount(t *testing.T, f *fixture) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if loc, _ := url.Parse(resp.Header.Get("Location")); loc != nil && loc.Query().Get("code") != "" {
 			t.Fatal("a disabled account logged in")
+		}
+		// The right password is told that the account is blocked.
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Ihr Konto ist gesperrt") {
+			t.Errorf("login of a disabled account: %d, want 403 with the blocked message", resp.StatusCode)
 		}
 	}
 	if err := f.env.Service.EnableAccount(ctx, a.ID); err != nil {

@@ -57,6 +57,7 @@ var errorCases = []errorCase{
 	{err: delegation.ErrOwnCode, status: http.StatusUnprocessableEntity, field: "code", key: "err.rep_own_code"},
 	{err: idp.ErrRateLimited, status: http.StatusTooManyRequests, key: "err.rate_limited"},
 	{err: idp.ErrLoginFailed, status: http.StatusUnauthorized, key: "err.login_failed"},
+	{err: idp.ErrAccountDisabled, status: http.StatusForbidden, key: "err.account_disabled"},
 	{err: idp.ErrLinkInvalid, status: http.StatusBadRequest, key: "err.link_invalid"},
 	errorCase{err: idp.ErrUnavailable, status: http.StatusServiceUnavailable, key: "err.unavailable"}.logAt(slog.LevelError),
 }
