@@ -175,7 +175,8 @@ func TestKeyboardWalk(t *testing.T) {
 	}
 
 	// 3. The overview, in French too.
-	p.Do(chromedp.Navigate(idpURL+"/overview"), chromedp.WaitVisible(css(`.main-nav`)))
+	p.Navigate(idpURL + "/overview")
+	p.Do(chromedp.WaitVisible(css(`.main-nav`)))
 	lang("overview", "de")
 	noSideScroll("overview")
 	skipLink("overview")

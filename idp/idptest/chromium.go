@@ -78,6 +78,20 @@ func (p *Page) Do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// Navigate loads url. When a navigation the page had started itself (a
+// form's answer, a link's fragment) is still under way, Chromium aborts
+// one of the two (net::ERR_ABORTED); then url is loaded once more.
+func (p *Page) Navigate(url string) {
+	p.T.Helper()
+	err := chromedp.Do(p.Ctx, chromedp.Navigate(url))
+	if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
+		err = chromedp.Do(p.Ctx, chromedp.Navigate(url))
+	}
+	if err != nil {
+		p.fail(err)
+	}
+}
+
 // Text returns the visible text of the first element matching a CSS selector.
 func (p *Page) Text(css string) string {
 	p.T.Helper()
