@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kanton/kundencenter/idp/idptest"
@@ -169,8 +171,26 @@ func TestKeyboardWalk(t *testing.T) {
 	run(`window.__kcPrev = null; true`)
 	tabTo("error summary", `.error-summary a`)
 	target := strings.TrimPrefix(p.Attr(`.error-summary a`, "href"), "#")
-	p.Do(chromedp.KeyEvent("\r"))
-	if id := eval(`({Desc: document.activeElement.id})`).Desc; id != target {
+	// Enter as a keyboard sends it: one keyDown that carries the text, so
+	// that Chromium drops the character once the link handled the key
+	// (chromedp.KeyEvent sends a separate char event, which would land in
+	// the field the link just focused and submit its form).
+	for _, ev := range []input.DispatchKeyEventParams{
+		{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, Text: "\r"},
+		{Type: input.DispatchKeyEventTypeKeyUp, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13},
+	} {
+		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The link's fragment navigation moves the focus: wait until it landed
+	// (at most 5 s) before reading where.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if eval(`({Desc: document.activeElement ? document.activeElement.id : ''})`).Desc == target {
+			break
+		}
+	}
+	if id := eval(`({Desc: document.activeElement ? document.activeElement.id : ''})`).Desc; id != target {
 		t.Errorf("the error summary's link moved the focus to %q, want %q", id, target)
 	}
 
@@ -180,10 +200,12 @@ func TestKeyboardWalk(t *testing.T) {
 	lang("overview", "de")
 	noSideScroll("overview")
 	skipLink("overview")
-	p.Do(chromedp.Navigate(idpURL+"/overview"), chromedp.WaitVisible(css(`.main-nav`)))
+	p.Navigate(idpURL + "/overview")
+	p.Do(chromedp.WaitVisible(css(`.main-nav`)))
 	tabTo("overview", `.main-nav a[aria-current]`)
 	tabTo("overview", `footer a[href$="/integration"]`)
-	p.Do(chromedp.Navigate(idpURL+"/overview?lang=fr"), chromedp.WaitVisible(css(`.main-nav`)))
+	p.Navigate(idpURL + "/overview?lang=fr")
+	p.Do(chromedp.WaitVisible(css(`.main-nav`)))
 	lang("overview in French", "fr")
 	noSideScroll("overview in French")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,7 +271,9 @@ func TestNewcomerStory(t *testing.T) {
 	has(p, "Für wen handeln Sie?", "Beat Beispiel")
 	p.Do(chromedp.Click(css(`input[name="acting"][value^="person:"]`)), chromedp.Submit(css(`input[name="acting"]`)))
 	p.WaitURL(formsURL + "/")
-	p.Do(chromedp.WaitVisible(css(`main`)))
+	// The callback's redirect may still be under way: wait for the page
+	// of the forms service that names Beat, then check it.
+	waitMainOf(t, p, formsURL, "Beat Beispiel")
 	has(p, "Formulare acting for Beat", "Beat Beispiel")
 	p.Do(chromedp.Navigate(formsURL + "/forms/wohnsitzbestaetigung"))
 	order("Beat", "Beispiel", "02.03.1985", "Marktgasse 5", "3011", "Bern")
@@ -343,4 +346,16 @@ func mailWithSubject(t *testing.T, ctx context.Context, idpURL, addr, subject st
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+// waitMainOf waits (at most 20 s) until the tab shows a page of origin
+// whose main element contains want; has then checks it with its message.
+func waitMainOf(t *testing.T, p *idptest.Page, origin, want string) {
+	t.Helper()
+	js := fmt.Sprintf(`location.href.startsWith(%q) && !!document.querySelector('main') && document.querySelector('main').innerText.includes(%q)`, origin+"/", want)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ok, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
+		}
+	}
 }

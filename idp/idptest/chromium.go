@@ -78,13 +78,17 @@ func (p *Page) Do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// Navigate loads url. When a navigation the page had started itself (a
-// form's answer, a link's fragment) is still under way, Chromium aborts
-// one of the two (net::ERR_ABORTED); then url is loaded once more.
+// Navigate loads url. Chromium may report net::ERR_ABORTED for a
+// navigation that was overtaken by another one under way in the tab (a
+// form's answer, a link's fragment): then the page counts as loaded if the
+// tab shows url after all, and else url is loaded once more.
 func (p *Page) Navigate(url string) {
 	p.T.Helper()
 	err := chromedp.Do(p.Ctx, chromedp.Navigate(url))
 	if err != nil && strings.Contains(err.Error(), "ERR_ABORTED") {
+		if loc, lerr := chromedp.Run(p.Ctx, chromedp.Location()); lerr == nil && strings.Split(loc, "#")[0] == url {
+			return
+		}
 		err = chromedp.Do(p.Ctx, chromedp.Navigate(url))
 	}
 	if err != nil {
