@@ -51,6 +51,10 @@ func ValidReference(s string) bool {
 	if len(parts) != 3 || len(parts[0]) != 4 || len(parts[1]) < 6 || len(parts[2]) != 1 {
 		return false
 	}
+	// Only the canonical form (FormatReference): zeros pad to six digits, no further.
+	if len(parts[1]) > 6 && parts[1][0] == '0' {
+		return false
+	}
 	for _, p := range parts {
 		if _, err := strconv.ParseUint(p, 10, 64); err != nil {
 			return false
