@@ -111,11 +111,26 @@ func startServeIn(t *testing.T, dataDir string) (idp, forms, status, documents s
 // the first link containing want, and the mail's text.
 func latestMailLink(t *testing.T, p *idptest.Page, idpURL, addr, want string) (link, body string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	// The rows are newest first; other people's mail (a status mail that
+	// is still on its way, say) may arrive after addr's, so the row is
+	// chosen by its recipient, never by its place.
+	find := `(() => {
+		const hrefs = [];
+		for (const tr of document.querySelectorAll("table tbody tr")) {
+			const td = tr.querySelectorAll("td");
+			if (td.length > 2 && td[1].textContent.trim() === ` + jsString(addr) + `) hrefs.push(td[2].querySelector("a").href);
+		}
+		return hrefs;
+	})()`
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		p.Do(chromedp.Navigate(idpURL + "/dev/outbox"))
-		if strings.Contains(p.Text("body"), addr) {
-			p.Do(chromedp.Click(chromedp.CSS(`table tbody tr:first-child a`)), chromedp.WaitVisible(chromedp.CSS(`pre`)))
+		p.Do(chromedp.Navigate(idpURL+"/dev/outbox"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		hrefs, err := chromedp.Run(p.Ctx, chromedp.Evaluate[[]string](find))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, href := range hrefs { // newest first
+			p.Do(chromedp.Navigate(href), chromedp.WaitVisible(chromedp.CSS(`pre`)))
 			body = p.Text("pre")
 			if strings.Contains(body, want) {
 				return p.Attr(fmt.Sprintf(`pre a[href*=%q]`, want), "href"), body
