@@ -214,31 +214,26 @@ func (s *Service) PutAccessToken(ctx context.Context, t AccessToken) error {
 		return err
 	}
 	ttl := t.Expiry.Sub(s.Now())
-	if err := s.eph.Set(ctx, accessTokenKey(t.ID), raw, ttl); err != nil {
-		return fmt.Errorf("store access token: %w", err)
-	}
-	// A token from token exchange concerns two people: the representative
-	// (its actor) and the represented person (its subject); the logout,
-	// password reset or deletion of either ends it.
+	// The token is indexed under everything that can end it, in the same
+	// round trip: a token from token exchange concerns two people, the
+	// representative (its actor) and the represented person (its subject),
+	// and the logout, password reset or deletion of either ends it; the
+	// access tokens of a refresh family end with the family (reuse
+	// detected, refresh token revoked, code replayed).
+	indexes := make([]string, 0, 4)
 	for _, owner := range []string{t.AccountID, t.Actor} {
-		if owner == "" {
-			continue
-		}
-		if err := s.eph.SAdd(ctx, accountTokensKey(owner), t.ID, ttl); err != nil {
-			return fmt.Errorf("index access token: %w", err)
+		if owner != "" {
+			indexes = append(indexes, accountTokensKey(owner))
 		}
 	}
 	if t.SessionID != "" {
-		if err := s.eph.SAdd(ctx, sessionTokensKey(t.SessionID), t.ID, ttl); err != nil {
-			return fmt.Errorf("index access token: %w", err)
-		}
+		indexes = append(indexes, sessionTokensKey(t.SessionID))
 	}
-	// The access tokens of a refresh family end with the family (reuse
-	// detected, refresh token revoked, code replayed).
 	if t.FamilyID != "" {
-		if err := s.eph.SAdd(ctx, familyTokensKey(t.FamilyID), t.ID, ttl); err != nil {
-			return fmt.Errorf("index access token: %w", err)
-		}
+		indexes = append(indexes, familyTokensKey(t.FamilyID))
+	}
+	if err := s.eph.SetIndexed(ctx, accessTokenKey(t.ID), raw, ttl, t.ID, indexes...); err != nil {
+		return fmt.Errorf("store access token: %w", err)
 	}
 	return nil
 }

@@ -128,6 +128,10 @@ type Ephemeral interface {
 	// SAdd adds member to the set at key and extends the set's expiry to at
 	// least ttl from now.
 	SAdd(ctx context.Context, key, member string, ttl time.Duration) error
+	// SetIndexed stores value under key for ttl, as Set does, and adds
+	// member to each of the sets under indexes, extending their expiry to
+	// at least ttl, as SAdd does, in one round trip.
+	SetIndexed(ctx context.Context, key string, value []byte, ttl time.Duration, member string, indexes ...string) error
 	// SMembers returns the set's members (none for an absent set).
 	SMembers(ctx context.Context, key string) ([]string, error)
 	// SRem removes members from the set.

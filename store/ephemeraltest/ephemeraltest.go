@@ -69,6 +69,8 @@ func Run(t *testing.T, open func(t *testing.T) idp.Ephemeral, opts Options) {
 		{"SetExpiry", s.testSetExpiry},
 		{"SetTTLExtended", s.testSetTTLExtended},
 		{"SetTTLNotShortened", s.testSetTTLNotShortened},
+		{"SetIndexed", s.testSetIndexed},
+		{"SetIndexedExpiry", s.testSetIndexedExpiry},
 		{"Ping", s.testPing},
 	}
 	for _, tt := range tests {
@@ -538,6 +540,41 @@ func (s *suite) testSetTTLNotShortened(t *testing.T, e idp.Ephemeral) {
 	mustSAdd(t, e, "s", "b", short)
 	s.wait(short + margin)
 	mustMembers(t, e, "s", "a", "b")
+}
+
+func (s *suite) testSetIndexed(t *testing.T, e idp.Ephemeral) {
+	ctx := t.Context()
+	mustSAdd(t, e, "i1", "earlier", long)
+	if err := e.SetIndexed(ctx, "k", []byte("v"), long, "k", "i1", "i2"); err != nil {
+		t.Fatalf("SetIndexed: %v", err)
+	}
+	mustGet(t, e, "k", []byte("v"))
+	mustMembers(t, e, "i1", "earlier", "k")
+	mustMembers(t, e, "i2", "k")
+	// No index at all is a plain Set.
+	if err := e.SetIndexed(ctx, "k2", []byte("w"), long, "k2"); err != nil {
+		t.Fatalf("SetIndexed without indexes: %v", err)
+	}
+	mustGet(t, e, "k2", []byte("w"))
+	if err := e.SetIndexed(ctx, "k3", []byte("x"), 0, "k3", "i1"); err == nil {
+		t.Fatal("SetIndexed with a zero TTL: no error")
+	}
+	mustMembers(t, e, "i1", "earlier", "k")
+}
+
+func (s *suite) testSetIndexedExpiry(t *testing.T, e idp.Ephemeral) {
+	ctx := t.Context()
+	mustSAdd(t, e, "long", "a", long)
+	if err := e.SetIndexed(ctx, "k", []byte("v"), short, "k", "long", "short"); err != nil {
+		t.Fatalf("SetIndexed: %v", err)
+	}
+	s.expire(t, short, "value and its short index", func() bool {
+		_, err := e.Get(ctx, "k")
+		m, err2 := e.SMembers(ctx, "short")
+		return errors.Is(err, idp.ErrNotFound) && err2 == nil && len(m) == 0
+	})
+	// An index that lives longer is not shortened.
+	mustMembers(t, e, "long", "a", "k")
 }
 
 func (s *suite) testPing(t *testing.T, e idp.Ephemeral) {

@@ -294,6 +294,39 @@ func (s *Store) SAdd(_ context.Context, key, member string, ttl time.Duration) e
 	return nil
 }
 
+// SetIndexed stores a copy of value under key and adds member to the sets
+// under indexes. Nothing is written when one of them holds a value that is
+// not a set.
+func (s *Store) SetIndexed(_ context.Context, key string, value []byte, ttl time.Duration, member string, indexes ...string) error {
+	if err := checkTTL(ttl); err != nil {
+		return fmt.Errorf("setindexed: %w", err)
+	}
+	now := s.now()
+	exp := now.Add(ttl).UnixNano()
+	// One shard lock at a time (never two: no lock order to keep); a
+	// concurrent reader may see the value before its index entries, as with
+	// separate calls, but a wrong type is found before anything is written.
+	for _, ix := range indexes {
+		sh := s.shard(ix)
+		sh.mu.Lock()
+		e := sh.live(ix, now.UnixNano())
+		sh.mu.Unlock()
+		if e != nil && e.kind != kindSet {
+			return fmt.Errorf("setindexed: %w", errWrongType)
+		}
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	sh.m[key] = &entry{kind: kindValue, value: clone(value), expires: exp}
+	sh.mu.Unlock()
+	for _, ix := range indexes {
+		if err := s.SAdd(context.Background(), ix, member, ttl); err != nil {
+			return fmt.Errorf("setindexed: %w", err)
+		}
+	}
+	return nil
+}
+
 // SMembers returns the members of the set under key in no particular order;
 // none for an absent set.
 func (s *Store) SMembers(_ context.Context, key string) ([]string, error) {

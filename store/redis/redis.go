@@ -331,6 +331,30 @@ func (s *Store) SAdd(ctx context.Context, key, member string, ttl time.Duration)
 	return nil
 }
 
+// SetIndexed stores value under key and adds member to the sets under
+// indexes in one MULTI/EXEC transaction (SET PX, then SADD and PEXPIRE NX/GT
+// per set, as SAdd does).
+func (s *Store) SetIndexed(ctx context.Context, key string, value []byte, ttl time.Duration, member string, indexes ...string) error {
+	if err := checkTTL("setindexed", ttl); err != nil {
+		return err
+	}
+	ms := millis(ttl)
+	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Set(ctx, s.key(key), value, ttl)
+		for _, ix := range indexes {
+			k := s.key(ix)
+			p.SAdd(ctx, k, member)
+			p.Do(ctx, "pexpire", k, ms, "nx")
+			p.Do(ctx, "pexpire", k, ms, "gt")
+		}
+		return nil
+	})
+	if err != nil {
+		return s.fail("setindexed", err)
+	}
+	return nil
+}
+
 // SMembers returns the members of the set under key; none for an absent set.
 func (s *Store) SMembers(ctx context.Context, key string) ([]string, error) {
 	m, err := s.c.SMembers(ctx, s.key(key)).Result()
