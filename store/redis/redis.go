@@ -318,17 +318,22 @@ func (s *Store) SAdd(ctx context.Context, key, member string, ttl time.Duration)
 	if err := checkTTL("sadd", ttl); err != nil {
 		return err
 	}
-	k, ms := s.key(key), millis(ttl)
 	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.SAdd(ctx, k, member)
-		p.Do(ctx, "pexpire", k, ms, "nx")
-		p.Do(ctx, "pexpire", k, ms, "gt")
+		queueSAdd(ctx, p, s.key(key), member, millis(ttl))
 		return nil
 	})
 	if err != nil {
 		return s.fail("sadd", err)
 	}
 	return nil
+}
+
+// queueSAdd queues SADD and the expiry extension of the set k: PEXPIRE NX
+// sets it on a new set, PEXPIRE GT only lengthens it.
+func queueSAdd(ctx context.Context, p goredis.Pipeliner, k, member string, ms int64) {
+	p.SAdd(ctx, k, member)
+	p.Do(ctx, "pexpire", k, ms, "nx")
+	p.Do(ctx, "pexpire", k, ms, "gt")
 }
 
 // SetIndexed stores value under key and adds member to the sets under
@@ -338,14 +343,10 @@ func (s *Store) SetIndexed(ctx context.Context, key string, value []byte, ttl ti
 	if err := checkTTL("setindexed", ttl); err != nil {
 		return err
 	}
-	ms := millis(ttl)
 	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.Set(ctx, s.key(key), value, ttl)
 		for _, ix := range indexes {
-			k := s.key(ix)
-			p.SAdd(ctx, k, member)
-			p.Do(ctx, "pexpire", k, ms, "nx")
-			p.Do(ctx, "pexpire", k, ms, "gt")
+			queueSAdd(ctx, p, s.key(ix), member, millis(ttl))
 		}
 		return nil
 	})
