@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	tests = append(tests, mfaTests...)
 	tests = append(tests, lifecycleTests...)
 	tests = append(tests, profileTests...)
+	tests = append(tests, unlinkTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, open(t), opts)
