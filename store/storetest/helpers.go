@@ -244,3 +244,20 @@ func guard(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// outcomes counts the calls of a concurrent test that succeeded and those
+// refused with refused; any other error fails the test.
+func outcomes(t *testing.T, what string, errs []error, refused error) (ok, no int) {
+	t.Helper()
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, refused):
+			no++
+		default:
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	return ok, no
+}

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -83,17 +82,7 @@ func testDeleteLastLinksConcurrent(t *testing.T, s Store, _ Options) {
 		}
 		close(start)
 		wg.Wait()
-		ok, last := 0, 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, idp.ErrLastLogin):
-				last++
-			default:
-				t.Fatalf("concurrent DeleteLink: %v", err)
-			}
-		}
+		ok, last := outcomes(t, "concurrent DeleteLink", errs, idp.ErrLastLogin)
 		got, err := s.ListLinks(ctx, a.ID)
 		checkErr(t, "ListLinks", err, nil)
 		if ok != 1 || last != 1 || len(got) != 1 {
