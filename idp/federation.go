@@ -175,6 +175,19 @@ func (s *Service) RegisterFederated(ctx context.Context, in FederatedInput) (Acc
 	}
 }
 
+// Unlink removes one of the account's upstream logins and enqueues out
+// (the security notice) with it, in one store transaction that also
+// checks the rule: ErrNotFound if the account has no such link,
+// ErrLastLogin if it is the account's last way to log in (see
+// LinkStore.DeleteLink).
+func (s *Service) Unlink(ctx context.Context, accountID, connector, issuer, subject string, out ...Outgoing) error {
+	if err := s.store.DeleteLink(ctx, accountID, connector, issuer, subject, out...); err != nil {
+		return fmt.Errorf("unlink: %w", err)
+	}
+	s.audit(ctx, accountID, "link.removed", accountID, "connector="+connector)
+	return nil
+}
+
 // linkPurpose binds a link's sealed data to its account and upstream login.
 func linkPurpose(l ExternalLink) string {
 	return "link:" + l.Connector + ":" + l.Issuer + ":" + l.Subject

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -76,7 +77,15 @@ type LinkStore interface {
 		fn func(ExternalLink) (ExternalLink, error)) (ExternalLink, error)
 	// DeleteLink removes the account's link and enqueues the messages in
 	// the same transaction; ErrNotFound if the account has no such link
-	// (a link of another account is left alone). DeleteAccount removes an
-	// account's links with it.
+	// (a link of another account is left alone), ErrLastLogin if it is the
+	// account's last way to log in (no password, see Account.HasPassword,
+	// and no other link). The check and the deletion hold the account's
+	// row lock, so concurrent deletions of an account's last two links
+	// leave one. DeleteAccount removes an account's links with it.
 	DeleteLink(ctx context.Context, accountID, connector, issuer, subject string, out ...Outgoing) error
 }
+
+// ErrLastLogin means the upstream login to unlink is the account's last
+// way to log in: it has no password of its own and no other link.
+// Passkeys are not counted (the rule as it was in the web handler).
+var ErrLastLogin = errors.New("the last way to log in cannot be removed")

@@ -3,7 +3,6 @@ package forms
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -353,13 +352,6 @@ func draftOf(pageURL string) string {
 	id, _, _ := strings.Cut(rest, "/")
 	id, _, _ = strings.Cut(id, "?")
 	return id
-}
-
-func decodeJSON(t *testing.T, s string, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // testWriter sends log lines to the test's log.

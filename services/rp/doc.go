@@ -7,8 +7,7 @@
 // verification (OIDC Core 1.0 §3.1.3.7, §5.3.2), the encrypted session
 // cookie, logout through the IdP's end_session endpoint (OIDC RP-Initiated
 // Logout 1.0 §2), the /logged-out landing page and the security headers of
-// every response. NewSite assembles a whole bundled service from these
-// parts, the pages of package page and the service's start page.
+// every response.
 //
 // It talks to the IdP over HTTP only and never imports package idp. It keeps
 // no server-side state: the login transaction and the session live in

@@ -177,9 +177,6 @@ func (c *Client) SecureHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// Pages returns the renderer the client draws its pages with.
-func (c *Client) Pages() *page.Renderer { return c.pages }
-
 // Logger returns the client's logger.
 func (c *Client) Logger() *slog.Logger { return c.log }
 

@@ -186,9 +186,6 @@ type State struct {
 // Current returns the case's current entry.
 func (s State) Current() Entry { return s.History[len(s.History)-1] }
 
-// Closed reports whether the case is closed.
-func (s State) Closed() bool { return s.Current().Status.Final() }
-
 // Errors of the history rules, matched with errors.Is.
 var (
 	ErrInvalid     = errors.New("invalid message")

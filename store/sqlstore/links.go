@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/store/sqldb"
@@ -106,9 +107,30 @@ func (s *Store) UpdateLink(ctx context.Context, connector, issuer, subject strin
 }
 
 // DeleteLink removes the account's link and enqueues the messages in the
-// same transaction; ErrNotFound if the account has no such link.
+// same transaction; ErrNotFound if the account has no such link,
+// ErrLastLogin if it is the account's last way to log in. The account's
+// row lock (SELECT … FOR UPDATE; SQLite's write lock) is taken before the
+// count, so concurrent deletions of the last two links serialise and the
+// second sees one link left.
 func (s *Store) DeleteLink(ctx context.Context, accountID, connector, issuer, subject string, out ...idp.Outgoing) error {
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var passwordSet time.Time
+		if err := tx.QueryRow(ctx, `SELECT password_changed_at FROM accounts WHERE id = ? FOR UPDATE`,
+			accountID).Scan(&passwordSet); err != nil {
+			return translate(err)
+		}
+		var mine, links int
+		if err := tx.QueryRow(ctx, `SELECT
+			count(CASE WHEN connector = ? AND issuer = ? AND subject = ? THEN 1 END), count(*)
+			FROM external_links WHERE account_id = ?`, connector, issuer, subject, accountID).Scan(&mine, &links); err != nil {
+			return translate(err)
+		}
+		switch {
+		case mine == 0:
+			return idp.ErrNotFound
+		case passwordSet.IsZero() && links <= 1:
+			return idp.ErrLastLogin
+		}
 		if err := execOne(ctx, tx, `DELETE FROM external_links
 			WHERE account_id = ? AND connector = ? AND issuer = ? AND subject = ?`, accountID, connector, issuer, subject); err != nil {
 			return err

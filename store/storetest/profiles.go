@@ -296,17 +296,7 @@ func testDeleteLastProfileConcurrent(t *testing.T, s Store, _ Options) {
 			}()
 		}
 		wg.Wait()
-		ok, last := 0, 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, idp.ErrLastProfile):
-				last++
-			default:
-				t.Fatalf("concurrent DeleteProfile: %v", err)
-			}
-		}
+		ok, last := outcomes(t, "concurrent DeleteProfile", errs, idp.ErrLastProfile)
 		got, err := s.ListProfiles(ctx, a.ID)
 		checkErr(t, "ListProfiles", err, nil)
 		if ok != 1 || last != 1 || len(got) != 1 {

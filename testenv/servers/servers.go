@@ -58,7 +58,7 @@ type Redis struct {
 
 // StartRedis starts a redis-server on a free port with its own data
 // directory. Automatic snapshots are off (save ""); Save writes dump.rdb on
-// demand, and Start after Kill or Stop loads it, as a production Redis with
+// demand, and Start after Kill loads it, as a production Redis with
 // RDB snapshots does after a crash.
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
@@ -145,13 +145,6 @@ func (r *Redis) Flush(t testing.TB) {
 func (r *Redis) Kill(t testing.TB) {
 	t.Helper()
 	r.stop(syscall.SIGKILL)
-}
-
-// Stop ends the server with SIGTERM (no snapshot is written: automatic
-// saves are off).
-func (r *Redis) Stop(t testing.TB) {
-	t.Helper()
-	r.stop(syscall.SIGTERM)
 }
 
 func (r *Redis) stop(sig syscall.Signal) {
