@@ -140,9 +140,12 @@ func (h *Handler) catalogueNames(r *http.Request) ([]idp.Client, map[string]stri
 	if err != nil {
 		return nil, nil, err
 	}
+	cat = slices.Clone(cat) // the names below are translated in place
+	lang := h.langOf(r)
 	names := map[string]string{}
-	for _, c := range cat {
-		names[c.ID] = c.Name
+	for i, c := range cat {
+		cat[i].Name = h.serviceName(lang, c.ID, c.Name)
+		names[c.ID] = cat[i].Name
 	}
 	return cat, names, nil
 }
