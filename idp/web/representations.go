@@ -397,7 +397,7 @@ func (h *Handler) repPage(w http.ResponseWriter, r *http.Request, status int, ac
 			}
 			switch e.Action {
 			case delegation.RepEventAction:
-				item.Detail = e.Detail
+				item.Detail = delegation.ActionText(e.Detail, lang)
 			case delegation.RepEventCreated, delegation.RepEventServicesChanged:
 				item.Detail = strings.Join(serviceNames(strings.Fields(e.Detail), names), ", ")
 			}
