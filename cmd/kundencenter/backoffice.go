@@ -239,7 +239,7 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 		}
 		doc := map[string]any{"messageId": derivedID(msg, "document"), "owner": c.Owner, "service": c.Service,
 			"businessProcessId": c.BusinessProcessID, "reference": c.Reference,
-			"title":        map[string]string{"de": "Wohnsitzbestätigung", "fr": "Attestation de domicile", "it": "Certificato di domicilio", "en": "Certificate of residence"},
+			"title":        certificateTitle,
 			"documentKind": "certificate", "issuer": "Einwohnerkontrolle",
 			"generate": map[string]any{"template": "wohnsitzbestaetigung", "lang": *lang, "fields": fields}}
 		var d struct{ ID, SHA256, URL string }
@@ -250,6 +250,10 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 		return nil
 	}
 }
+
+// certificateTitle is the title of the delivered Wohnsitzbestätigung in
+// "Meine Dokumente", by language.
+var certificateTitle = map[string]string{"de": "Wohnsitzbestätigung", "fr": "Attestation de domicile", "it": "Certificato di domicilio", "en": "Certificate of residence"}
 
 // explain turns an API's problem into a readable error.
 func explain(err error) error {
