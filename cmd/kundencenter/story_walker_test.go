@@ -112,7 +112,7 @@ func (k *walker) browser() *idptest.Page {
 	k.closeBrowser()
 	o := idptest.BrowserOptions{Width: k.w.width, Touch: k.phone(), Timeout: 5 * time.Minute}
 	if !k.w.switchLang && k.w.lang != "de" {
-		o.Locale, o.AcceptLang = k.w.lang, k.w.lang+"-CH,"+k.w.lang+";q=0.9"
+		o.Locale, o.AcceptLang = k.w.lang, k.w.lang+"-CH,"+k.w.lang // Chromium adds the q-values
 	}
 	ctx, cancel := idptest.ChromiumWith(k.t, o)
 	k.closeBrowser = cancel
