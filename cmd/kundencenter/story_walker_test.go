@@ -88,6 +88,7 @@ type walker struct {
 	x                                      storyTexts
 	dataDir                                string
 	idpURL, formsURL, statusURL, documents string
+	chromium                               context.Context // the walk's browser, its first tab
 	closeBrowser                           func()
 	start                                  time.Time
 }
@@ -106,17 +107,26 @@ func (k *walker) step(name string) {
 	k.t.Logf("%5.1fs %s", time.Since(k.start).Seconds(), name)
 }
 
-// browser starts the browser of a new sitting at the computer (or the
-// phone), closing the one before.
+// browser opens the browser of a new sitting at the computer (or the
+// phone), closing the one before: a fresh browser context (no cookies) of
+// the walk's Chromium, started once.
 func (k *walker) browser() *idptest.Page {
 	k.closeBrowser()
-	o := idptest.BrowserOptions{Width: k.w.width, Touch: k.phone(), Timeout: 5 * time.Minute}
+	o := idptest.BrowserOptions{Width: k.w.width, Touch: k.phone(), Timeout: 10 * time.Minute}
 	if !k.w.switchLang && k.w.lang != "de" {
 		o.Locale, o.AcceptLang = k.w.lang, k.w.lang+"-CH,"+k.w.lang // Chromium adds the q-values
 	}
-	ctx, cancel := idptest.ChromiumWith(k.t, o)
+	if k.chromium == nil {
+		ctx, cancel := idptest.ChromiumWith(k.t, o)
+		k.chromium = ctx
+		k.t.Cleanup(cancel)
+	}
+	ctx, cancel := chromedp.NewContext(k.chromium, chromedp.WithNewBrowserContext())
 	k.closeBrowser = cancel
 	p := &idptest.Page{T: k.t, Ctx: ctx}
+	if o.Width != 1280 || o.Touch {
+		p.Do(o.Emulate())
+	}
 	// The services' pages forbid fetch (CSP connect-src 'none'); the
 	// test downloads in the page, so it bypasses the policy.
 	p.Do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

@@ -41,6 +41,17 @@ type BrowserOptions struct {
 	Timeout time.Duration
 }
 
+// Emulate shows the tab's pages at o's width, on a phone's touch screen
+// with Touch. ChromiumWith does it for its first tab; a tab of a new
+// browser context (chromedp.WithNewBrowserContext) needs it again.
+func (o BrowserOptions) Emulate() chromedp.Action[chromedp.Void] {
+	var vo []chromedp.EmulateViewportOption
+	if o.Touch {
+		vo = append(vo, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(3))
+	}
+	return chromedp.EmulateViewport(int64(cmp.Or(o.Width, 1280)), 844, vo...)
+}
+
 // ChromiumWith is Chromium with another language, width, input or time
 // limit.
 func ChromiumWith(t testing.TB, o BrowserOptions) (context.Context, context.CancelFunc) {
@@ -85,11 +96,7 @@ func ChromiumWith(t testing.TB, o BrowserOptions) (context.Context, context.Canc
 		t.Fatalf("start Chromium %s: %v", path, err)
 	}
 	if o.Touch || o.Width != 1280 {
-		vo := []chromedp.EmulateViewportOption{}
-		if o.Touch {
-			vo = append(vo, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(3))
-		}
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(o.Width), 844, vo...)); err != nil {
+		if err := chromedp.Do(ctx, o.Emulate()); err != nil {
 			cancel()
 			t.Fatalf("emulate a %d px viewport: %v", o.Width, err)
 		}
