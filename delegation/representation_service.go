@@ -286,10 +286,22 @@ const maxActionLen = 200
 // the end); ErrRepState otherwise.
 func (s *Service) RecordAction(ctx context.Context, representationID, clientID, action string) error {
 	action = strings.TrimSpace(action)
-	if action == "" || utf8.RuneCountInString(action) > maxActionLen || !utf8.ValidString(action) ||
-		strings.ContainsFunc(action, func(r rune) bool { return unicode.IsControl(r) || r == '<' || r == '>' }) {
+	if !validAction(action) {
 		return verr(map[string][]string{"action": {"err.rep_action_invalid"}})
 	}
+	return s.recordAction(ctx, representationID, clientID, action)
+}
+
+// validAction reports whether a trimmed action text is 1 to maxActionLen
+// characters of plain text (no control characters, no markup).
+func validAction(action string) bool {
+	return action != "" && utf8.RuneCountInString(action) <= maxActionLen && utf8.ValidString(action) &&
+		!strings.ContainsFunc(action, func(r rune) bool { return unicode.IsControl(r) || r == '<' || r == '>' })
+}
+
+// recordAction appends a checked action text (plain or, from
+// RecordActionTexts, its languages encoded) to the timeline.
+func (s *Service) recordAction(ctx context.Context, representationID, clientID, text string) error {
 	r, err := s.store.GetRepresentation(ctx, representationID)
 	if err != nil {
 		return fmt.Errorf("record action: %w", err)
@@ -301,7 +313,7 @@ func (s *Service) RecordAction(ctx context.Context, representationID, clientID, 
 	// it is stored sealed for the principal like other personal data.
 	return s.store.AppendRepEvents(ctx, RepEvent{RepresentationID: r.ID, At: s.Now(), Actor: r.RepresentativeID,
 		Action: RepEventAction, ClientID: clientID, Detail: sealedPrefix + base64.RawURLEncoding.EncodeToString(
-			s.idp.SealFor(r.PrincipalID, sealAction, []byte(action)))})
+			s.idp.SealFor(r.PrincipalID, sealAction, []byte(text)))})
 }
 
 // Sealing of action texts in the timeline.

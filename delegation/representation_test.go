@@ -507,3 +507,37 @@ func TestConcurrentAccept(t *testing.T) {
 		})
 	}
 }
+
+// TestActionTexts: an action reported in several languages is kept sealed
+// as one event; ActionText picks the page's language, else the default.
+func TestActionTexts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, openSQLite(t))
+	ctx := t.Context()
+	pr := e.parties(t)
+	r, code := e.create(t, pr.p.ID, delegation.RepInput{Services: []string{"forms"}})
+	_, err := e.svc.Accept(ctx, pr.r.ID, code, repIP)
+	must(t, "Accept", err)
+	_, err = e.svc.Confirm(ctx, pr.p.ID, r.ID)
+	must(t, "Confirm", err)
+	var ve *idp.ValidationError
+	for _, texts := range []map[string]string{{"rm": "Dumonda"}, {"fr": "<i>x</i>"}, {"en": strings.Repeat("x", 201)}} {
+		if err := e.svc.RecordActionTexts(ctx, r.ID, "forms", "Gesuch", texts); !errors.As(err, &ve) {
+			t.Errorf("RecordActionTexts(%v): %v", texts, err)
+		}
+	}
+	must(t, "RecordActionTexts", e.svc.RecordActionTexts(ctx, r.ID, "forms", "Gesuch gesendet", map[string]string{"fr": "Demande envoyée", "en": "Application sent"}))
+	ev, err := e.svc.Timeline(ctx, pr.p.ID, r.ID)
+	must(t, "Timeline", err)
+	if ev[0].Action != delegation.RepEventAction {
+		t.Fatalf("newest event %+v", ev[0])
+	}
+	for lang, want := range map[string]string{"fr": "Demande envoyée", "en": "Application sent", "it": "Gesuch gesendet", "de": "Gesuch gesendet"} {
+		if got := delegation.ActionText(ev[0].Detail, lang); got != want {
+			t.Errorf("ActionText(%s) = %q, want %q", lang, got, want)
+		}
+	}
+	if got := delegation.ActionText("Quittung nachgereicht", "fr"); got != "Quittung nachgereicht" {
+		t.Errorf("a plain action text: %q", got)
+	}
+}

@@ -191,6 +191,13 @@ func (r *Renderer) T(lang, key string, args ...any) string {
 	return fmt.Sprintf(msg, args...)
 }
 
+// Has reports whether the catalogues have a message key (they all have
+// the same keys).
+func (r *Renderer) Has(key string) bool {
+	_, ok := r.cat[defaultLang][key]
+	return ok
+}
+
 // funcs is the template FuncMap. It is small on purpose: translation,
 // field-error lookup, the CSRF field and asset URLs.
 func (r *Renderer) funcs() template.FuncMap {

@@ -14,10 +14,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kanton/kundencenter/services/api"
+	"github.com/kanton/kundencenter/templates"
 )
 
 const backofficeUsage = `usage: kundencenter backoffice cases <command> [flags]
@@ -33,7 +35,8 @@ commands:
 
 Closing a wohnsitzbestaetigung case as gutgeheissen also delivers the
 certificate to the document service (give -given-name, -family-name,
--birth-date, -address, -since).
+-birth-date, -address, -since; -lang fr|it|en writes it in another language
+than German: the case does not record the person's language).
 
 common flags (environment defaults):
   -issuer          KC_ISSUER, http://localhost:8080
@@ -185,6 +188,9 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 	birth := fs.String("birth-date", "", "certificate: birth date (YYYY-MM-DD)")
 	address := fs.String("address", "", "certificate: address")
 	since := fs.String("since", "", "certificate: resident since (YYYY-MM-DD)")
+	// The case does not say which language its person reads; the back
+	// office, which issues the certificate, does.
+	lang := fs.String("lang", "de", "certificate: its language (de, fr, it or en)")
 	return func() error {
 		c, err := b.get(ctx, b.caseArg)
 		if err != nil {
@@ -213,6 +219,9 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 		}
 		fields := map[string]string{"givenName": *given, "familyName": *family, "birthDate": *birth, "address": *address, "since": *since}
 		deliver := c.Service == "wohnsitzbestaetigung" && *status == "abgeschlossen" && *outcome == "gutgeheissen"
+		if !slices.Contains(templates.Langs(), *lang) {
+			return fmt.Errorf("backoffice: -lang %q: the certificate is written in de, fr, it or en", *lang)
+		}
 		if deliver {
 			for k, v := range fields {
 				if v == "" {
@@ -230,9 +239,9 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 		}
 		doc := map[string]any{"messageId": derivedID(msg, "document"), "owner": c.Owner, "service": c.Service,
 			"businessProcessId": c.BusinessProcessID, "reference": c.Reference,
-			"title":        map[string]string{"de": "Wohnsitzbestätigung", "fr": "Attestation de domicile", "it": "Certificato di domicilio", "en": "Certificate of residence"},
+			"title":        certificateTitle,
 			"documentKind": "certificate", "issuer": "Einwohnerkontrolle",
-			"generate": map[string]any{"template": "wohnsitzbestaetigung", "lang": "de", "fields": fields}}
+			"generate": map[string]any{"template": "wohnsitzbestaetigung", "lang": *lang, "fields": fields}}
 		var d struct{ ID, SHA256, URL string }
 		if _, err := b.client.Do(ctx, http.MethodPost, b.documentsURL+"/api/v1/documents", doc, &d); err != nil {
 			return fmt.Errorf("the case is closed, but the certificate was not delivered (run the same command with -message-id %s to retry): %w", msg, explain(err))
@@ -241,6 +250,10 @@ func (b *backoffice) setStatusFlags(ctx context.Context, fs *flag.FlagSet) func(
 		return nil
 	}
 }
+
+// certificateTitle is the title of the delivered Wohnsitzbestätigung in
+// "Meine Dokumente", by language.
+var certificateTitle = map[string]string{"de": "Wohnsitzbestätigung", "fr": "Attestation de domicile", "it": "Certificato di domicilio", "en": "Certificate of residence"}
 
 // explain turns an API's problem into a readable error.
 func explain(err error) error {

@@ -149,7 +149,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 		if err := putClient(ctx, store, c); err != nil {
 			return fmt.Errorf("register bundled client %s: %w", b.id, err)
 		}
-		links = append(links, web.Service{Name: b.name, URL: base + "/"})
+		links = append(links, web.Service{ID: b.id, Name: b.name, URL: base + "/"})
 	}
 	if err := registerBackoffice(ctx, store, cfg.DataDir); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package idptest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -13,9 +14,47 @@ import (
 )
 
 // Chromium starts a headless Debian Chromium for a test and returns a
-// chromedp context. It fails (never skips) when no browser is installed:
-// set KC_TEST_CHROMIUM or `apt-get install chromium`.
+// chromedp context: a German (de-CH) desktop browser, 1280 px wide, that
+// gives the test three minutes. It fails (never skips) when no browser is
+// installed: set KC_TEST_CHROMIUM or `apt-get install chromium`.
 func Chromium(t testing.TB) (context.Context, context.CancelFunc) {
+	t.Helper()
+	return ChromiumWith(t, BrowserOptions{})
+}
+
+// BrowserOptions say which browser ChromiumWith starts; the zero value is
+// Chromium's.
+type BrowserOptions struct {
+	// Locale is the browser's UI language (--lang), "de-CH" if empty.
+	Locale string
+	// AcceptLang is the Accept-Language list the browser sends,
+	// "de-CH,de" if empty.
+	AcceptLang string
+	// Width is the viewport's width in CSS pixels, 1280 if zero. With
+	// Touch the page is shown as on a phone: a mobile viewport (844 px
+	// high, device scale 3) and touch events instead of a mouse.
+	Width int
+	// Touch emulates a phone's touch screen: taps are sent as touch
+	// events (Page.Tap) and the page sees a coarse pointer.
+	Touch bool
+	// Timeout bounds the whole browser, 3 minutes if zero.
+	Timeout time.Duration
+}
+
+// Emulate shows the tab's pages at o's width, on a phone's touch screen
+// with Touch. ChromiumWith does it for its first tab; a tab of a new
+// browser context (chromedp.WithNewBrowserContext) needs it again.
+func (o BrowserOptions) Emulate() chromedp.Action[chromedp.Void] {
+	var vo []chromedp.EmulateViewportOption
+	if o.Touch {
+		vo = append(vo, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(3))
+	}
+	return chromedp.EmulateViewport(int64(cmp.Or(o.Width, 1280)), 844, vo...)
+}
+
+// ChromiumWith is Chromium with another language, width, input or time
+// limit.
+func ChromiumWith(t testing.TB, o BrowserOptions) (context.Context, context.CancelFunc) {
 	t.Helper()
 	path := os.Getenv("KC_TEST_CHROMIUM")
 	if path == "" {
@@ -29,6 +68,10 @@ func Chromium(t testing.TB) (context.Context, context.CancelFunc) {
 	if path == "" {
 		t.Fatal("Chromium is required for the end-to-end tests: apt-get install -y chromium (or set KC_TEST_CHROMIUM)")
 	}
+	o.Locale = cmp.Or(o.Locale, "de-CH")
+	o.AcceptLang = cmp.Or(o.AcceptLang, "de-CH,de")
+	o.Width = cmp.Or(o.Width, 1280)
+	o.Timeout = cmp.Or(o.Timeout, 3*time.Minute)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox, // as root in CI
@@ -40,20 +83,25 @@ func Chromium(t testing.TB) (context.Context, context.CancelFunc) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "de-CH"),
-		chromedp.Flag("accept-lang", "de-CH,de"),
+		chromedp.WindowSize(max(o.Width, 800), 900),
+		chromedp.Flag("lang", o.Locale),
+		chromedp.Flag("accept-lang", o.AcceptLang),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, o.Timeout)
+	cancel := func() { cancelTimeout(); cancelCtx(); cancelAlloc() }
 	if err := chromedp.Do(ctx); err != nil {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
+		cancel()
 		t.Fatalf("start Chromium %s: %v", path, err)
 	}
-	return ctx, func() { cancelTimeout(); cancelCtx(); cancelAlloc() }
+	if o.Touch || o.Width != 1280 {
+		if err := chromedp.Do(ctx, o.Emulate()); err != nil {
+			cancel()
+			t.Fatalf("emulate a %d px viewport: %v", o.Width, err)
+		}
+	}
+	return ctx, cancel
 }
 
 // Page drives one Chromium tab in a test; every method fails the test on

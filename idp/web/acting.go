@@ -44,7 +44,7 @@ func (h *Handler) actingChoices(w http.ResponseWriter, r *http.Request, id strin
 		h.fail(w, r, err)
 		return idp.Session{}, nil, nil, false
 	}
-	v := &loginContextView{AuthRequestID: id, ClientName: h.prov.ClientName(r.Context(), a.ClientID)}
+	v := &loginContextView{AuthRequestID: id, ClientName: h.clientName(r, a.ClientID)}
 	if acct, err := h.svc.Account(r.Context(), sess.AccountID); err == nil {
 		if pd, err := h.svc.Personal(acct); err == nil {
 			v.SelfName = strings.TrimSpace(pd.GivenName + " " + pd.FamilyName)

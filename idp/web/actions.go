@@ -24,6 +24,11 @@ import (
 //
 //	{"action": "Baugesuch 2026-117 eingereicht"}
 //
+// "texts" may add the text in other languages, shown to a person who
+// reads the timeline in one of them:
+//
+//	{"action": "Baugesuch 2026-117 eingereicht", "texts": {"fr": "Demande de permis 2026-117 déposée"}}
+//
 // Answers: 202 recorded; 400 invalid_request (body, action text); 401
 // invalid_token (unknown, expired, or the representation has ended); 403
 // insufficient_scope (the token does not act for a represented person).
@@ -45,6 +50,8 @@ func (h *Handler) actionsAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	var body struct {
 		Action string `json:"action"`
+		// Texts are the action in other languages (de, fr, it, en).
+		Texts map[string]string `json:"texts"`
 		// With a service's own client-credentials token (scope
 		// idp.ScopeActionReceipts) the body names the representation and
 		// the representative who acted, as the login's represents claim
@@ -88,10 +95,21 @@ func (h *Handler) actionsAPI(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotImplemented, "unsupported", "action receipts are not kept")
 		return
 	}
-	if err := rec.RecordAction(r.Context(), acting.ID, client, body.Action); err != nil {
+	record := func() error { return rec.RecordAction(r.Context(), acting.ID, client, body.Action) }
+	if len(body.Texts) > 0 {
+		multi, ok := h.cfg.Acting.(interface {
+			RecordActionTexts(ctx context.Context, representationID, clientID, action string, texts map[string]string) error
+		})
+		if !ok {
+			apiError(w, http.StatusNotImplemented, "unsupported", "action texts in several languages are not kept")
+			return
+		}
+		record = func() error { return multi.RecordActionTexts(r.Context(), acting.ID, client, body.Action, body.Texts) }
+	}
+	if err := record(); err != nil {
 		var ve *idp.ValidationError
 		if errors.As(err, &ve) {
-			apiError(w, http.StatusBadRequest, "invalid_request", "action: 1 to 200 characters of plain text")
+			apiError(w, http.StatusBadRequest, "invalid_request", "action and texts: 1 to 200 characters of plain text each, texts in de, fr, it or en")
 			return
 		}
 		h.log.WarnContext(r.Context(), "action receipt refused", "err", err, "request_id", requestID(r.Context()))

@@ -77,7 +77,7 @@ func (h *Handler) securityView(r *http.Request, sess idp.Session) (*securityView
 	if id := r.URL.Query().Get("authRequestID"); id != "" {
 		if a, err := h.prov.AuthRequest(r.Context(), id); err == nil {
 			v.ContinueURL = "/login/continue?authRequestID=" + url.QueryEscape(id)
-			v.ContinueName = h.prov.ClientName(r.Context(), a.ClientID)
+			v.ContinueName = h.clientName(r, a.ClientID)
 			v.AuthRequestID = id
 			v.ContinueReady = idp.LevelAtLeast(sess.ACR, a.RequiredLevel(h.prov.Levels()))
 		}

@@ -100,7 +100,7 @@ func (h *Handler) choiceView(r *http.Request, p pendingFed, ident connectors.Ide
 	}
 	if p.AuthRequestID != "" {
 		if a, err := h.prov.AuthRequest(r.Context(), p.AuthRequestID); err == nil {
-			v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+			v.ClientName = h.clientName(r, a.ClientID)
 		}
 	}
 	return v

@@ -298,7 +298,7 @@ func (h *Handler) mfaView(r *http.Request, tx loginTx) (*loginMFAView, error) {
 	v.HighNeeded = !idp.LevelAtLeast(idp.LevelSubstantial, tx.Need)
 	if tx.AuthRequestID != "" {
 		if a, err := h.prov.AuthRequest(r.Context(), tx.AuthRequestID); err == nil {
-			v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+			v.ClientName = h.clientName(r, a.ClientID)
 		}
 	}
 	return v, nil

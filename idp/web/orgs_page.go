@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/kanton/kundencenter/delegation"
@@ -40,8 +41,12 @@ func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, status int, ac
 		h.fail(w, r, err, orgCases...)
 		return
 	}
+	catalogue = slices.Clone(catalogue) // the names below are translated in place
+	lang := h.langOf(r)
 	names := map[string]string{}
-	for _, c := range catalogue {
+	for i, c := range catalogue {
+		c.Name = h.serviceName(lang, c.ID, c.Name)
+		catalogue[i] = c
 		v.Catalogue = append(v.Catalogue, catalogueItem{ID: c.ID, Name: c.Name})
 		names[c.ID] = c.Name
 	}

@@ -69,6 +69,8 @@ func startOrgs(t *testing.T) *orgEnv {
 		env.Service, env.Provider, tpl, log)
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The bundled services' IDs: their pages name them from the catalogues
+	// ("Formulare", "Meine Dokumente"), not by these registered names.
 	for _, id := range []string{"forms", "documents"} {
 		env.AddClient(t, idp.Client{ID: id, Name: "Dienst " + id, RedirectURIs: []string{"https://" + id + ".example.ch/cb"}}, "s3cret-"+id)
 	}
@@ -247,7 +249,7 @@ func TestOrgPages(t *testing.T) {
 	wantStatus(t, "unknown service", resp, body, http.StatusUnprocessableEntity)
 	wantIn(t, "unknown service", body, "Diese Dienstleistung gibt es nicht mehr.")
 	_, body = b.get(orgPath)
-	wantIn(t, "member's page", body, "Dienst forms")
+	wantIn(t, "member's page", body, "Formulare")
 
 	// The last admin cannot leave; the answer says why.
 	resp, body = a.post(orgPath+"/leave", url.Values{})

@@ -94,7 +94,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &accountView{Name: pd.GivenName + " " + pd.FamilyName, Email: pd.Email, KontoID: a.KontoID}
 	for _, s := range h.cfg.Services {
-		v.Services = append(v.Services, serviceLink{Name: s.Name, URL: s.URL})
+		v.Services = append(v.Services, serviceLink{Name: h.serviceName(h.langOf(r), s.ID, s.Name), URL: s.URL})
 	}
 	h.accountLinks(r, a.ID, v)
 	h.render(w, r, http.StatusOK, "account", h.lang(w, r), v)
@@ -125,7 +125,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.AuthRequestID = id
-		v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+		v.ClientName = h.clientName(r, a.ClientID, a.UILocales...)
 		v.Email = a.LoginHint
 		v.RegisterURL = "/register?authRequestID=" + url.QueryEscape(id)
 		locales = a.UILocales
@@ -156,7 +156,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			h.requestExpired(w, r)
 			return
 		}
-		v.ClientName = h.prov.ClientName(r.Context(), a.ClientID)
+		v.ClientName = h.clientName(r, a.ClientID)
 		v.RegisterURL = "/register?authRequestID=" + url.QueryEscape(id)
 	}
 	if v.Email == "" || r.PostFormValue("password") == "" {

@@ -327,7 +327,7 @@ func (h *Handler) profileChoice(w http.ResponseWriter, r *http.Request, id strin
 		h.fail(w, r, err)
 		return idp.Session{}, "", nil, false
 	}
-	v := &profileChoiceView{AuthRequestID: id, ClientName: h.prov.ClientName(r.Context(), a.ClientID), Selected: ps[0].ID}
+	v := &profileChoiceView{AuthRequestID: id, ClientName: h.clientName(r, a.ClientID), Selected: ps[0].ID}
 	for _, p := range ps {
 		v.Profiles = append(v.Profiles, rowOf(p))
 	}

@@ -140,9 +140,12 @@ func (h *Handler) catalogueNames(r *http.Request) ([]idp.Client, map[string]stri
 	if err != nil {
 		return nil, nil, err
 	}
+	cat = slices.Clone(cat) // the names below are translated in place
+	lang := h.langOf(r)
 	names := map[string]string{}
-	for _, c := range cat {
-		names[c.ID] = c.Name
+	for i, c := range cat {
+		cat[i].Name = h.serviceName(lang, c.ID, c.Name)
+		names[c.ID] = cat[i].Name
 	}
 	return cat, names, nil
 }
@@ -394,7 +397,7 @@ func (h *Handler) repPage(w http.ResponseWriter, r *http.Request, status int, ac
 			}
 			switch e.Action {
 			case delegation.RepEventAction:
-				item.Detail = e.Detail
+				item.Detail = delegation.ActionText(e.Detail, lang)
 			case delegation.RepEventCreated, delegation.RepEventServicesChanged:
 				item.Detail = strings.Join(serviceNames(strings.Fields(e.Detail), names), ", ")
 			}

@@ -73,7 +73,7 @@ func TestRepresentationsEndToEnd(t *testing.T) {
 	if len(code) != 19 {
 		t.Fatalf("access code %q", code)
 	}
-	has("code page", "Dienst forms", "nur jetzt angezeigt")
+	has("code page", "Formulare", "nur jetzt angezeigt")
 	audit("code page")
 	p.Do(chromedp.Click(css(`main a[href^="/representations/"]`)), chromedp.WaitVisible(css(`#rep-state`)))
 	repURL := p.Location()
@@ -90,7 +90,7 @@ func TestRepresentationsEndToEnd(t *testing.T) {
 	audit("wrong code")
 	p.Do(chromedp.Clear(css(`#code`)), chromedp.SendKeys(css(`#code`), strings.ToLower(strings.ReplaceAll(code, "-", " "))),
 		chromedp.Submit(css(`#code`)), chromedp.WaitVisible(css(`form[action="/representations/accept"]`)))
-	has("preview", "Sie würden Paula Prinzipal vertreten.", "Dienst forms")
+	has("preview", "Sie würden Paula Prinzipal vertreten.", "Formulare")
 	audit("preview")
 	p.Do(chromedp.Submit(css(`form[action="/representations/accept"] button`)))
 	p.WaitURL(repURL + "?done=accepted")

@@ -63,7 +63,7 @@ func TestRepresentationPages(t *testing.T) {
 		t.Fatalf("no code on the page:\n%.3000s", body)
 	}
 	code := m[1]
-	wantIn(t, "code page", body, "Dienst documents, Dienst forms")
+	wantIn(t, "code page", body, "Meine Dokumente, Formulare")
 	id := regexp.MustCompile(`action="/representations/([^/"]+)/send"`).FindStringSubmatch(body)[1]
 	repPath := "/representations/" + id
 
@@ -102,7 +102,7 @@ func TestRepresentationPages(t *testing.T) {
 	wantIn(t, "wrong code", body, "Dieser Zugangscode ist nicht gültig.")
 	resp, body = r.post("/representations/enter", url.Values{"code": {strings.ToLower(code)}})
 	wantStatus(t, "preview", resp, body, http.StatusOK)
-	wantIn(t, "preview", body, "Sie würden Paula Prinzipal vertreten.", "Dienst documents, Dienst forms", `name="code" value="`+code+`"`)
+	wantIn(t, "preview", body, "Sie würden Paula Prinzipal vertreten.", "Meine Dokumente, Formulare", `name="code" value="`+code+`"`)
 	resp, body = r.post("/representations/accept", url.Values{"code": {code}, "csrf": {"forged"}})
 	wantStatus(t, "accept with forged CSRF", resp, body, http.StatusForbidden)
 	resp, body = r.post("/representations/accept", url.Values{"code": {code}})
@@ -159,8 +159,8 @@ func TestRepresentationPages(t *testing.T) {
 	must(e.Orgs.RecordUse(ctx, id, "forms"))
 	must(e.Orgs.RecordAction(ctx, id, "forms", "Gesuch Parkkarte eingereicht"))
 	resp, body = p.get(repPath)
-	wantIn(t, "timeline", body, "Ruedi Vertreter: hat sich für Sie angemeldet – Dienst forms",
-		"hat für Sie gehandelt – Dienst forms (Gesuch Parkkarte eingereicht)", "Sie: hat die Dienstleistungen eingeschränkt",
+	wantIn(t, "timeline", body, "Ruedi Vertreter: hat sich für Sie angemeldet – Formulare",
+		"hat für Sie gehandelt – Formulare (Gesuch Parkkarte eingereicht)", "Sie: hat die Dienstleistungen eingeschränkt",
 		"Ruedi Vertreter: hat die Vertretung angenommen", "Sie: hat die Vertretung bestätigt")
 
 	// R ends it; both are told; P's page shows it ended.

@@ -55,7 +55,7 @@ type Config struct {
 }
 
 // Service is a link to an integrated service.
-type Service struct{ Name, URL string }
+type Service struct{ ID, Name, URL string }
 
 // Handler serves the IdP's pages and protocol endpoints.
 type Handler struct {

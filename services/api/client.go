@@ -231,7 +231,17 @@ func NewActionReceipts(cfg ClientConfig) *ActionReceipts {
 // (plain text, at most 200 characters) under representation. The IdP checks
 // that the representation is active, is the actor's and covers the service.
 func (a *ActionReceipts) Record(ctx context.Context, representation, actor, action string) error {
-	_, err := a.client.Do(ctx, http.MethodPost, a.url,
-		map[string]string{"representation": representation, "actor": actor, "action": action}, nil)
+	return a.RecordTexts(ctx, representation, actor, action, nil)
+}
+
+// RecordTexts is Record with the action also in other languages (by
+// language: de, fr, it, en), so that the represented person reads it in
+// the language of their timeline page.
+func (a *ActionReceipts) RecordTexts(ctx context.Context, representation, actor, action string, texts map[string]string) error {
+	body := map[string]any{"representation": representation, "actor": actor, "action": action}
+	if len(texts) > 0 {
+		body["texts"] = texts
+	}
+	_, err := a.client.Do(ctx, http.MethodPost, a.url, body, nil)
 	return err
 }

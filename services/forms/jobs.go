@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/services/api"
+	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/store/sqldb"
 )
 
@@ -49,7 +50,8 @@ func (s *service) caseJob(ctx context.Context, payload []byte) error {
 // Receipts records what a representative did for the represented person
 // (the IdP's action-receipt API); api.ActionReceipts implements it.
 type Receipts interface {
-	Record(ctx context.Context, representation, actor, action string) error
+	// RecordTexts reports action (German) with its translations by language.
+	RecordTexts(ctx context.Context, representation, actor, action string, texts map[string]string) error
 }
 
 // receiptJob puts a sending for a represented person into that person's
@@ -60,12 +62,18 @@ func (s *service) receiptJob(ctx context.Context, payload []byte) error {
 	if err != nil {
 		return sqldb.Permanent(err)
 	}
-	title := sub.FormID
-	if d, ok := s.cat.Get(sub.FormID, sub.Version); ok {
-		title = d.Title.In("de")
-	}
+	// In every language: the service does not know which one the
+	// represented person reads.
 	ref := cmp.Or(sub.CaseReference, sub.Reference)
-	err = s.cfg.Receipts.Record(ctx, sub.Representation, sub.SubmittedBy, fmt.Sprintf("%s gesendet (%s)", title, ref))
+	texts := map[string]string{}
+	for _, lang := range page.Languages {
+		title := sub.FormID
+		if d, ok := s.cat.Get(sub.FormID, sub.Version); ok {
+			title = d.Title.In(lang)
+		}
+		texts[lang] = s.pages.Message(lang, "forms.action.sent", title, ref)
+	}
+	err = s.cfg.Receipts.RecordTexts(ctx, sub.Representation, sub.SubmittedBy, texts[page.Languages[0]], texts)
 	if err != nil && !api.Retryable(err) {
 		return sqldb.Permanent(err)
 	}

@@ -61,6 +61,7 @@ type tx struct {
 	amount   int64
 	methods  []string
 	redirect datatrans.Redirect
+	lang     string // of the payment page, from the init request
 	webhook  string
 	created  time.Time
 }
@@ -270,7 +271,7 @@ func (s *Server) init(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := newID()
-	t := &tx{amount: req.Amount, methods: req.PaymentMethods, redirect: req.Redirect, created: s.now()}
+	t := &tx{amount: req.Amount, methods: req.PaymentMethods, redirect: req.Redirect, lang: strings.ToLower(req.Language), created: s.now()}
 	t.TransactionID, t.Type, t.Status, t.Currency, t.Refno = id, "payment", "initialized", req.Currency, req.Refno
 	if req.Webhook != nil {
 		t.webhook = req.Webhook.URL
@@ -353,20 +354,34 @@ func (s *Server) followUp(w http.ResponseWriter, id, to string, from ...string) 
 
 var methodNames = map[string]string{"TWI": "TWINT", "PFC": "PostFinance Pay", "VIS": "Visa", "ECA": "Mastercard"}
 
+// pageTexts are the payment page's texts in the languages Datatrans
+// offers; the language passed in the init request chooses (German if it
+// passes none or another).
+var pageTexts = map[string]struct{ Title, Heading, Expired, Amount, Methods, Pay, Cancel, Fail string }{
+	"de": {"Zahlung – Datatrans (Testumgebung)", "Zahlung (Testumgebung)", "Diese Zahlung ist abgelaufen.", "Betrag",
+		"Zahlungsmittel", "Bezahlen", "Abbrechen", "Zahlung fehlschlagen lassen"},
+	"fr": {"Paiement – Datatrans (environnement de test)", "Paiement (environnement de test)", "Ce paiement a expiré.", "Montant",
+		"Moyen de paiement", "Payer", "Annuler", "Faire échouer le paiement"},
+	"it": {"Pagamento – Datatrans (ambiente di test)", "Pagamento (ambiente di test)", "Questo pagamento è scaduto.", "Importo",
+		"Mezzo di pagamento", "Pagare", "Annullare", "Far fallire il pagamento"},
+	"en": {"Payment – Datatrans (test environment)", "Payment (test environment)", "This payment has expired.", "Amount",
+		"Payment method", "Pay", "Cancel", "Let the payment fail"},
+}
+
 var pageTmpl = template.Must(template.New("p").Parse(`<!doctype html>
-<html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Zahlung – Datatrans (Testumgebung)</title></head>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.T.Title}}</title></head>
 <body><main>
-<h1>Zahlung (Testumgebung)</h1>
-{{if .Expired}}<p>Diese Zahlung ist abgelaufen.</p>
-{{else}}<p>Betrag: CHF {{.Amount}}</p>
+<h1>{{.T.Heading}}</h1>
+{{if .Expired}}<p>{{.T.Expired}}</p>
+{{else}}<p>{{.T.Amount}}: CHF {{.Amount}}</p>
 <form method="post">
-<fieldset><legend>Zahlungsmittel</legend>
+<fieldset><legend>{{.T.Methods}}</legend>
 {{range $i, $m := .Methods}}<div><input type="radio" id="m-{{$m.Code}}" name="method" value="{{$m.Code}}"{{if eq $i 0}} checked{{end}}> <label for="m-{{$m.Code}}">{{$m.Name}}</label></div>
 {{end}}</fieldset>
-<button type="submit" name="outcome" value="success">Bezahlen</button>
-<button type="submit" name="outcome" value="cancel">Abbrechen</button>
-<button type="submit" name="outcome" value="fail">Zahlung fehlschlagen lassen</button>
+<button type="submit" name="outcome" value="success">{{.T.Pay}}</button>
+<button type="submit" name="outcome" value="cancel">{{.T.Cancel}}</button>
+<button type="submit" name="outcome" value="fail">{{.T.Fail}}</button>
 </form>{{end}}
 </main></body></html>`))
 
@@ -376,11 +391,18 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	t, ok := s.txs[r.PathValue("id")]
 	var data struct {
+		Lang    string
+		T       any
 		Amount  string
 		Methods []method
 		Expired bool
 	}
 	if ok {
+		data.Lang = t.lang
+		if _, known := pageTexts[data.Lang]; !known {
+			data.Lang = "de"
+		}
+		data.T = pageTexts[data.Lang]
 		s.expireLocked(t)
 		data.Expired = t.Status != "initialized"
 		data.Amount = fmt.Sprintf("%d.%02d", t.amount/100, t.amount%100)
