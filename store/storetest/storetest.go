@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	}
 	tests = append(tests, mfaTests...)
 	tests = append(tests, lifecycleTests...)
+	tests = append(tests, accountClientTests...)
 	tests = append(tests, profileTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
