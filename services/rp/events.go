@@ -39,7 +39,7 @@ type setClaims struct {
 	JTI      string                     `json:"jti"`
 	Subject  *string                    `json:"sub"`
 	Expiry   *int64                     `json:"exp"`
-	TOE      *int64                     `json:"toe"`
+	TOE      *float64                   `json:"toe"` // NumericDate: seconds, maybe with a fraction
 	SubID    *subjectID                 `json:"sub_id"`
 	Events   map[string]json.RawMessage `json:"events"`
 }
@@ -121,7 +121,7 @@ func (c *Client) verifySET(ctx context.Context, raw string) (SecurityEvent, stri
 	}
 	ev := SecurityEvent{JTI: cl.JTI, Subject: cl.SubID.Sub}
 	if cl.TOE != nil {
-		ev.At = time.Unix(*cl.TOE, 0)
+		ev.At = time.Unix(int64(*cl.TOE), 0)
 	}
 	for typ, p := range cl.Events {
 		ev.Type, ev.Payload = typ, p
