@@ -10,6 +10,8 @@
 //   - password logins (POST /login with the production Argon2id parameters)
 //   - enumeration: /register and /reset answer times for a known and an
 //     unknown address, p50 of both and their ratio (enumeration.go)
+//   - audit: hash-chained audit appends against plain inserts at 1, 16 and
+//     64 clients, and the share of the chain failed logins use (audit.go)
 //
 // and, in the same run, the raw Argon2id hashes/s of those parameters, so
 // logins/s can be read as a fraction of the physical limit. The load
@@ -54,7 +56,7 @@ func main() {
 	conc := flag.Int("concurrency", 16, "concurrent clients per scenario")
 	pgURL := flag.String("postgres", env("KC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL")
 	redisURL := flag.String("redis", env("KC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
-	only := flag.String("only", "", "comma-separated scenarios to run (discovery,client_credentials,introspection,refresh,login,argon2,enumeration)")
+	only := flag.String("only", "", "comma-separated scenarios to run (discovery,client_credentials,introspection,refresh,login,argon2,enumeration,audit)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -223,6 +225,11 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	}
 	if want("enumeration") {
 		if err := enumeration(ctx, env, hc, duration, conc); err != nil {
+			return err
+		}
+	}
+	if want("audit") {
+		if err := auditBench(ctx, env, store, hc, duration, conc); err != nil { // audit.go
 			return err
 		}
 	}

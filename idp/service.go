@@ -72,10 +72,10 @@ func (c *Config) defaults() {
 		c.ResetTTL = 30 * time.Minute
 	}
 	if c.SessionIdle == 0 {
-		c.SessionIdle = 60 * time.Minute
+		c.SessionIdle = DefaultSessionIdle
 	}
 	if c.SessionMax == 0 {
-		c.SessionMax = 12 * time.Hour
+		c.SessionMax = DefaultSessionMax
 	}
 	// Rules left out take their default.
 	for _, r := range []struct{ got, def *Rule }{

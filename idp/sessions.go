@@ -301,36 +301,3 @@ func (s *Service) RevokeAccessToken(ctx context.Context, id string) error {
 func (s *Service) Account(ctx context.Context, id string) (Account, error) {
 	return s.store.GetAccount(ctx, id)
 }
-
-// DisableAccount blocks an account (an operator's decision): logins are
-// refused, and every session and token ends at once (EndAllSessions: the
-// services the sessions logged in to get a back-channel logout token).
-// Disabling a disabled account ends its sessions again.
-func (s *Service) DisableAccount(ctx context.Context, accountID string) error {
-	_, err := s.store.UpdateAccount(ctx, accountID, func(a Account) (Account, []Outgoing, error) {
-		a.Status = StatusDisabled
-		return a, nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("disable account: %w", err)
-	}
-	s.audit(ctx, accountID, "account.disabled", accountID, "by=operator")
-	return s.EndAllSessions(ctx, accountID)
-}
-
-// EnableAccount lifts DisableAccount; sessions and tokens ended by it stay
-// ended. ErrConflict if the account is not disabled.
-func (s *Service) EnableAccount(ctx context.Context, accountID string) error {
-	_, err := s.store.UpdateAccount(ctx, accountID, func(a Account) (Account, []Outgoing, error) {
-		if a.Status != StatusDisabled {
-			return a, nil, fmt.Errorf("account is %s, not disabled: %w", a.Status, ErrConflict)
-		}
-		a.Status = StatusActive
-		return a, nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("enable account: %w", err)
-	}
-	s.audit(ctx, accountID, "account.enabled", accountID, "by=operator")
-	return nil
-}

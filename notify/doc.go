@@ -24,7 +24,8 @@
 // because River stores and logs them.
 //
 // It also delivers the tokens relying parties receive (events.go): Security
-// Event Tokens (RFC 8417) pushed over HTTP (RFC 8935) for deleted accounts
+// Event Tokens (RFC 8417) pushed over HTTP (RFC 8935) for deleted, disabled
+// and enabled accounts
 // and ended representations, and OIDC back-channel logout tokens for ended
 // sessions. They are River jobs too (EventArgs, LogoutArgs), inserted by the
 // store adapters from idp.Outgoing notices in the transaction of the change

@@ -8,6 +8,7 @@
 package wire
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -50,7 +51,10 @@ type Config struct {
 	// idp.DefaultArgon2, at most 2 hashes per core at once (2 × 19 MiB ×
 	// cores of memory; a login burst queues instead of exhausting memory).
 	Hasher *idp.Hasher
-	Log    *slog.Logger // nil: slog.Default()
+	// SessionIdle and SessionMax are the SSO sessions' idle timeout and
+	// absolute lifetime (idp.ValidateSessionLimits); zero: idp's defaults.
+	SessionIdle, SessionMax time.Duration
+	Log                     *slog.Logger // nil: slog.Default()
 	// OnMail, if set, sees every mail the services seal for the outbox
 	// (tests read the links from it).
 	OnMail func(idp.Mail)
@@ -72,6 +76,10 @@ func NewAccounts(c Config) (Accounts, error) {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
+	c.SessionIdle, c.SessionMax = cmp.Or(c.SessionIdle, idp.DefaultSessionIdle), cmp.Or(c.SessionMax, idp.DefaultSessionMax)
+	if err := idp.ValidateSessionLimits(c.SessionIdle, c.SessionMax); err != nil {
+		return Accounts{}, fmt.Errorf("wire: sessions: %w", err)
+	}
 	if c.Hasher == nil {
 		params := idp.DefaultArgon2
 		if err := params.Validate(); err != nil {
@@ -85,7 +93,8 @@ func NewAccounts(c Config) (Accounts, error) {
 		}
 		return notify.SealMail(c.Ring, m)
 	}
-	svc := idp.NewService(idp.Config{BaseURL: c.Issuer, Now: c.Now, Limits: c.Limits, SealMail: seal},
+	svc := idp.NewService(idp.Config{BaseURL: c.Issuer, Now: c.Now, Limits: c.Limits, SealMail: seal,
+		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax},
 		c.Store, c.Eph, c.Ring, c.Hasher, c.Log)
 	var counters delegation.Counters
 	if c.Eph != nil {

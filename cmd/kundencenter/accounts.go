@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/kanton/kundencenter/idp"
@@ -18,8 +19,20 @@ import (
 // token. (The embedded mode's sessions live in the running process: they
 // end through the database record alone.)
 func adminAccounts(ctx context.Context, cfg config, store adminStore, ring *keyring.Ring, verb string, args []string) error {
+	fs := flag.NewFlagSet("accounts "+verb, flag.ContinueOnError)
+	reason := fs.String("reason", "", "disable: why, as RISC 1.0 names it (hijacking or bulk-account); sent to the services")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) != 1 {
 		return fmt.Errorf("usage: kundencenter admin accounts %s ACCOUNT (account ID or Konto-ID)", verb)
+	}
+	if *reason != "" && verb != "disable" {
+		return fmt.Errorf("accounts %s: -reason belongs to disable", verb)
+	}
+	if !idp.ValidDisableReason(*reason) {
+		return fmt.Errorf("accounts disable: -reason %q: use %s or %s", *reason, idp.DisabledHijacking, idp.DisabledBulkAccount)
 	}
 	st, ok := store.(idp.Store)
 	if !ok {
@@ -44,7 +57,7 @@ func adminAccounts(ctx context.Context, cfg config, store adminStore, ring *keyr
 	svc := idp.NewService(idp.Config{}, st, eph, ring, nil, nil)
 	switch verb {
 	case "disable":
-		err = svc.DisableAccount(ctx, a.ID)
+		err = svc.DisableAccount(ctx, a.ID, *reason)
 	case "enable":
 		err = svc.EnableAccount(ctx, a.ID)
 	default:

@@ -31,8 +31,10 @@ const adminUsage = `usage: kundencenter admin <command>
   keys list
   keys rotate [-force]     promote the next signing key, retire the active one, publish a new next key
 ` + adminKeyringUsage + adminAuditUsage + `  orgs import FILE         import legacy organisation accounts (CSV: legacy_id,org_name,uid,owner_email; see package delegation)
-  accounts disable ACCOUNT       refuse logins and end every session and token of the account (services get back-channel logout)
-  accounts enable ACCOUNT        allow logins again (ended sessions stay ended)
+  accounts disable [-reason hijacking|bulk-account] ACCOUNT
+              refuse logins and end every session and token of the account (services get back-channel
+              logout and a RISC account-disabled event with the reason)
+  accounts enable ACCOUNT        allow logins again (ended sessions stay ended; services get account-enabled)
   accounts sessions-end ACCOUNT  end every session and token of the account
               ACCOUNT is the account ID or its Konto-ID
   enablements list [-all]  enablement requests ("Freischaltung"); enablements approve ID; enablements refuse ID [-note TEXT]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -92,15 +93,30 @@ func checkAnchor(ctx context.Context, store adminStore, rep sqlstore.AuditReport
 	return ""
 }
 
-func printAuditReport(rep sqlstore.AuditReport) error {
-	fmt.Printf("audit log: %d chained rows, %d from before the chain (unprotected)\nhead: %d:%s (keep it; pass it as -anchor next time)\n",
+func printAuditReport(rep sqlstore.AuditReport) error { return writeAuditReport(os.Stdout, rep) }
+
+// writeAuditReport writes the verify report: the counts and the head, a
+// NOT VERIFIABLE line for rows that predate the hash chain (nothing proves
+// they are as written; docs/audit.md says why they are not chained after
+// the fact), and each problem. It fails only on problems: old rows are no
+// sign of tampering, and they stay unchained for good.
+func writeAuditReport(w io.Writer, rep sqlstore.AuditReport) error {
+	fmt.Fprintf(w, "audit log: %d chained rows, %d from before the chain (unprotected)\nhead: %d:%s (keep it; pass it as -anchor next time)\n",
 		rep.Chained, rep.Unchained, rep.HeadSeq, rep.HeadHash)
+	if rep.Unchained > 0 {
+		fmt.Fprintf(w, "NOT VERIFIABLE: %d rows predate the hash chain (written before migration 0017); the chain cannot show whether they were changed or removed\n",
+			rep.Unchained)
+	}
 	if rep.OK() {
-		fmt.Println("chain intact")
+		if rep.Unchained > 0 {
+			fmt.Fprintln(w, "chain intact from seq 1 on")
+		} else {
+			fmt.Fprintln(w, "chain intact")
+		}
 		return nil
 	}
 	for _, p := range rep.Problems {
-		fmt.Println("PROBLEM:", p)
+		fmt.Fprintln(w, "PROBLEM:", p)
 	}
 	return errors.New("audit log chain broken")
 }

@@ -67,7 +67,12 @@ func buildIdP(ctx context.Context, cfg config, parts idpParts, log *slog.Logger)
 		Page: web.Config{Secure: strings.HasPrefix(cfg.Issuer, "https://"), CSRFKey: csrfKey, TrustedProxies: proxies,
 			DevOutbox: parts.devOutbox, Services: parts.services, Federation: fed, Portal: portalCfg}}
 	copy(w.CryptoKey[:], tokenKey)
-	app, err := wire.New(ctx, wire.Config{Issuer: cfg.Issuer, Store: parts.store, Eph: parts.eph, Ring: parts.ring, Log: log}, w)
+	idle, absolute, err := cfg.sessionLimits()
+	if err != nil {
+		return nil, err
+	}
+	app, err := wire.New(ctx, wire.Config{Issuer: cfg.Issuer, Store: parts.store, Eph: parts.eph, Ring: parts.ring, Log: log,
+		SessionIdle: idle, SessionMax: absolute}, w)
 	if err != nil {
 		return nil, err
 	}

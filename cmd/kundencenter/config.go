@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/keyring"
 	"github.com/kanton/kundencenter/mfa"
 	"github.com/kanton/kundencenter/mfa/twilio"
@@ -32,6 +34,8 @@ type config struct {
 	ClientsFile string // KC_CLIENTS_FILE: JSON list of clients upserted at start
 	Proxies     string // KC_TRUSTED_PROXIES: comma-separated CIDRs whose X-Forwarded-For is trusted
 	LogLevel    string // KC_LOG_LEVEL: debug, info, warn, error
+	SessionIdle string // KC_SESSION_IDLE: SSO session idle timeout (Go duration), default 60m
+	SessionMax  string // KC_SESSION_MAX: SSO session absolute lifetime (Go duration), default 12h
 
 	// ConnectorsFile is KC_CONNECTORS_FILE: JSON list of upstream identity
 	// providers (SwissID, AGOV); secrets from KC_CONNECTOR_<ID>_SECRET (connectors.go).
@@ -68,7 +72,7 @@ func loadConfig() config {
 		DataDir: get("KC_DATA_DIR", "data"), DatabaseURL: get("KC_DATABASE_URL", ""), RedisURL: get("KC_REDIS_URL", ""),
 		Keyring: get("KC_KEYRING", ""), TokenKey: get("KC_TOKEN_KEY", ""), CSRFKey: get("KC_CSRF_KEY", ""),
 		SMTPURL: get("KC_SMTP_URL", ""), ClientsFile: get("KC_CLIENTS_FILE", ""), ConnectorsFile: get("KC_CONNECTORS_FILE", ""), Proxies: get("KC_TRUSTED_PROXIES", ""),
-		LogLevel: get("KC_LOG_LEVEL", "info"),
+		LogLevel: get("KC_LOG_LEVEL", "info"), SessionIdle: get("KC_SESSION_IDLE", ""), SessionMax: get("KC_SESSION_MAX", ""),
 		ClientID: get("KC_CLIENT_ID", ""), ClientSecret: get("KC_CLIENT_SECRET", ""), BaseURL: get("KC_BASE_URL", ""),
 		CookieKey:        get("KC_COOKIE_KEY", ""),
 		TwilioAccountSID: get("KC_TWILIO_ACCOUNT_SID", ""), TwilioAuthToken: get("KC_TWILIO_AUTH_TOKEN", ""),
@@ -103,10 +107,38 @@ func (c config) validateIssuer(p *problems) {
 	}
 }
 
+// sessionLimits returns KC_SESSION_IDLE and KC_SESSION_MAX (idp's defaults
+// when unset), checked by idp.ValidateSessionLimits.
+func (c config) sessionLimits() (idle, absolute time.Duration, err error) {
+	idle, absolute = idp.DefaultSessionIdle, idp.DefaultSessionMax
+	if c.SessionIdle != "" {
+		if idle, err = time.ParseDuration(c.SessionIdle); err != nil {
+			return 0, 0, fmt.Errorf("KC_SESSION_IDLE: %q is not a duration (e.g. 30m)", c.SessionIdle)
+		}
+	}
+	if c.SessionMax != "" {
+		if absolute, err = time.ParseDuration(c.SessionMax); err != nil {
+			return 0, 0, fmt.Errorf("KC_SESSION_MAX: %q is not a duration (e.g. 8h)", c.SessionMax)
+		}
+	}
+	if err := idp.ValidateSessionLimits(idle, absolute); err != nil {
+		return 0, 0, fmt.Errorf("KC_SESSION_IDLE=%s, KC_SESSION_MAX=%s: %w", idle, absolute, err)
+	}
+	return idle, absolute, nil
+}
+
+// validateSessions adds the problem of KC_SESSION_IDLE/KC_SESSION_MAX, if any.
+func (c config) validateSessions(p *problems) {
+	if _, _, err := c.sessionLimits(); err != nil {
+		p.add("%v", err)
+	}
+}
+
 // validateProduction checks the settings the `idp` subcommand needs.
 func (c config) validateProduction() error {
 	var p problems
 	c.validateIssuer(&p)
+	c.validateSessions(&p)
 	if u, err := url.Parse(c.DatabaseURL); c.DatabaseURL == "" {
 		p.add("KC_DATABASE_URL: missing (postgres://user:password@host:5432/db)")
 	} else if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {

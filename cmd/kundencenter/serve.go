@@ -73,6 +73,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger, args []string) 
 	}
 	var p problems
 	cfg.validateIssuer(&p)
+	cfg.validateSessions(&p)
 	if err := p.err(); err != nil {
 		return err
 	}

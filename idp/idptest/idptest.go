@@ -111,8 +111,10 @@ type Options struct {
 	Limits    idp.Limits
 	DevOutbox http.Handler
 	Log       *slog.Logger
-	MaxHashes int  // concurrent Argon2id hashes; 0 = 8
-	Secure    bool // cookies with __Host- prefix and Secure, HSTS (as behind TLS)
+	MaxHashes int // concurrent Argon2id hashes; 0 = 8
+	// SessionIdle and SessionMax set the SSO sessions' lifetimes (wire.Config); 0 = idp's defaults.
+	SessionIdle, SessionMax time.Duration
+	Secure                  bool // cookies with __Host- prefix and Secure, HSTS (as behind TLS)
 	// Ring and Issuer let several instances form one deployment (behind a
 	// load balancer at Issuer, sharing stores and keys).
 	Ring   *keyring.Ring
@@ -228,7 +230,8 @@ func New(ctx context.Context, o Options) (*Env, error) {
 			Federation: fed, Portal: o.Portal}}
 	copy(w.CryptoKey[:], []byte("0123456789abcdef0123456789abcdef"))
 	app, err := wire.New(ctx, wire.Config{Issuer: issuer, Now: o.Now, Limits: o.Limits, Store: store, Eph: o.Eph, Ring: ring,
-		Hasher: idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), Log: o.Log, OnMail: mails.add}, w)
+		Hasher: idp.NewHasher(params, cmp.Or(o.MaxHashes, 8)), Log: o.Log, OnMail: mails.add,
+		SessionIdle: o.SessionIdle, SessionMax: o.SessionMax}, w)
 	if err != nil {
 		if ownTwilio {
 			tw.Close()

@@ -228,7 +228,7 @@ func testDisableAccount(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.env.Service.DisableAccount(ctx, a.ID); err != nil {
+	if err := f.env.Service.DisableAccount(ctx, a.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := introspect(t, f, tok.AccessToken); got["active"] != false {

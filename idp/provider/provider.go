@@ -129,9 +129,10 @@ func New(cfg Config, svc *idp.Service, keys *KeyCache, clients *ClientCache, log
 		JwksURI:       op.NewEndpoint("/keys"),
 	}
 	p.server = &server{LegacyServer: op.NewLegacyServer(o, endpoints), p: p}
-	p.handler = p.clientAuthErrors([]string{endpoints.Token.Relative(), endpoints.Introspection.Relative(),
-		endpoints.Revocation.Relative(), endpoints.Userinfo.Relative()},
-		op.RegisterLegacyServer(p.server, p.callback, op.WithServerCORSOptions(nil)))
+	p.handler = p.hintGuard(endpoints.Authorization.Relative(), endpoints.EndSession.Relative(), // hint.go
+		p.clientAuthErrors([]string{endpoints.Token.Relative(), endpoints.Introspection.Relative(),
+			endpoints.Revocation.Relative(), endpoints.Userinfo.Relative()},
+			op.RegisterLegacyServer(p.server, p.callback, op.WithServerCORSOptions(nil))))
 	return p, nil
 }
 

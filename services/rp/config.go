@@ -56,7 +56,8 @@ type Config struct {
 	// navigation.
 	Pages *page.Renderer
 	// OnSecurityEvent, if set, receives the IdP's verified Security Event
-	// Tokens at EventsPath (events.go); it must be idempotent.
+	// Tokens at EventsPath (events.go) after the package applied
+	// account-disabled and account-enabled itself; it must be idempotent.
 	OnSecurityEvent func(context.Context, SecurityEvent) error
 	Logger          *slog.Logger     // nil = slog.Default()
 	Now             func() time.Time // nil = time.Now; used for the session lifetime

@@ -12,7 +12,11 @@
 // It talks to the IdP over HTTP only and never imports package idp. It keeps
 // no server-side state: the login transaction and the session live in
 // cookies sealed with Config.CookieKey, so any instance of a service can
-// finish a login another instance started.
+// finish a login another instance started. Only what the IdP pushes is
+// kept, in memory: sessions ended by back-channel logout (backchannel.go)
+// and accounts an operator disabled (RISC account-disabled, until
+// account-enabled: disabled.go), whose sessions end and whose logins are
+// refused with a 403 page.
 //
 // The state, nonce and PKCE verifier of a login are kept in one transaction
 // cookie per service rather than in zitadel's fixed "state" and "pkce"

@@ -24,6 +24,7 @@ type SecurityEvent struct {
 	JTI     string          // the token's jti: the same on every delivery attempt
 	Type    string          // the event type URI, e.g. EventAccountPurged
 	Subject string          // sub of the sub_id (format iss_sub, iss the IdP)
+	At      time.Time       // toe: when the event happened; zero if the token names no time
 	Payload json.RawMessage // the event's members
 }
 
@@ -38,6 +39,7 @@ type setClaims struct {
 	JTI      string                     `json:"jti"`
 	Subject  *string                    `json:"sub"`
 	Expiry   *int64                     `json:"exp"`
+	TOE      *float64                   `json:"toe"` // NumericDate: seconds, maybe with a fraction
 	SubID    *subjectID                 `json:"sub_id"`
 	Events   map[string]json.RawMessage `json:"events"`
 }
@@ -52,7 +54,8 @@ type subjectID struct {
 // signature with the IdP's keys (ES256), typ secevent+jwt, iss, aud, iat
 // (not in the future), the absence of sub and exp, a jti, exactly one
 // event and an iss_sub subject of this IdP (SSF 1.0 §4, RISC 1.0 §2), then
-// hands the event to Config.OnSecurityEvent. It answers 202, 400 with an
+// applies account-disabled and account-enabled (disabled.go) and hands
+// the event to Config.OnSecurityEvent, if set. It answers 202, 400 with an
 // error object (§2.3) for a token it will never accept, and 503 when the
 // handler failed (the IdP retries; handlers must be idempotent, as a
 // delivery may repeat).
@@ -68,7 +71,11 @@ func (c *Client) SecurityEvents(w http.ResponseWriter, r *http.Request) {
 		c.setError(w, r, reason, err)
 		return
 	}
-	if err := c.cfg.OnSecurityEvent(r.Context(), ev); err != nil {
+	err = c.applyAccountEvent(r.Context(), ev)
+	if err == nil && c.cfg.OnSecurityEvent != nil {
+		err = c.cfg.OnSecurityEvent(r.Context(), ev)
+	}
+	if err != nil {
 		c.log.ErrorContext(r.Context(), "security event not applied", "event", ev.Type, "jti", ev.JTI, "error", err)
 		http.Error(w, "", http.StatusServiceUnavailable)
 		return
@@ -113,6 +120,9 @@ func (c *Client) verifySET(ctx context.Context, raw string) (SecurityEvent, stri
 		return SecurityEvent{}, "invalid_request", errors.New("sub_id is not an iss_sub subject of this IdP")
 	}
 	ev := SecurityEvent{JTI: cl.JTI, Subject: cl.SubID.Sub}
+	if cl.TOE != nil {
+		ev.At = time.Unix(int64(*cl.TOE), 0)
+	}
 	for typ, p := range cl.Events {
 		ev.Type, ev.Payload = typ, p
 	}

@@ -127,6 +127,11 @@ func (c *Client) Callback(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusBadGateway, "error.failed", "userinfo", err)
 		return
 	}
+	if c.accounts.disabled(claims.Subject) { // the IdP disabled the account (disabled.go)
+		c.fail(w, r, http.StatusForbidden, "error.account_disabled", "account_disabled",
+			errors.New("the IdP disabled this account"))
+		return
+	}
 	now := c.cfg.Now()
 	s := &Session{
 		Subject:    claims.Subject,

@@ -52,7 +52,8 @@ type Client struct {
 	pages      *page.Renderer
 	log        *slog.Logger
 	csp        string
-	revoked    *revocations // sessions ended by back-channel logout (backchannel.go)
+	revoked    *revocations   // sessions ended by back-channel logout (backchannel.go)
+	accounts   *accountStates // accounts the IdP disabled (disabled.go)
 }
 
 // New validates cfg, discovers the IdP's endpoints and returns the Client.
@@ -65,7 +66,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("relying party config: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	c := &Client{cfg: cfg, log: cfg.Logger, pages: cfg.Pages, revoked: newRevocations()}
+	c := &Client{cfg: cfg, log: cfg.Logger, pages: cfg.Pages, revoked: newRevocations(), accounts: newAccountStates()}
 	if c.pages == nil {
 		p, err := page.New(page.Site{}, cfg.Logger)
 		if err != nil {
@@ -145,17 +146,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 // Mount registers the login routes on mux: GET /login, GET /auth/callback,
-// POST /logout, GET /logged-out, POST /backchannel-logout and, with
-// Config.OnSecurityEvent, POST /security-events.
+// POST /logout, GET /logged-out, POST /backchannel-logout and POST
+// /security-events.
 func (c *Client) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+LoginPath, c.Login)
 	mux.HandleFunc("GET "+CallbackPath, c.Callback)
 	mux.HandleFunc("POST "+LogoutPath, c.Logout)
 	mux.HandleFunc("GET "+LoggedOutPath, c.LoggedOut)
 	mux.HandleFunc("POST "+BackChannelLogoutPath, c.BackChannelLogout)
-	if c.cfg.OnSecurityEvent != nil {
-		mux.HandleFunc("POST "+EventsPath, c.SecurityEvents)
-	}
+	mux.HandleFunc("POST "+EventsPath, c.SecurityEvents)
 }
 
 // SecureHeaders wraps next so that every response carries the security

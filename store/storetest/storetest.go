@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	}
 	tests = append(tests, mfaTests...)
 	tests = append(tests, lifecycleTests...)
+	tests = append(tests, accountClientTests...)
 	tests = append(tests, profileTests...)
 	tests = append(tests, unlinkTests...)
 	for _, tc := range tests {
