@@ -20,6 +20,7 @@ type Store interface {
 	LinkStore
 	LifecycleStore
 	ProfileStore
+	SubjectStore // subjects.go
 	// EnqueueOutgoing enqueues messages that belong to no other write.
 	EnqueueOutgoing(ctx context.Context, out ...Outgoing) error
 	// AppendAudit appends to the audit log.

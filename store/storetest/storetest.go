@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	}
 	runWebAuthn(t, open, opts)
 	runLinks(t, open, opts)
+	runSubjects(t, open, opts) // subjects.go
 }
 
 // base is a fixed instant with microsecond precision in a zone other than
