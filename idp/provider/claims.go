@@ -24,14 +24,14 @@ func (s storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, 
 // SetUserinfoFromRequest fills the ID token's claims; acr is set here too
 // because the library sets it only for code-grant ID tokens.
 func (s storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	var profile string
+	var profile, account string
 	switch r := req.(type) {
 	case *AuthRequest:
-		profile = r.Profile
+		profile, account = r.Profile, r.Subject
 	case *refreshRequest:
-		profile = r.t.Profile
+		profile, account = r.t.Profile, r.t.AccountID
 	}
-	if err := s.p.fillUserinfo(ctx, u, req.GetSubject(), profile, scopes); err != nil {
+	if err := s.p.fillUserinfo(ctx, u, req.GetSubject(), account, profile, scopes); err != nil {
 		return err
 	}
 	if r, ok := req.(*refreshRequest); ok && r.t.ACR != "" {
@@ -45,7 +45,7 @@ func (s storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, r
 	case *refreshRequest:
 		acting = r.t.Acting
 	}
-	claim, err := s.p.represents(ctx, req.GetSubject(), req.GetClientID(), acting)
+	claim, err := s.p.represents(ctx, account, req.GetClientID(), acting)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tok
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("the organisation or representation has ended")
 	}
-	if err := s.p.fillUserinfo(ctx, u, subject, t.Profile, t.Scopes); err != nil {
+	if err := s.p.fillUserinfo(ctx, u, subject, t.AccountID, t.Profile, t.Scopes); err != nil {
 		return err
 	}
 	if claim != nil {
@@ -104,9 +104,17 @@ func (s storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.Introspe
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("token is not active")
 	}
-	r.Active = true
+	var actor string
 	if t.Actor != "" {
-		r.Actor = &oidc.ActorClaims{Subject: t.Actor, Issuer: s.p.cfg.Issuer}
+		// The representative as the audience knows them, like the
+		// token's sub (exchange.go).
+		if actor, err = s.p.subjectFor(ctx, client, t.Actor); err != nil {
+			return err
+		}
+	}
+	r.Active = true
+	if actor != "" {
+		r.Actor = &oidc.ActorClaims{Subject: actor, Issuer: s.p.cfg.Issuer}
 	}
 	r.Scope = t.Scopes
 	r.ClientID = t.ClientID
@@ -164,13 +172,14 @@ func (s storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRe
 	return claims, nil
 }
 
-// fillUserinfo sets the standard claims the scopes allow (OIDC Core
+// fillUserinfo sets sub (the account's subject at the client, subjects.go)
+// and the standard claims the scopes allow (OIDC Core
 // §5.4) from the profile the login chose (profiles.go in idp; "" = the
 // account's first), and that profile's ID as idp.ClaimProfile. A profile
 // deleted since is refused: the service must not see another instead.
-func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject, profileID string, scopes []string) error {
-	u.Subject = subject
-	if err := p.fillProofing(ctx, u, subject, scopes); err != nil { // proofing.go
+func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, sub, accountID, profileID string, scopes []string) error {
+	u.Subject = sub
+	if err := p.fillProofing(ctx, u, accountID, scopes); err != nil { // proofing.go
 		return err
 	}
 	// Without a scope that asks for profile data only the profile's ID is
@@ -183,7 +192,7 @@ func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject, 
 			u.AppendClaims(idp.ClaimProfile, profileID)
 			return nil
 		}
-		id, err := p.idp.ProfileIDForToken(ctx, subject, "")
+		id, err := p.idp.ProfileIDForToken(ctx, accountID, "")
 		if errors.Is(err, idp.ErrNotFound) {
 			return oidc.ErrAccessDenied().WithDescription("the profile chosen at login no longer exists")
 		}
@@ -193,11 +202,11 @@ func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject, 
 		u.AppendClaims(idp.ClaimProfile, id)
 		return nil
 	}
-	a, err := p.store.GetAccount(ctx, subject)
+	a, err := p.store.GetAccount(ctx, accountID)
 	if err != nil {
 		return oidc.ErrAccessDenied().WithDescription("account not found").WithParent(err)
 	}
-	pr, err := p.idp.ProfileForToken(ctx, subject, profileID)
+	pr, err := p.idp.ProfileForToken(ctx, accountID, profileID)
 	if errors.Is(err, idp.ErrNotFound) {
 		return oidc.ErrAccessDenied().WithDescription("the profile chosen at login no longer exists")
 	}

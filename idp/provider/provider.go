@@ -248,9 +248,21 @@ func (p *Provider) HasActingChoices(ctx context.Context, accountID, clientID str
 	return len(cs) > 0
 }
 
-// represents checks an acting context again and returns its claim; nil
-// for the person themself.
+// represents checks an acting context again and returns its claim as
+// the client clientID receives it (a represented person's "sub" is their
+// subject at that client, subjects.go); nil for the person themself.
 func (p *Provider) represents(ctx context.Context, accountID, clientID string, a idp.Acting) (map[string]any, error) {
+	claim, err := p.actingClaim(ctx, accountID, clientID, a)
+	if err != nil || claim == nil {
+		return claim, err
+	}
+	return p.representsFor(ctx, clientID, claim)
+}
+
+// actingClaim checks an acting context again and returns the acting
+// resolver's claim, naming a represented person by account ID: for the
+// provider's own decisions (token exchange), never for a client.
+func (p *Provider) actingClaim(ctx context.Context, accountID, clientID string, a idp.Acting) (map[string]any, error) {
 	if a.IsZero() {
 		return nil, nil
 	}
@@ -313,7 +325,19 @@ type Logout struct {
 func logoutKey(id string) string { return "logout:" + id }
 
 func (p *Provider) startLogout(ctx context.Context, r *op.EndSessionRequest) (string, error) {
-	l := Logout{ID: idp.NewID(), AccountID: r.UserID, ClientID: r.ClientID, RedirectURI: r.RedirectURI}
+	l := Logout{ID: idp.NewID(), ClientID: r.ClientID, RedirectURI: r.RedirectURI}
+	if r.ClientID == "" {
+		l.AccountID = r.UserID
+	} else if r.UserID != "" {
+		// The hint's subject as its client knows the person (the library
+		// took the client from the hint's azp). One that maps to no
+		// account leaves the logout to the person's confirmation.
+		account, err := p.AccountForSubject(ctx, r.ClientID, r.UserID)
+		if err != nil && !errors.Is(err, idp.ErrNotFound) {
+			return "", err
+		}
+		l.AccountID = account
+	}
 	raw, err := json.Marshal(l)
 	if err != nil {
 		return "", err

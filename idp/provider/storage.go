@@ -50,13 +50,18 @@ func (s storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hin
 	if c, err := s.p.clients.Get(ctx, r.ClientID); err == nil {
 		required = c.c.Level
 	}
+	// The hint names the person as this client knows them.
+	hintAccount, err := s.p.hintAccount(ctx, r.ClientID, hintSubject)
+	if err != nil {
+		return nil, err
+	}
 	a := &AuthRequest{
 		RequiredACR: required,
 		ID:          idp.NewID(), CreatedAt: s.p.now(), ClientID: r.ClientID, RedirectURI: r.RedirectURI,
 		State: r.State, Nonce: r.Nonce, Scopes: r.Scopes, ResponseType: string(r.ResponseType),
 		ResponseMode: string(r.ResponseMode), CodeChallenge: r.CodeChallenge,
 		CodeChallengeMethod: string(r.CodeChallengeMethod), Prompt: r.Prompt, MaxAge: r.MaxAge,
-		LoginHint: r.LoginHint, UILocales: locales, ACRValues: r.ACRValues, HintSubject: hintSubject,
+		LoginHint: r.LoginHint, UILocales: locales, ACRValues: r.ACRValues, HintSubject: hintAccount,
 	}
 	if err := s.p.putAuthRequest(ctx, a); err != nil {
 		return nil, fmt.Errorf("store auth request: %w", err)
@@ -109,6 +114,9 @@ func (s storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthReq
 	}
 	if !a.Completed {
 		return nil, oidc.ErrInvalidGrant()
+	}
+	if a.sub, err = s.p.subjectFor(ctx, a.ClientID, a.Subject); err != nil {
+		return nil, err
 	}
 	a.codeHash = hash
 	return a, nil

@@ -195,7 +195,11 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 			return nil, oidc.ErrInvalidGrant().WithDescription("the profile chosen at login no longer exists")
 		}
 	}
-	return &refreshRequest{t: t, scopes: t.Scopes}, nil
+	sub, err := s.p.subjectFor(ctx, t.ClientID, t.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return &refreshRequest{t: t, scopes: t.Scopes, sub: sub}, nil
 }
 
 // RevokeToken revokes an access token or a refresh-token family (RFC 7009 §2.1).
@@ -252,6 +256,7 @@ func (p *Provider) familyMAC(clientID, family string) string {
 type refreshRequest struct {
 	t      idp.RefreshToken
 	scopes []string
+	sub    string // the account's subject as the client sees it
 }
 
 func (r *refreshRequest) GetAMR() []string                 { return r.t.AMR }
@@ -259,7 +264,7 @@ func (r *refreshRequest) GetAudience() []string            { return r.t.Audience
 func (r *refreshRequest) GetAuthTime() time.Time           { return r.t.AuthTime }
 func (r *refreshRequest) GetClientID() string              { return r.t.ClientID }
 func (r *refreshRequest) GetScopes() []string              { return r.scopes }
-func (r *refreshRequest) GetSubject() string               { return r.t.AccountID }
+func (r *refreshRequest) GetSubject() string               { return r.sub }
 func (r *refreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 
 // recordIssued remembers with the code's redemption which tokens a code
