@@ -144,6 +144,15 @@ func testPairwiseSubjects(t *testing.T, f *fixture) {
 			t.Fatalf("mapping of %s in %s: %q %v", sub, sector, got, err)
 		}
 	}
+	// The IdP's own tokens for a service's summary API name the person
+	// as that service knows them.
+	minted, err := f.env.Provider.MintAccessToken(ctx, acct.ID, "tax", []string{"summary:read"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, in := postClient(t, f.env, "/oauth/introspect", "tax", secret, url.Values{"token": {minted}}); in["active"] != true || in["sub"] != want["tax"] {
+		t.Fatalf("introspection of a minted token: %v, want sub %q", in, want["tax"])
+	}
 	var d struct {
 		SubjectTypes []string `json:"subject_types_supported"`
 	}
