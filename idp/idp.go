@@ -90,8 +90,15 @@ type Client struct {
 	// server): a token granting one has this client in its audience, so
 	// that it may introspect the token.
 	APIScopes []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// SubjectType is the kind of "sub" the client sees (OIDC Core §8):
+	// SubjectPublic (also "") the account ID, SubjectPairwise a value of
+	// its own sector (subjects.go).
+	SubjectType string
+	// SectorIdentifier is the host whose pairwise subjects the client
+	// shares; "" = the one host of its redirect URIs (OIDC Core §8.1).
+	SectorIdentifier string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Grant types a client may be allowed.

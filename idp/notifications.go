@@ -39,7 +39,7 @@ const (
 type Notice struct {
 	MessageID     string // the service's idempotency key
 	RecipientKind string // RecipientPerson or RecipientOrganisation
-	RecipientID   string // the person's subject or the organisation's ID
+	RecipientID   string // the person's subject at the service (subjects.go) or the organisation's ID
 	Kind          string // one of NoticeKinds
 	Reference     string // e.g. a case's reference number; optional
 	Link          string // a page of the service
@@ -89,8 +89,18 @@ func (s *Service) Notify(ctx context.Context, c Client, n Notice, members OrgMem
 }
 
 func (s *Service) sendNotice(ctx context.Context, c Client, n Notice, members OrgMembers) error {
-	ids := []string{n.RecipientID}
-	if n.RecipientKind == RecipientOrganisation {
+	var ids []string
+	if n.RecipientKind != RecipientOrganisation {
+		// The subject as the service knows it; one it was never given
+		// names no one (and the service is not told).
+		id, err := s.AccountForSubject(ctx, c, n.RecipientID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("recipient subject: %w", err)
+		}
+		if err == nil {
+			ids = []string{id}
+		}
+	} else {
 		if members == nil {
 			return nil
 		}

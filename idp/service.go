@@ -106,6 +106,10 @@ type Service struct {
 	hasher  *Hasher
 	limiter Limiter
 	log     *slog.Logger
+	// subjects derives pairwise subjects; recorded remembers those
+	// written to the store (subjects.go).
+	subjects Subjects
+	recorded recorded
 }
 
 // NewService wires the account service.
@@ -114,8 +118,12 @@ func NewService(cfg Config, store Store, eph Ephemeral, ring *keyring.Ring, hash
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{cfg: cfg, store: store, eph: eph, ring: ring, hasher: hasher,
+	s := &Service{cfg: cfg, store: store, eph: eph, ring: ring, hasher: hasher,
 		limiter: Limiter{Store: eph, Prefix: "rl:"}, log: log}
+	if ring != nil {
+		s.subjects = NewSubjects(ring)
+	}
+	return s
 }
 
 // Now returns the service clock's time.

@@ -21,6 +21,7 @@ type Store interface {
 	LifecycleStore
 	ProfileStore
 	AccountClientStore // accountevents.go
+	SubjectStore       // subjects.go
 	// EnqueueOutgoing enqueues messages that belong to no other write.
 	EnqueueOutgoing(ctx context.Context, out ...Outgoing) error
 	// AppendAudit appends to the audit log.

@@ -105,6 +105,10 @@ type EventsConfig struct {
 	Issuer string // the IdP's issuer: "iss" of every token
 	Signer Signer
 	Store  EventStore
+	// Subjects turns an account ID into the subject a client knows
+	// (idp.Subjects: pairwise per sector, or the account ID). nil: public
+	// subjects only; a token for a pairwise client then fails.
+	Subjects ClientSubjects
 	// HTTP sends the requests; nil: a client with a 15 s timeout that
 	// follows no redirects.
 	HTTP *http.Client
@@ -136,6 +140,46 @@ func AddEventWorkers(ws *river.Workers, cfg EventsConfig) {
 	river.AddWorker(ws, &DispatchWorker{cfg: cfg})
 }
 
+// ClientSubjects derives the subject a client sees for an account
+// (idp.Subjects implements it).
+type ClientSubjects interface {
+	For(c idp.Client, accountID string) (string, error)
+}
+
+// clientSubject returns accountID as the client cl knows it: the one
+// place where the tokens for a client get their subjects.
+func (c EventsConfig) clientSubject(cl idp.Client, accountID string) (string, error) {
+	if c.Subjects == nil {
+		if cl.Pairwise() {
+			return "", fmt.Errorf("client %q sees pairwise subjects, but no derivation is configured", cl.ID)
+		}
+		return accountID, nil
+	}
+	return c.Subjects.For(cl, accountID)
+}
+
+// ForClient returns the event notice n as its client cl receives it: the
+// event's subject and every account it names (Subjects) as cl knows them.
+// Every kind of Security Event Token is built from a notice converted
+// here, so a pairwise client never sees an account ID.
+func (c EventsConfig) ForClient(cl idp.Client, n idp.EventNotice) (idp.EventNotice, error) {
+	sub, err := c.clientSubject(cl, n.Subject)
+	if err != nil {
+		return n, err
+	}
+	n.Subject = sub
+	if len(n.Subjects) > 0 {
+		subs := make(map[string]string, len(n.Subjects))
+		for k, v := range n.Subjects {
+			if subs[k], err = c.clientSubject(cl, v); err != nil {
+				return n, err
+			}
+		}
+		n.Subjects = subs
+	}
+	return n, nil
+}
+
 // subjectID is a subject identifier in the iss_sub format (RFC 9493 §3.2.5).
 func (c EventsConfig) subjectID(sub string) map[string]string {
 	return map[string]string{"format": "iss_sub", "iss": c.Issuer, "sub": sub}
@@ -156,7 +200,8 @@ func (w *EventWorker) NextRetry(job *river.Job[EventArgs]) time.Time {
 
 // SETClaims returns the claims of the Security Event Token for n (RFC 8417
 // §2.2): the event's subject both as the SSF "sub_id" and inside the event
-// (RISC 1.0 §2), as an iss_sub subject identifier.
+// (RISC 1.0 §2), as an iss_sub subject identifier. n's subjects must be
+// the client's already (ForClient).
 func (c EventsConfig) SETClaims(n idp.EventNotice, now time.Time) map[string]any {
 	payload := map[string]any{"subject": c.subjectID(n.Subject)}
 	for k, v := range n.Members {
@@ -191,7 +236,11 @@ func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if err != nil {
 		return err
 	}
-	token, err := w.cfg.Signer.SignJWT("secevent+jwt", w.cfg.SETClaims(n, w.cfg.Now()))
+	forClient, err := w.cfg.ForClient(c, n)
+	if err != nil {
+		return fmt.Errorf("security event subject: %w", err)
+	}
+	token, err := w.cfg.Signer.SignJWT("secevent+jwt", w.cfg.SETClaims(forClient, w.cfg.Now()))
 	if err != nil {
 		return fmt.Errorf("sign security event: %w", err)
 	}
@@ -256,7 +305,8 @@ func (w *LogoutWorker) NextRetry(job *river.Job[LogoutArgs]) time.Time {
 const logoutTTL = 2 * time.Minute
 
 // LogoutClaims returns the logout token's claims (§2.4): iss, aud, iat,
-// exp, jti, the back-channel logout event, sub and sid; never a nonce.
+// exp, jti, the back-channel logout event, sub (the client's subject,
+// converted by the worker) and sid; never a nonce.
 func (c EventsConfig) LogoutClaims(n idp.LogoutNotice, now time.Time) map[string]any {
 	claims := map[string]any{
 		"iss": c.Issuer, "aud": n.ClientID, "iat": now.Unix(), "exp": now.Add(logoutTTL).Unix(), "jti": n.JTI,
@@ -280,6 +330,9 @@ func (w *LogoutWorker) Work(ctx context.Context, job *river.Job[LogoutArgs]) err
 	}
 	if err != nil {
 		return err
+	}
+	if n.Subject, err = w.cfg.clientSubject(c, n.Subject); err != nil {
+		return fmt.Errorf("logout token subject: %w", err)
 	}
 	token, err := w.cfg.Signer.SignJWT("logout+jwt", w.cfg.LogoutClaims(n, w.cfg.Now()))
 	if err != nil {

@@ -64,7 +64,8 @@ type queue struct {
 func jobs(t *testing.T, env *idptest.Env, backoff func(int) time.Duration) queue {
 	t.Helper()
 	ws := river.NewWorkers()
-	notify.AddEventWorkers(ws, notify.EventsConfig{Issuer: env.URL, Signer: env.Keys, Store: env.Store, Log: quiet, Backoff: backoff})
+	notify.AddEventWorkers(ws, notify.EventsConfig{Issuer: env.URL, Signer: env.Keys, Store: env.Store, Log: quiet, Backoff: backoff,
+		Subjects: env.Service.Subjects()})
 	cfg := &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
 		Workers: ws,

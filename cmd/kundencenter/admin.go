@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ import (
 const adminUsage = `usage: kundencenter admin <command>
 
   clients list
-  clients add -id ID -name NAME -redirect URI [-redirect URI…] [-post-logout URI…] [-grant G…] [-public] [-level ACR] [-jwt] [-backchannel-logout-uri URI] [-events-uri URI]
+  clients add -id ID -name NAME -redirect URI [-redirect URI…] [-post-logout URI…] [-grant G…] [-public] [-level ACR] [-jwt] [-backchannel-logout-uri URI] [-events-uri URI] [-subject-type public|pairwise] [-sector-identifier HOST]
               [-scope S…] [-api-scope S…]
               prints the client secret once (store it in the service's KC_CLIENT_SECRET)
   clients delete -id ID
@@ -72,13 +73,7 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPUBLIC\tGRANTS\tLEVEL\tSCOPES\tAPI SCOPES\tREDIRECT URIS")
-		for _, c := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Public, strings.Join(c.GrantTypes, ","), c.Level,
-				strings.Join(c.Scopes, " "), strings.Join(c.APIScopes, " "), strings.Join(c.RedirectURIs, " "))
-		}
-		return tw.Flush()
+		return writeClients(os.Stdout, list)
 	case "clients add":
 		fs := flag.NewFlagSet("clients add", flag.ContinueOnError)
 		var redirects, postLogout, grants, scopes, apiScopes multi
@@ -89,6 +84,8 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		jwt := fs.Bool("jwt", false, "issue JWT access tokens instead of opaque ones")
 		backchannel := fs.String("backchannel-logout-uri", "", "OIDC back-channel logout endpoint of the service (https)")
 		eventsURI := fs.String("events-uri", "", "endpoint receiving Security Event Tokens (RFC 8935 push, https)")
+		subjectType := fs.String("subject-type", idp.SubjectPublic, "sub the service sees: public (the account ID) or pairwise (its own per sector)")
+		sector := fs.String("sector-identifier", "", "pairwise only: host whose subjects the service shares (default: the host of its redirect URIs)")
 		fs.Var(&redirects, "redirect", "redirect URI (repeatable, matched exactly)")
 		fs.Var(&postLogout, "post-logout", "post-logout redirect URI (repeatable)")
 		fs.Var(&grants, "grant", "grant type: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange (repeatable)")
@@ -102,7 +99,7 @@ func runAdmin(ctx context.Context, cfg config, args []string) error {
 		}
 		c := idp.Client{ID: *id, Name: firstNonEmpty(*name, *id), RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout,
 			GrantTypes: grants, Public: *public, Level: *level, BackChannelLogoutURI: *backchannel, EventsURI: *eventsURI,
-			Scopes: scopes, APIScopes: apiScopes}
+			Scopes: scopes, APIScopes: apiScopes, SubjectType: *subjectType, SectorIdentifier: *sector}
 		if *jwt {
 			c.AccessTokenType = "jwt"
 		}
@@ -218,4 +215,28 @@ func adminOrgsImport(ctx context.Context, store adminStore, ring *keyring.Ring, 
 	}
 	fmt.Printf("legacy organisation accounts: %d new, %d updated\n", res.Inserted, res.Updated)
 	return nil
+}
+
+// writeClients is the table of "clients list".
+func writeClients(w io.Writer, list []idp.Client) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tPUBLIC\tGRANTS\tLEVEL\tSUBJECT\tSCOPES\tAPI SCOPES\tREDIRECT URIS")
+	for _, c := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Public, strings.Join(c.GrantTypes, ","), c.Level,
+			subjectColumn(c), strings.Join(c.Scopes, " "), strings.Join(c.APIScopes, " "), strings.Join(c.RedirectURIs, " "))
+	}
+	return tw.Flush()
+}
+
+// subjectColumn is the SUBJECT column of "clients list": public, or
+// pairwise with its sector.
+func subjectColumn(c idp.Client) string {
+	if !c.Pairwise() {
+		return idp.SubjectPublic
+	}
+	sector, err := c.Sector()
+	if err != nil {
+		return "pairwise (no sector!)"
+	}
+	return "pairwise:" + sector
 }

@@ -104,8 +104,10 @@ type clientFile struct {
 	Level                  string   `json:"level"`
 	BackChannelLogoutURI   string   `json:"backchannel_logout_uri"`
 	EventsURI              string   `json:"events_uri"`
-	Scopes                 []string `json:"scopes"`     // what client_credentials may request
-	APIScopes              []string `json:"api_scopes"` // scopes this client serves as an API
+	Scopes                 []string `json:"scopes"`            // what client_credentials may request
+	APIScopes              []string `json:"api_scopes"`        // scopes this client serves as an API
+	SubjectType            string   `json:"subject_type"`      // public (default) or pairwise
+	SectorIdentifier       string   `json:"sector_identifier"` // pairwise: the sector's host (default: the redirect URIs' host)
 }
 
 // loadClientsFile upserts the clients of a JSON file.
@@ -124,7 +126,7 @@ func loadClientsFile(ctx context.Context, store idp.ClientStore, path string) er
 		c := idp.Client{ID: f.ID, Name: f.Name, SecretHash: hash, RedirectURIs: f.RedirectURIs,
 			PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, GrantTypes: f.GrantTypes, Public: f.Public,
 			AccessTokenType: f.AccessTokenType, Level: f.Level, BackChannelLogoutURI: f.BackChannelLogoutURI, EventsURI: f.EventsURI,
-			Scopes: f.Scopes, APIScopes: f.APIScopes}
+			Scopes: f.Scopes, APIScopes: f.APIScopes, SubjectType: f.SubjectType, SectorIdentifier: f.SectorIdentifier}
 		if herr != nil || (!f.Public && len(hash) != sha256.Size) {
 			errs = append(errs, fmt.Errorf("client %d (%q): secret_sha256 must be 64 hex digits", i, f.ID))
 			continue
@@ -196,6 +198,9 @@ func validateClient(c idp.Client) error {
 	}
 	if c.Public && len(c.SecretHash) > 0 {
 		errs = append(errs, "a public client has no secret")
+	}
+	if err := idp.CheckSubjectType(c); err != nil { // OIDC Core §8.1
+		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))

@@ -24,5 +24,6 @@ func eventsConfig(ctx context.Context, issuer string, store idp.Store, ring *key
 		return nil, err
 	}
 	go keys.Run(ctx, func(err error) { log.Error("reload signing keys (events)", "err", err) })
-	return &notify.EventsConfig{Issuer: issuer, Signer: keys, Store: store, Log: log.With("component", "events")}, nil
+	return &notify.EventsConfig{Issuer: issuer, Signer: keys, Store: store, Subjects: idp.NewSubjects(ring),
+		Log: log.With("component", "events")}, nil
 }

@@ -21,6 +21,10 @@ type AuthRequest struct {
 	// request AuthRequestByCode returns): the tokens issued are recorded
 	// with the redemption.
 	codeHash []byte
+	// sub is the account's subject as the client sees it (subjects.go),
+	// set only on the request AuthRequestByCode returns: the tokens are
+	// issued for it.
+	sub string
 
 	ID                  string    `json:"id"`
 	CreatedAt           time.Time `json:"created"`
@@ -38,12 +42,12 @@ type AuthRequest struct {
 	LoginHint           string    `json:"login_hint,omitempty"`
 	UILocales           []string  `json:"ui_locales,omitempty"`
 	ACRValues           []string  `json:"acr_values,omitempty"`
-	HintSubject         string    `json:"hint_sub,omitempty"`     // subject of a verified id_token_hint
+	HintSubject         string    `json:"hint_sub,omitempty"`     // the account of a verified id_token_hint (mapped back from the client's subject)
 	RequiredACR         string    `json:"required_acr,omitempty"` // the client's minimum level
 
 	// Set when the login UI (or SSO) completes the request.
 	Completed bool      `json:"done,omitempty"`
-	Subject   string    `json:"sub,omitempty"`
+	Subject   string    `json:"sub,omitempty"` // the account ID (GetSubject: the client's subject for it)
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	AMR       []string  `json:"amr,omitempty"`
 	ACR       string    `json:"acr,omitempty"`
@@ -101,8 +105,9 @@ func (a *AuthRequest) GetScopes() []string { return a.Scopes }
 // GetState returns the client's state.
 func (a *AuthRequest) GetState() string { return a.State }
 
-// GetSubject returns the authenticated account's subject.
-func (a *AuthRequest) GetSubject() string { return a.Subject }
+// GetSubject returns the authenticated account's subject as the client
+// sees it: what the library puts into the ID token and the access token.
+func (a *AuthRequest) GetSubject() string { return a.sub }
 
 // Done reports whether the login completed.
 func (a *AuthRequest) Done() bool { return a.Completed }

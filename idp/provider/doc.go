@@ -28,6 +28,14 @@
 // Reuse of a rotated refresh token and revocation of a refresh token end
 // the whole grant: the family and every access token issued with it.
 //
+// Subjects (subjects.go): a client sees "sub" as registered, public (the
+// account ID) or pairwise per sector (OIDC Core §8); the token requests
+// answer GetSubject with the client's value, so every token and claim the
+// library builds carries it, and values a client sends back are mapped to
+// the account. op.Storage is split by responsibility: storage.go (auth
+// requests, codes, clients, keys), tokens.go (access and refresh tokens),
+// claims.go (userinfo, introspection, JWT claims).
+//
 // The package owns the mapping of auth requests, codes, access tokens and
 // refresh-token families onto the idp stores. It does not render pages:
 // the login UI (idp/web) drives an auth request through AuthRequest,

@@ -14,7 +14,8 @@ import (
 // TokenExchange issues a representation token (RFC 8693 §2): a service
 // holding the access token of a representative R who logged in acting for
 // a person P exchanges it for an access token for exactly one audience
-// (its own API or another service) with sub = P and act = {sub: R}.
+// (its own API or another service) with sub = P and act = {sub: R}, both
+// as the audience knows them (its pairwise subjects, subjects.go).
 //
 // The library's own pipeline accepts too much for this (any audience, no
 // revocation or client binding of the subject token), so the whole grant
@@ -67,7 +68,7 @@ func (s *server) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.Tok
 	if at.Actor != "" || at.Acting.Kind != idp.ActingPerson {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the subject token does not act for a represented person")
 	}
-	claim, err := s.p.represents(ctx, at.AccountID, target, at.Acting)
+	claim, err := s.p.actingClaim(ctx, at.AccountID, target, at.Acting)
 	if err != nil {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the representation does not cover the audience")
 	}
@@ -81,8 +82,14 @@ func (s *server) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.Tok
 	}
 	scopes = slices.DeleteFunc(scopes, func(sc string) bool { return sc == oidc.ScopeOfflineAccess || sc == oidc.ScopeOpenID })
 
+	// The token is for the audience's API: sub is P as the audience knows
+	// them (and introspection gives act.sub as R at the audience).
+	sub, err := s.p.subjectFor(ctx, target, principal)
+	if err != nil {
+		return nil, err
+	}
 	now := s.p.now()
-	t := idp.AccessToken{ID: idp.NewID(), ClientID: c.c.ID, Subject: principal, AccountID: principal, Actor: at.AccountID,
+	t := idp.AccessToken{ID: idp.NewID(), ClientID: c.c.ID, Subject: sub, AccountID: principal, Actor: at.AccountID,
 		Acting: at.Acting, Scopes: scopes, Audience: []string{target}, IssuedAt: now, Expiry: now.Add(s.p.cfg.ExchangeTTL),
 		AuthTime: at.AuthTime, AMR: at.AMR, ACR: at.ACR}
 	if err := s.p.idp.PutAccessToken(ctx, t); err != nil {

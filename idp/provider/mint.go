@@ -18,7 +18,11 @@ func (p *Provider) MintAccessToken(ctx context.Context, accountID, audience stri
 	if ttl <= 0 || ttl > p.cfg.AccessTokenTTL {
 		ttl = p.cfg.AccessTokenTTL
 	}
-	t := idp.AccessToken{ID: idp.NewID(), ClientID: audience, Subject: accountID, AccountID: accountID,
+	sub, err := p.subjectFor(ctx, audience, accountID) // the person as the service knows them
+	if err != nil {
+		return "", err
+	}
+	t := idp.AccessToken{ID: idp.NewID(), ClientID: audience, Subject: sub, AccountID: accountID,
 		Scopes: scopes, Audience: []string{audience}, IssuedAt: now, Expiry: now.Add(ttl)}
 	if err := p.idp.PutAccessToken(ctx, t); err != nil {
 		return "", err

@@ -157,89 +157,6 @@ func newRefreshValue() (string, []byte) {
 	return v, idp.HashToken(v)
 }
 
-// fillUserinfo sets the standard claims the scopes allow (OIDC Core
-// §5.4) from the profile the login chose (profiles.go in idp; "" = the
-// account's first), and that profile's ID as idp.ClaimProfile. A profile
-// deleted since is refused: the service must not see another instead.
-func (p *Provider) fillUserinfo(ctx context.Context, u *oidc.UserInfo, subject, profileID string, scopes []string) error {
-	u.Subject = subject
-	if err := p.fillProofing(ctx, u, subject, scopes); err != nil { // proofing.go
-		return err
-	}
-	// Without a scope that asks for profile data only the profile's ID is
-	// needed: no account read, nothing to decrypt (the refresh hot path).
-	if !slices.ContainsFunc(scopes, func(s string) bool {
-		return s == oidc.ScopeProfile || s == oidc.ScopeEmail || s == oidc.ScopeAddress || s == oidc.ScopePhone
-	}) {
-		if profileID != "" {
-			// Checked at login; a deletion revokes the grant.
-			u.AppendClaims(idp.ClaimProfile, profileID)
-			return nil
-		}
-		id, err := p.idp.ProfileIDForToken(ctx, subject, "")
-		if errors.Is(err, idp.ErrNotFound) {
-			return oidc.ErrAccessDenied().WithDescription("the profile chosen at login no longer exists")
-		}
-		if err != nil {
-			return err
-		}
-		u.AppendClaims(idp.ClaimProfile, id)
-		return nil
-	}
-	a, err := p.store.GetAccount(ctx, subject)
-	if err != nil {
-		return oidc.ErrAccessDenied().WithDescription("account not found").WithParent(err)
-	}
-	pr, err := p.idp.ProfileForToken(ctx, subject, profileID)
-	if errors.Is(err, idp.ErrNotFound) {
-		return oidc.ErrAccessDenied().WithDescription("the profile chosen at login no longer exists")
-	}
-	if err != nil {
-		return err
-	}
-	u.AppendClaims(idp.ClaimProfile, pr.ID)
-	fillProfile(u, a, pr, scopes)
-	return nil
-}
-
-// fillProfile sets a profile's claims per scope: profile (names, the
-// person's birth date, locale), email, address and phone (OIDC Core §5.4). Only the
-// account's own, confirmed address is email_verified; contact data typed
-// into a profile are not verified.
-func fillProfile(u *oidc.UserInfo, a idp.Account, pr idp.ProfileView, scopes []string) {
-	d := pr.Data
-	if slices.Contains(scopes, oidc.ScopeProfile) {
-		u.GivenName, u.FamilyName = d.GivenName, d.FamilyName
-		u.Name = strings.TrimSpace(d.GivenName + " " + d.FamilyName)
-		u.Locale = oidc.NewLocale(language.Make(a.Locale))
-		// Under ScopeProofing "birthdate" means a verified date (proofing.go):
-		// the self-declared one of "Meine Daten" is not mixed in there.
-		if !slices.Contains(scopes, ScopeProofing) {
-			u.Birthdate = pr.Birth
-		}
-	}
-	if slices.Contains(scopes, oidc.ScopeEmail) && d.Email != "" {
-		u.Email = d.Email
-		u.EmailVerified = oidc.Bool(pr.Main && a.Status == idp.StatusActive)
-	}
-	if slices.Contains(scopes, oidc.ScopeAddress) && d.Locality != "" {
-		street := strings.TrimSpace(d.Street + " " + d.HouseNumber)
-		lines := []string{street, strings.TrimSpace(d.PostalCode + " " + d.Locality)}
-		switch d.Country {
-		case idp.CountrySwitzerland:
-		case idp.CountryLiechtenstein:
-			lines = append(lines, "Liechtenstein")
-		default:
-			lines = append(lines, d.Country)
-		}
-		u.Address = &oidc.UserInfoAddress{Formatted: strings.Join(lines, "\n"), StreetAddress: street,
-			PostalCode: d.PostalCode, Locality: d.Locality, Country: d.Country}
-	}
-	if slices.Contains(scopes, oidc.ScopePhone) && d.Phone != "" {
-		u.PhoneNumber = d.Phone
-	}
-}
-
 // AuthRequest returns a pending auth request for the login UI.
 func (p *Provider) AuthRequest(ctx context.Context, id string) (*AuthRequest, error) {
 	return p.getAuthRequest(ctx, id)
@@ -332,9 +249,21 @@ func (p *Provider) HasActingChoices(ctx context.Context, accountID, clientID str
 	return len(cs) > 0
 }
 
-// represents checks an acting context again and returns its claim; nil
-// for the person themself.
+// represents checks an acting context again and returns its claim as
+// the client clientID receives it (a represented person's "sub" is their
+// subject at that client, subjects.go); nil for the person themself.
 func (p *Provider) represents(ctx context.Context, accountID, clientID string, a idp.Acting) (map[string]any, error) {
+	claim, err := p.actingClaim(ctx, accountID, clientID, a)
+	if err != nil || claim == nil {
+		return claim, err
+	}
+	return p.representsFor(ctx, clientID, claim)
+}
+
+// actingClaim checks an acting context again and returns the acting
+// resolver's claim, naming a represented person by account ID: for the
+// provider's own decisions (token exchange), never for a client.
+func (p *Provider) actingClaim(ctx context.Context, accountID, clientID string, a idp.Acting) (map[string]any, error) {
 	if a.IsZero() {
 		return nil, nil
 	}
@@ -397,7 +326,19 @@ type Logout struct {
 func logoutKey(id string) string { return "logout:" + id }
 
 func (p *Provider) startLogout(ctx context.Context, r *op.EndSessionRequest) (string, error) {
-	l := Logout{ID: idp.NewID(), AccountID: r.UserID, ClientID: r.ClientID, RedirectURI: r.RedirectURI}
+	l := Logout{ID: idp.NewID(), ClientID: r.ClientID, RedirectURI: r.RedirectURI}
+	if r.ClientID == "" {
+		l.AccountID = r.UserID
+	} else if r.UserID != "" {
+		// The hint's subject as its client knows the person (the library
+		// took the client from the hint's azp). One that maps to no
+		// account leaves the logout to the person's confirmation.
+		account, err := p.AccountForSubject(ctx, r.ClientID, r.UserID)
+		if err != nil && !errors.Is(err, idp.ErrNotFound) {
+			return "", err
+		}
+		l.AccountID = account
+	}
 	raw, err := json.Marshal(l)
 	if err != nil {
 		return "", err

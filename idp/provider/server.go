@@ -54,6 +54,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		d.RevocationEndpointAuthSigningAlgValuesSupported = nil
 		d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
 		d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
+		// OIDC Core §8: a client is registered with either (subjects.go).
+		d.SubjectTypesSupported = []string{idp.SubjectPublic, idp.SubjectPairwise}
 		d.ClaimsSupported = slices.DeleteFunc(slices.Clone(d.ClaimsSupported), func(c string) bool { return c == "c_hash" })
 		s.discovery = &discoveryDocument{DiscoveryConfiguration: &d, AuthorizationResponseIssParameterSupported: true}
 	})

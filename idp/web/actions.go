@@ -72,7 +72,19 @@ func (h *Handler) actionsAPI(w http.ResponseWriter, r *http.Request) {
 				"a service's own token needs the scope "+idp.ScopeActionReceipts+" and names representation and actor")
 			return
 		}
-		acting, account = idp.Acting{Kind: idp.ActingPerson, ID: body.Representation}, body.Actor
+		// The actor is R's subject as this service knows it (pairwise
+		// for a pairwise client); one it was never given names no one.
+		actor, err := h.prov.AccountForSubject(r.Context(), t.ClientID, body.Actor)
+		if err != nil && !errors.Is(err, idp.ErrNotFound) {
+			h.log.ErrorContext(r.Context(), "action receipt: actor lookup failed", "err", err, "request_id", requestID(r.Context()))
+			apiError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later")
+			return
+		}
+		if err != nil {
+			apiError(w, http.StatusUnauthorized, "invalid_token", "the representation has ended or does not cover this service")
+			return
+		}
+		acting, account = idp.Acting{Kind: idp.ActingPerson, ID: body.Representation}, actor
 	} else if body.Representation != "" || body.Actor != "" {
 		apiError(w, http.StatusBadRequest, "invalid_request", "representation and actor come from the token")
 		return

@@ -9,12 +9,13 @@ import (
 )
 
 const clientColumns = `id, secret_hash, name, redirect_uris, post_logout_redirect_uris, grant_types, public,
-	access_token_type, level, back_channel_logout_uri, events_uri, scopes, api_scopes, created_at, updated_at`
+	access_token_type, level, back_channel_logout_uri, events_uri, scopes, api_scopes, subject_type, sector_identifier,
+	created_at, updated_at`
 
 func scanClient(r scanner) (c idp.Client, err error) {
 	err = r.Scan(&c.ID, &c.SecretHash, &c.Name, sqldb.ScanList(&c.RedirectURIs), sqldb.ScanList(&c.PostLogoutRedirectURIs),
 		sqldb.ScanList(&c.GrantTypes), &c.Public, &c.AccessTokenType, &c.Level, &c.BackChannelLogoutURI, &c.EventsURI,
-		sqldb.ScanList(&c.Scopes), sqldb.ScanList(&c.APIScopes), &c.CreatedAt, &c.UpdatedAt)
+		sqldb.ScanList(&c.Scopes), sqldb.ScanList(&c.APIScopes), &c.SubjectType, &c.SectorIdentifier, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return idp.Client{}, translate(err)
 	}
@@ -24,17 +25,18 @@ func scanClient(r scanner) (c idp.Client, err error) {
 
 // PutClient inserts or replaces a client.
 func (s *Store) PutClient(ctx context.Context, c idp.Client) error {
-	_, err := exec(ctx, s.db, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := exec(ctx, s.db, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
 			redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 			grant_types = excluded.grant_types, public = excluded.public,
 			access_token_type = excluded.access_token_type, level = excluded.level,
 			back_channel_logout_uri = excluded.back_channel_logout_uri, events_uri = excluded.events_uri,
 			scopes = excluded.scopes, api_scopes = excluded.api_scopes,
+			subject_type = excluded.subject_type, sector_identifier = excluded.sector_identifier,
 			created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		c.ID, dbBytes(c.SecretHash), c.Name, sqldb.List(c.RedirectURIs), sqldb.List(c.PostLogoutRedirectURIs),
 		sqldb.List(c.GrantTypes), c.Public, c.AccessTokenType, c.Level, c.BackChannelLogoutURI, c.EventsURI,
-		sqldb.List(c.Scopes), sqldb.List(c.APIScopes), dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
+		sqldb.List(c.Scopes), sqldb.List(c.APIScopes), c.SubjectType, c.SectorIdentifier, dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put client %q: %w", c.ID, err)
 	}

@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	}
 	runWebAuthn(t, open, opts)
 	runLinks(t, open, opts)
+	runSubjects(t, open, opts) // subjects.go
 }
 
 func testClients(t *testing.T, s Store, _ Options) {
