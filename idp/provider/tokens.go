@@ -84,11 +84,15 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenR
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	if _, err := s.p.represents(ctx, info.accountID, info.clientID, info.acting); err != nil {
-		return "", "", time.Time{}, err
-	}
-	if err := s.p.resolveProfile(ctx, &info); err != nil {
-		return "", "", time.Time{}, err
+	// A refresh grant's acting context and profile were checked a moment
+	// ago by TokenRequestByRefreshToken, in this request: not again.
+	if r, ok := req.(*refreshRequest); !ok || !r.checked || info.profile == "" {
+		if _, err := s.p.represents(ctx, info.accountID, info.clientID, info.acting); err != nil {
+			return "", "", time.Time{}, err
+		}
+		if err := s.p.resolveProfile(ctx, &info); err != nil {
+			return "", "", time.Time{}, err
+		}
 	}
 	now := s.p.now()
 	value, hash := newRefreshValue()
@@ -199,7 +203,7 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, value string) (
 	if err != nil {
 		return nil, err
 	}
-	return &refreshRequest{t: t, scopes: t.Scopes, sub: sub}, nil
+	return &refreshRequest{t: t, scopes: t.Scopes, sub: sub, checked: true}, nil
 }
 
 // RevokeToken revokes an access token or a refresh-token family (RFC 7009 §2.1).
@@ -257,6 +261,9 @@ type refreshRequest struct {
 	t      idp.RefreshToken
 	scopes []string
 	sub    string // the account's subject as the client sees it
+	// checked: the account, acting context and profile were checked when
+	// the token was looked up (TokenRequestByRefreshToken).
+	checked bool
 }
 
 func (r *refreshRequest) GetAMR() []string                 { return r.t.AMR }
