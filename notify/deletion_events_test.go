@@ -138,16 +138,7 @@ func TestDeletionEndsRepresentationForOthers(t *testing.T) {
 				if _, err := env.Service.Login(ctx, "ruedi@example.ch", testPassword, "203.0.113.9"); err != nil {
 					t.Fatal(err)
 				}
-				rep, code, err := env.Orgs.CreateRepresentation(ctx, p.ID, delegation.RepInput{Services: []string{"forms"}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := env.Orgs.Accept(ctx, r.ID, code, "203.0.113.9"); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := env.Orgs.Confirm(ctx, p.ID, rep.ID); err != nil {
-					t.Fatal(err)
-				}
+				rep := confirmedRepresentation(t, env, p.ID, r.ID, "forms")
 
 				// A has no representation: A's own mail, nothing else.
 				mails0, events0 := len(queuedMails(t, env)), len(queuedArgs(t, env.Store, idp.OutgoingEvent))

@@ -61,6 +61,25 @@ type queue struct {
 
 // jobs runs River with the event workers over env's store until the test
 // ends.
+// confirmedRepresentation has the account representative represent the
+// account principal for services, through the whole handshake (create,
+// accept with the access code, confirm).
+func confirmedRepresentation(t *testing.T, env *idptest.Env, principal, representative string, services ...string) delegation.Representation {
+	t.Helper()
+	ctx := t.Context()
+	rep, code, err := env.Orgs.CreateRepresentation(ctx, principal, delegation.RepInput{Services: services})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Orgs.Accept(ctx, representative, code, "203.0.113.9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Orgs.Confirm(ctx, principal, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 func jobs(t *testing.T, env *idptest.Env, backoff func(int) time.Duration) queue {
 	t.Helper()
 	ws := river.NewWorkers()
@@ -461,16 +480,7 @@ func TestRepresentationEndedSETs(t *testing.T) {
 			}
 			p := env.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", testPassword)
 			r := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", testPassword)
-			rep, code, err := env.Orgs.CreateRepresentation(ctx, p.ID, delegation.RepInput{Services: []string{"forms", "status"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := env.Orgs.Accept(ctx, r.ID, code, "203.0.113.9"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := env.Orgs.Confirm(ctx, p.ID, rep.ID); err != nil {
-				t.Fatal(err)
-			}
+			rep := confirmedRepresentation(t, env, p.ID, r.ID, "forms", "status")
 			if err := env.Orgs.EndRepresentation(ctx, r.ID, rep.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/idp/idptest"
 	"github.com/kanton/kundencenter/notify"
@@ -64,16 +63,7 @@ func TestPairwiseSubjectsInEvents(t *testing.T) {
 
 			p := env.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", testPassword)
 			r := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", testPassword)
-			rep, code, err := env.Orgs.CreateRepresentation(ctx, p.ID, delegation.RepInput{Services: []string{"forms", "status"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := env.Orgs.Accept(ctx, r.ID, code, "203.0.113.9"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := env.Orgs.Confirm(ctx, p.ID, rep.ID); err != nil {
-				t.Fatal(err)
-			}
+			rep := confirmedRepresentation(t, env, p.ID, r.ID, "forms", "status")
 			if err := env.Orgs.EndRepresentation(ctx, r.ID, rep.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -118,13 +118,9 @@ func logoutTokenValid(issuer, typ string, payload []byte, now time.Time) bool {
 	if typ != "logout+jwt" || json.Unmarshal(payload, &c) != nil {
 		return false
 	}
-	var aud []string
-	if json.Unmarshal(c.Aud, &aud) != nil {
-		var one string
-		if json.Unmarshal(c.Aud, &one) != nil {
-			return false
-		}
-		aud = []string{one}
+	aud, ok := audiences(c.Aud)
+	if !ok {
+		return false
 	}
 	var ev map[string]any
 	if e, ok := c.Events[bclEvent]; !ok || json.Unmarshal(e, &ev) != nil || ev == nil {
@@ -143,4 +139,18 @@ func logoutTokenValid(issuer, typ string, payload []byte, now time.Time) bool {
 		(c.Exp == nil || string(c.Exp) == "null" || expOK && now.Before(exp.Add(skew))) &&
 		c.JTI != nil && *c.JTI != "" && (c.Nonce == nil || string(c.Nonce) == "null") &&
 		(c.SID != nil && *c.SID != "" || c.Sub != nil && *c.Sub != "")
+}
+
+// audiences decodes an aud claim, one string or an array of strings (RFC
+// 7519 §4.1.3); false for anything else.
+func audiences(raw json.RawMessage) ([]string, bool) {
+	var aud []string
+	if json.Unmarshal(raw, &aud) == nil {
+		return aud, true
+	}
+	var one string
+	if json.Unmarshal(raw, &one) != nil {
+		return nil, false
+	}
+	return []string{one}, true
 }

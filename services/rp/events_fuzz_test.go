@@ -115,13 +115,9 @@ func setValid(issuer, typ string, payload []byte, now time.Time) bool {
 	if typ != "secevent+jwt" || json.Unmarshal(payload, &c) != nil {
 		return false
 	}
-	var aud []string
-	if json.Unmarshal(c.Aud, &aud) != nil {
-		var one string
-		if json.Unmarshal(c.Aud, &one) != nil {
-			return false
-		}
-		aud = []string{one}
+	aud, ok := audiences(c.Aud)
+	if !ok {
+		return false
 	}
 	absent := func(raw json.RawMessage) bool { return raw == nil || string(raw) == "null" }
 	// sub and exp must be absent, but present ones of a wrong type make
