@@ -139,9 +139,25 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	sdb.SetMaxIdleConns(maxConns)
 	sdb.SetConnMaxLifetime(0)
 	sdb.SetConnMaxIdleTime(0)
-	if err := sdb.PingContext(ctx); err != nil {
-		_ = sdb.Close()
-		return nil, fmt.Errorf("sqldb: open sqlite %q: %w", path, err)
+	// A new connection switches the file to WAL, which needs a lock that
+	// SQLite does not wait for with the busy timeout: when several
+	// processes open a new file at once, one of them may find it busy.
+	// The connection is then discarded and a new one tried.
+	for start := time.Now(); ; {
+		err := sdb.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		if !retryable(err) || time.Since(start) > busyTimeout {
+			_ = sdb.Close()
+			return nil, fmt.Errorf("sqldb: open sqlite %q: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			_ = sdb.Close()
+			return nil, fmt.Errorf("sqldb: open sqlite %q: %w", path, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	return &DB{dialect: SQLite, sql: sdb, where: "sqlite " + path}, nil
 }
