@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,9 +15,50 @@ import (
 	"github.com/kanton/kundencenter/store/storetest"
 )
 
+// template is a database file with every migration applied, made once per
+// test binary: a test's store starts as a copy of it, so that the
+// conformance suites (a fresh store per subtest) do not migrate a new file
+// a few hundred times. open still runs the migrations on the copy (none
+// left to apply), as it does on any existing database.
+var template struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+func migratedFile(t testing.TB) []byte {
+	t.Helper()
+	template.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kc-sqlite-template-")
+		if err != nil {
+			template.err = err
+			return
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		path := filepath.Join(dir, "template.db")
+		s, err := open(context.Background(), path, 1)
+		if err != nil {
+			template.err = err
+			return
+		}
+		if template.err = s.Close(); template.err != nil { // checkpoints the WAL into the file
+			return
+		}
+		template.data, template.err = os.ReadFile(path)
+	})
+	if template.err != nil {
+		t.Fatalf("migrated template database: %v", template.err)
+	}
+	return template.data
+}
+
 func openTemp(t testing.TB, maxConns int) *Store {
 	t.Helper()
-	s, err := open(context.Background(), filepath.Join(t.TempDir(), "kundencenter.db"), maxConns)
+	path := filepath.Join(t.TempDir(), "kundencenter.db")
+	if err := os.WriteFile(path, migratedFile(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := open(context.Background(), path, maxConns)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
