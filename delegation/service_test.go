@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,7 +25,7 @@ import (
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/postgres"
-	"github.com/kanton/kundencenter/store/sqlite"
+	"github.com/kanton/kundencenter/store/sqlite/sqlitetest"
 )
 
 // store is what a backend provides: accounts and organisations.
@@ -77,12 +76,7 @@ func (e *env) mailCount() int {
 
 func openSQLite(t *testing.T) store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "kc.db"))
-	if err != nil {
-		t.Fatalf("sqlite: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return sqlitetest.Open(t)
 }
 
 // openPostgres opens the production store in a fresh schema; it fails,

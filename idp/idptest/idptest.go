@@ -17,7 +17,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -36,7 +35,7 @@ import (
 	"github.com/kanton/kundencenter/mfa/twilio/twiliotest"
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/memory"
-	"github.com/kanton/kundencenter/store/sqlite"
+	"github.com/kanton/kundencenter/store/sqlite/sqlitetest"
 	"github.com/kanton/kundencenter/wire"
 )
 
@@ -140,12 +139,7 @@ type Options struct {
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
 	if o.Store == nil {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "idp.db"))
-		if err != nil {
-			t.Fatalf("sqlite: %v", err)
-		}
-		t.Cleanup(func() { st.Close() })
-		o.Store = st
+		o.Store = sqlitetest.Open(t)
 	}
 	if o.Eph == nil {
 		m := memory.New(o.Now)

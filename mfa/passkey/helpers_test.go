@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/kanton/kundencenter/mfa/passkey"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/sqlite"
+	"github.com/kanton/kundencenter/store/sqlite/sqlitetest"
 )
 
 // clock is a settable fake clock.
@@ -62,11 +62,7 @@ type env struct {
 
 func newEnv(t *testing.T, mod func(*passkey.Config)) *env {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "kc.db"))
-	if err != nil {
-		t.Fatalf("sqlite: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := sqlitetest.Open(t)
 	clk := &clock{now: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
 	eph := memory.New(clk.Now)
 	t.Cleanup(func() { eph.Close() })
