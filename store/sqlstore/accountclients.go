@@ -34,14 +34,14 @@ func (s *Store) UpdateAccountTellClients(ctx context.Context, id string,
 ) (idp.Account, error) {
 	var a idp.Account
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := getAccount(ctx, tx, `id = ? FOR UPDATE`, id); err != nil {
-			return fmt.Errorf("load account: %w", err)
-		}
-		clients, err := accountClients(ctx, tx, id)
-		if err != nil {
-			return err
-		}
+		var err error
+		// applyToAccount locks the account before it calls this: the
+		// clients are read under that lock.
 		a, err = s.applyToAccount(ctx, tx, id, func(a idp.Account) (idp.Account, []idp.Outgoing, error) {
+			clients, err := accountClients(ctx, tx, id)
+			if err != nil {
+				return a, nil, err
+			}
 			return fn(a, clients)
 		})
 		return err
