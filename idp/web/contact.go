@@ -11,6 +11,8 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/templates"
+
+	"github.com/kanton/kundencenter/idp/web/kit"
 )
 
 // contactTopics are the topics of the contact form (message keys
@@ -35,15 +37,15 @@ type contactView struct {
 }
 
 func (h *Handler) contactForm(w http.ResponseWriter, r *http.Request) {
-	v := &contactView{Topics: contactTopics, Topic: "general", Available: h.cfg.Portal.ContactTo != ""}
-	if sess, ok := h.session(r); ok {
-		if a, err := h.svc.Account(r.Context(), sess.AccountID); err == nil {
-			if pd, err := h.svc.Personal(a); err == nil {
+	v := &contactView{Topics: contactTopics, Topic: "general", Available: h.Cfg.Portal.ContactTo != ""}
+	if sess, ok := h.Session(r); ok {
+		if a, err := h.Svc.Account(r.Context(), sess.AccountID); err == nil {
+			if pd, err := h.Svc.Personal(a); err == nil {
 				v.Name, v.Email = strings.TrimSpace(pd.GivenName+" "+pd.FamilyName), pd.Email
 			}
 		}
 	}
-	h.render(w, r, http.StatusOK, "contact", h.lang(w, r), v)
+	h.Render(w, r, http.StatusOK, "contact", h.Lang(w, r), v)
 }
 
 // contact sends the request to the support address through the outbox and
@@ -52,12 +54,12 @@ func (h *Handler) contactForm(w http.ResponseWriter, r *http.Request) {
 // accounts; no mail goes to the sender, so it cannot be used to send mail
 // to strangers.
 func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
-	lang := h.lang(w, r)
-	v := &contactView{Topics: contactTopics, Available: h.cfg.Portal.ContactTo != "",
+	lang := h.Lang(w, r)
+	v := &contactView{Topics: contactTopics, Available: h.Cfg.Portal.ContactTo != "",
 		Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Topic: r.PostFormValue("topic"), Message: strings.TrimSpace(r.PostFormValue("message"))}
 	if !v.Available {
-		h.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable")
+		h.ErrorPage(w, r, http.StatusServiceUnavailable, "err.unavailable")
 		return
 	}
 	if a, err := mail.ParseAddress(v.Email); v.Email == "" || err != nil || a.Address != v.Email {
@@ -82,32 +84,32 @@ func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
 		v.Errors = append(v.Errors, templates.FieldError{Field: "name", Key: "err.invalid_chars"})
 	}
 	if len(v.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "contact", lang, v)
+		h.Render(w, r, http.StatusUnprocessableEntity, "contact", lang, v)
 		return
 	}
-	if err := h.svc.Allow(r.Context(), contactRules, []string{h.clientIP(r), idp.NormalizeEmail(v.Email)}); err != nil {
-		status, fe := h.problem(r, err)
+	if err := h.Svc.Allow(r.Context(), contactRules, []string{h.ClientIP(r), idp.NormalizeEmail(v.Email)}); err != nil {
+		status, fe := h.Problem(r, err)
 		v.Errors = []templates.FieldError{fe}
-		h.render(w, r, status, "contact", lang, v)
+		h.Render(w, r, status, "contact", lang, v)
 		return
 	}
 	ref := contactReference(time.Now())
 	data := map[string]string{"Reference": ref, "Topic": v.Topic, "ReplyTo": v.Email, "Message": v.Message, "Name": v.Name}
-	if sess, ok := h.session(r); ok {
-		if a, err := h.svc.Account(r.Context(), sess.AccountID); err == nil {
+	if sess, ok := h.Session(r); ok {
+		if a, err := h.Svc.Account(r.Context(), sess.AccountID); err == nil {
 			data["KontoID"] = a.KontoID
 		}
 	}
-	if h.cfg.Portal.Mail != nil {
-		if err := h.cfg.Portal.Mail(r.Context(), idp.Mail{To: h.cfg.Portal.ContactTo, Locale: "de", Template: "contact", Data: data}); err != nil {
-			status, fe := h.problem(r, err)
+	if h.Cfg.Portal.Mail != nil {
+		if err := h.Cfg.Portal.Mail(r.Context(), idp.Mail{To: h.Cfg.Portal.ContactTo, Locale: "de", Template: "contact", Data: data}); err != nil {
+			status, fe := h.Problem(r, err)
 			v.Errors = []templates.FieldError{fe}
-			h.render(w, r, status, "contact", lang, v)
+			h.Render(w, r, status, "contact", lang, v)
 			return
 		}
 	}
-	h.log.InfoContext(r.Context(), "contact request", "reference", ref, "topic", v.Topic, "request_id", requestID(r.Context()))
-	h.render(w, r, http.StatusOK, "contact_done", lang, &contactView{Reference: ref})
+	h.Log.InfoContext(r.Context(), "contact request", "reference", ref, "topic", v.Topic, "request_id", kit.RequestID(r.Context()))
+	h.Render(w, r, http.StatusOK, "contact_done", lang, &contactView{Reference: ref})
 }
 
 // contactReference is a reference number like K-20261203-7Q4MZ: the day

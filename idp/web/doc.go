@@ -1,17 +1,15 @@
-// Package web serves the identity provider's pages: login (password,
-// second factor, passkey, upstream identity providers), registration,
-// activation, password reset, logout, the account pages (profile,
-// security with second factors, passkeys and the sign-in history, my
-// data, deletion), organisations and representations, the portal pages
-// (overview, catalogue, contact, integration guide), the dev outbox
-// (embedded mode only) and, underneath, the OIDC protocol endpoints of
-// idp/provider. It owns cookies, CSRF protection, security headers,
-// language selection and rate-limit answers; the rules themselves are in
-// idp, the login's steps in idp/login, mfa, delegation and connectors, the
-// page markup in templates. Package wire assembles it.
+// Package web serves the identity provider's pages: it assembles the
+// areas on one mux — signin (login, registration, activation, reset,
+// logout), account (Mein Konto, security, my data, profiles) and orgs
+// (organisations and representations) — and serves the portal pages
+// itself (overview, catalogue, contact, legal pages, integration guide),
+// the notifications API, the dev outbox (embedded mode only) and,
+// underneath, the OIDC protocol endpoints of idp/provider.
 //
-// The small kit every page uses: routes and headers (web.go), the CSRF
-// check applied once to every state-changing form (csrf.go), the session
-// and the header's name loaded once per request (session.go), render
-// (pages.go) and one error function, problem/fail (errors.go).
+// What the areas share is in idp/web/kit: routes behind the CSRF guard of
+// every form, headers, the session loaded once per request, render and
+// one error function. Its generic half, package webkit, is shared with the
+// bundled services. The rules themselves are in idp, the login's steps in
+// idp/login, mfa, delegation and connectors, the page markup in
+// templates. Package wire assembles it.
 package web

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/kanton/kundencenter/idp"
+
+	"github.com/kanton/kundencenter/idp/web/kit"
 )
 
 // notificationsAPI is the notification endpoint for services
@@ -37,10 +39,10 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusUnauthorized, "a bearer access token is required")
 		return
 	}
-	t, err := h.prov.BearerToken(r.Context(), strings.TrimSpace(bearer))
+	t, err := h.Prov.BearerToken(r.Context(), strings.TrimSpace(bearer))
 	if err != nil {
 		if !errors.Is(err, idp.ErrNotFound) {
-			h.log.ErrorContext(r.Context(), "notification: token lookup failed", "err", err, "request_id", requestID(r.Context()))
+			h.Log.ErrorContext(r.Context(), "notification: token lookup failed", "err", err, "request_id", kit.RequestID(r.Context()))
 			problem(w, http.StatusServiceUnavailable, "try again later")
 			return
 		}
@@ -76,9 +78,9 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "the body must be one JSON object as documented")
 		return
 	}
-	client, err := h.svc.Store().GetClient(r.Context(), t.ClientID)
+	client, err := h.Svc.Store().GetClient(r.Context(), t.ClientID)
 	if err != nil {
-		h.log.WarnContext(r.Context(), "notification: client of token not found", "client_id", t.ClientID, "err", err)
+		h.Log.WarnContext(r.Context(), "notification: client of token not found", "client_id", t.ClientID, "err", err)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kundencenter", error="invalid_token"`)
 		problem(w, http.StatusUnauthorized, "the access token is not active")
 		return
@@ -89,10 +91,10 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 		n.RecipientID = body.Recipient.ID
 	}
 	var members idp.OrgMembers
-	if h.cfg.Orgs != nil {
-		members = h.cfg.Orgs
+	if h.Cfg.Orgs != nil {
+		members = h.Cfg.Orgs
 	}
-	err = h.svc.Notify(r.Context(), client, n, members)
+	err = h.Svc.Notify(r.Context(), client, n, members)
 	var ve *idp.ValidationError
 	switch {
 	case err == nil:
@@ -105,7 +107,7 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "60")
 		problem(w, http.StatusTooManyRequests, "too many notifications; try again later")
 	default:
-		h.log.ErrorContext(r.Context(), "notification failed", "client_id", client.ID, "err", err, "request_id", requestID(r.Context()))
+		h.Log.ErrorContext(r.Context(), "notification failed", "client_id", client.ID, "err", err, "request_id", kit.RequestID(r.Context()))
 		problem(w, http.StatusServiceUnavailable, "try again later")
 	}
 }

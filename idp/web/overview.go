@@ -8,6 +8,8 @@ import (
 	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/portal"
 	"github.com/kanton/kundencenter/templates"
+
+	"github.com/kanton/kundencenter/idp/web/kit"
 )
 
 // overviewView is page "overview" ("Übersicht"): one box per service
@@ -37,25 +39,25 @@ type overviewItem struct {
 
 // overview shows the Übersicht for the logged-in person.
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
-	sess, ok := h.session(r)
+	sess, ok := h.Session(r)
 	if !ok {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(templates.PathOverview), http.StatusSeeOther)
 		return
 	}
 	ctx := r.Context()
 	v := &overviewView{}
-	if s := h.cfg.Portal.Summaries; s != nil {
+	if s := h.Cfg.Portal.Summaries; s != nil {
 		for _, b := range s.Fetch(ctx, sess.AccountID) {
 			v.Boxes = append(v.Boxes, overviewBoxOf(b))
 		}
 	}
-	if o := h.cfg.Orgs; o != nil {
+	if o := h.Cfg.Orgs; o != nil {
 		if invs, err := o.MyInvitations(ctx, sess.AccountID); err == nil {
 			for _, i := range invs {
 				v.Invitations = append(v.Invitations, overviewItem{Title: i.Org.Name, URL: "/orgs", Date: i.Invitation.ExpiresAt})
 			}
 		} else {
-			h.log.WarnContext(ctx, "overview: invitations", "err", err, "request_id", requestID(ctx))
+			h.Log.WarnContext(ctx, "overview: invitations", "err", err, "request_id", kit.RequestID(ctx))
 		}
 		if reps, err := o.MyRepresentations(ctx, sess.AccountID); err == nil {
 			for _, x := range reps {
@@ -65,10 +67,10 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		} else {
-			h.log.WarnContext(ctx, "overview: representations", "err", err, "request_id", requestID(ctx))
+			h.Log.WarnContext(ctx, "overview: representations", "err", err, "request_id", kit.RequestID(ctx))
 		}
 	}
-	h.render(w, r, http.StatusOK, "overview", h.lang(w, r), v)
+	h.Render(w, r, http.StatusOK, "overview", h.Lang(w, r), v)
 }
 
 func overviewBoxOf(b portal.Box) overviewBox {

@@ -33,7 +33,7 @@ var guideHTML = sync.OnceValue(func() template.HTML {
 func (h *Handler) guide(w http.ResponseWriter, r *http.Request) {
 	v := &guideView{Body: guideHTML()}
 	v.Title = "guide.title"
-	h.render(w, r, http.StatusOK, "guide", h.lang(w, r), v)
+	h.Render(w, r, http.StatusOK, "guide", h.Lang(w, r), v)
 }
 
 var (
