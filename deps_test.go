@@ -22,7 +22,8 @@ var (
 // TestDependencyRules checks the dependency closure (`go list -deps`, the
 // non-test imports) of the domain packages: no River and no store driver
 // in idp, delegation, mfa and connectors, and no net/http in idp/login,
-// where a login is decided apart from its web pages.
+// where a login is decided apart from its web pages; no domain package in
+// webkit, and no area of the IdP's pages in another.
 func TestDependencyRules(t *testing.T) {
 	rules := []struct {
 		pkg       string
@@ -36,6 +37,13 @@ func TestDependencyRules(t *testing.T) {
 		{"connectors/oidc", [][]string{river, drivers}},
 		{"connectors/swissid", [][]string{river, drivers}},
 		{"idp/login", [][]string{river, drivers, {"net/http"}}},
+		// The web kit every front shares knows no domain package, and the
+		// areas of the IdP's pages know the kit, not each other.
+		{"webkit", [][]string{river, drivers, mod("idp", "services", "delegation", "mfa", "connectors", "store", "notify", "templates", "portal")}},
+		{"idp/web/kit", [][]string{river, mod("idp/web/signin", "idp/web/account", "idp/web/orgs")}},
+		{"idp/web/signin", [][]string{river, mod("idp/web/account", "idp/web/orgs")}},
+		{"idp/web/account", [][]string{river, mod("idp/web/signin", "idp/web/orgs")}},
+		{"idp/web/orgs", [][]string{river, mod("idp/web/signin", "idp/web/account")}},
 	}
 	for _, r := range rules {
 		t.Run(r.pkg, func(t *testing.T) {
@@ -76,6 +84,15 @@ func listDeps(t *testing.T, pkg string) []string {
 	t.Helper()
 	out := goList(t, "-deps", "-f", "{{.ImportPath}}", "./"+pkg)
 	return strings.Fields(out)
+}
+
+// mod returns the module's import paths of the packages rel.
+func mod(rel ...string) []string {
+	out := make([]string, len(rel))
+	for i, r := range rel {
+		out[i] = module + "/" + r
+	}
+	return out
 }
 
 // under reports whether the import path p is path or below it.

@@ -13,11 +13,10 @@ import (
 
 // Paths of the account console; localNext admits them after a login.
 const (
-	pathData          = "/account/data"
-	pathEmail         = "/account/email"
-	pathEmailConfirm  = "/account/email/confirm"
-	pathDelete        = "/account/delete"
-	dataFormFieldsMax = 4096 // bytes of a posted form we read at most
+	pathData         = "/account/data"
+	pathEmail        = "/account/email"
+	pathEmailConfirm = "/account/email/confirm"
+	pathDelete       = "/account/delete"
 )
 
 func (h *Handler) mydataRoutes() {
@@ -109,16 +108,6 @@ func (h *Handler) consoleSession(w http.ResponseWriter, r *http.Request, next st
 	return sess, a, true
 }
 
-// postCheck parses a console form (its CSRF token is checked in routes, csrf.go).
-func (h *Handler) postCheck(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, dataFormFieldsMax)
-	if err := r.ParseForm(); err != nil {
-		h.ErrorPage(w, r, http.StatusBadRequest, "err.bad_request")
-		return false
-	}
-	return true
-}
-
 func (h *Handler) dataView(r *http.Request, a idp.Account, p idp.Personal) *mydataView {
 	v := &mydataView{KontoID: a.KontoID, Email: p.Email, PendingEmail: p.PendingEmail, Security: h.Cfg.Factors != nil}
 	if !p.PendingEmailUntil.IsZero() && !h.Svc.Now().Before(p.PendingEmailUntil) {
@@ -186,9 +175,6 @@ var dataFields = []string{"given_name", "family_name", "addr_street", "addr_hous
 // dataSave stores the data form; on invalid input nothing is stored and
 // the form comes back with every message.
 func (h *Handler) dataSave(w http.ResponseWriter, r *http.Request) {
-	if !h.postCheck(w, r) {
-		return
-	}
 	sess, a, ok := h.consoleSession(w, r, pathData)
 	if !ok {
 		return
@@ -245,9 +231,6 @@ func (h *Handler) emailForm(w http.ResponseWriter, r *http.Request) {
 // emailRequest sends the confirmation link to the new address. The answer
 // is the same whether or not the address belongs to another account.
 func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request) {
-	if !h.postCheck(w, r) {
-		return
-	}
 	sess, a, ok := h.consoleSession(w, r, pathEmail)
 	if !ok {
 		return
@@ -288,9 +271,6 @@ func (h *Handler) emailConfirmForm(w http.ResponseWriter, r *http.Request) {
 // emailConfirm consumes the link; it needs no session (the link proves
 // control of the new address).
 func (h *Handler) emailConfirm(w http.ResponseWriter, r *http.Request) {
-	if !h.postCheck(w, r) {
-		return
-	}
 	v := &emailConfirmView{Token: r.PostFormValue("token")}
 	_, err := h.Svc.ConfirmEmailChange(r.Context(), v.Token)
 	switch {
@@ -339,9 +319,6 @@ func (h *Handler) deleteForm(w http.ResponseWriter, r *http.Request) {
 // confirms. The account, its factors and tokens go in one transaction; the
 // services it used are told through the event queue.
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) {
-	if !h.postCheck(w, r) {
-		return
-	}
 	sess, a, ok := h.consoleSession(w, r, pathDelete)
 	if !ok {
 		return

@@ -152,9 +152,6 @@ func (h *Handler) orgRole(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) orgServices(w http.ResponseWriter, r *http.Request) {
 	h.orgAction(w, r, "services", []string{"services"}, func(actor, id string) error {
-		if err := r.ParseForm(); err != nil {
-			return err
-		}
 		return h.Cfg.Orgs.SetServices(r.Context(), actor, id, r.PostFormValue("account_id"), r.PostForm["services"])
 	}, nil)
 }

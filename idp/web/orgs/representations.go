@@ -208,10 +208,6 @@ func (h *Handler) repCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.ErrorPage(w, r, http.StatusBadRequest, "err.bad_request")
-		return
-	}
 	services, until := r.PostForm["services"], strings.TrimSpace(r.PostFormValue("valid_until"))
 	// The last day is typed as TT.MM.JJJJ; the service takes YYYY-MM-DD.
 	day, bad := idp.ParseDate(until)
@@ -453,9 +449,6 @@ func (h *Handler) repEnd(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) repServices(w http.ResponseWriter, r *http.Request) {
 	h.repAction(w, r, "services", func(actor, id string) error {
-		if err := r.ParseForm(); err != nil {
-			return err
-		}
 		return h.Cfg.Orgs.NarrowServices(r.Context(), actor, id, r.PostForm["services"])
 	})
 }
