@@ -47,6 +47,7 @@ func a11yLogin(t *testing.T, p *idptest.Page, start, email, pw string) {
 // browser three minutes), two at a time. Pages that need data of their own
 // (a case, a document) are audited by the services' own end-to-end tests.
 func TestAxeAllOrigins(t *testing.T) {
+	t.Parallel()
 	idpURL, formsURL, statusURL, documentsURL := startServe(t)
 	start := time.Now()
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }

@@ -148,6 +148,7 @@ func latestMailLink(t *testing.T, p *idptest.Page, idpURL, addr, want string) (l
 // service, logout that ends the IdP session, and "Passwort vergessen". Every
 // IdP page on the way is audited with axe-core (WCAG 2.1 AA).
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	idpURL, formsURL, statusURL, _ := startServe(t)
 	ctx, cancel := idptest.Chromium(t)
 	defer cancel()
@@ -322,6 +323,7 @@ func latestSMSCode(t *testing.T, p *idptest.Page, idpURL string) string {
 // size: no horizontal scrolling, touch targets at least 44 px high, no
 // accessibility violations, in all four languages for the login page.
 func TestPhoneViewport(t *testing.T) {
+	t.Parallel()
 	idpURL, _, statusURL, _ := startServe(t)
 	ctx, cancel := idptest.Chromium(t)
 	defer cancel()

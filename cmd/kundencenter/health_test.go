@@ -20,6 +20,7 @@ import (
 // dependency while a private Redis is killed or a private PostgreSQL is
 // stopped, and 200 once it is back; /livez (and /healthz) stay 200.
 func TestIdPReadiness(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	pg := servers.StartPostgres(t)
 	store, err := postgres.Open(ctx, pg.URL)

@@ -31,6 +31,7 @@ type focusStep struct {
 // at 200 % zoom (640 CSS px) no page scrolls sideways; every page names
 // its language.
 func TestKeyboardWalk(t *testing.T) {
+	t.Parallel()
 	idpURL, formsURL, _, _ := startServe(t)
 	ctx, cancel := idptest.Chromium(t)
 	defer cancel()

@@ -44,6 +44,7 @@ import (
 // Beat's "Meine Vorgänge" and his representation timeline. The shorter
 // walk ends with the case in "Meine Vorgänge".
 func TestNewcomerStory(t *testing.T) {
+	t.Parallel()
 	pdfsig, err := exec.LookPath("pdfsig")
 	if err != nil {
 		t.Fatal("pdfsig is missing: apt-get install poppler-utils (scripts/test installs it)")
