@@ -59,6 +59,12 @@ func Render(t *testing.T, r *templates.Renderer, c Case, lang string) string {
 	return buf.String()
 }
 
+// Suite runs Golden and AllLanguages (with KeyLike) on cases.
+func Suite(t *testing.T, cases []Case) {
+	t.Run("golden", func(t *testing.T) { Golden(t, cases) })
+	t.Run("languages", func(t *testing.T) { AllLanguages(t, cases, KeyLike, nil) })
+}
+
 // Golden renders every case in German and compares it with
 // testdata/NAME.golden; -update rewrites the files.
 func Golden(t *testing.T, cases []Case) {
