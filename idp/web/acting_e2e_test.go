@@ -22,6 +22,7 @@ import (
 // P"; then for an organisation that assigned R the service; after both end,
 // the login asks nothing. The choice page is audited with axe-core.
 func TestActingEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

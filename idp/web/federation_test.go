@@ -619,6 +619,7 @@ func TestFederationPagesInEveryLanguage(t *testing.T) {
 // the linked login; after logging out, a second SwissID login lands in the
 // same account. Every page is audited with axe-core (WCAG 2.1 AA).
 func TestFederationEndToEnd(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	ctx, cancel := idptest.Chromium(t)
 	defer cancel()

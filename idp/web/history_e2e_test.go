@@ -13,6 +13,7 @@ import (
 // from Sicherheit to her sign-in history, which shows a failed attempt;
 // the page passes axe-core (WCAG 2.1 AA).
 func TestSecurityHistoryEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	if _, err := env.Service.Login(t.Context(), "anna@example.ch", "Falsch-Falsch-1", "198.51.100.23"); err == nil {

@@ -15,6 +15,7 @@ import (
 // the link from the mail log, and deletes her account. Every page is
 // audited with axe-core (WCAG 2.1 AA).
 func TestMyDataEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	acct := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	ctx, cancel := idptest.Chromium(t)

@@ -15,6 +15,7 @@ import (
 // assigns him a service and reads the history. Every page is audited with
 // axe-core (WCAG 2.1 AA).
 func TestOrgsEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := startOrgs(t)
 	e.CreateAccount(t, "Anna", "Muster", "anna@example.ch", pw)
 	beat := e.CreateAccount(t, "Beat", "Geheim", "beat.geheim@example.ch", pw)

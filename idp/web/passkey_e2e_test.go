@@ -22,6 +22,7 @@ import (
 // RP's ID token says so), log in without a password, remove it. Every
 // page is audited with axe-core.
 func TestPasskeysEndToEnd(t *testing.T) {
+	t.Parallel()
 	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	defer rp.Close()
 	env := idptest.Start(t, idptest.Options{Localhost: true})

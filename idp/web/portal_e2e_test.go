@@ -13,6 +13,7 @@ import (
 // AA) in headless Chromium at 1280 and 390 px, and checks that a radio
 // button sits beside its label with a large target.
 func TestPortalPagesEndToEnd(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t)
 	ctx, cancel := idptest.Chromium(t)
 	defer cancel()

@@ -22,6 +22,7 @@ import (
 // the service greets her with that profile's name. Every page is audited
 // with axe-core (WCAG 2.1 AA).
 func TestProfilesEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

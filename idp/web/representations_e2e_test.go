@@ -15,6 +15,7 @@ import (
 // Paula confirms after seeing his name and Konto-ID — the representation
 // is active — and then ends it. Every page is audited with axe-core.
 func TestRepresentationsEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := startOrgs(t)
 	paula := e.CreateAccount(t, "Paula", "Prinzipal", "paula@example.ch", pw)
 	ruedi := e.CreateAccount(t, "Ruedi", "Vertreter", "ruedi@example.ch", pw)
