@@ -140,7 +140,15 @@ func (s *Service) RegisterFederated(ctx context.Context, in FederatedInput) (Acc
 				ExpiresAt: now.Add(s.cfg.ActivationTTL)}
 			out = append(out, m)
 		}
-		err := s.store.CreateAccount(ctx, a, activation, out...)
+		l := in.Link
+		l.AccountID, l.CreatedAt, l.LastUsedAt = a.ID, now, now
+		if in.LinkPersonal != nil {
+			if err := s.SealLinkPersonal(&l, *in.LinkPersonal); err != nil {
+				return Account{}, err
+			}
+		}
+		// The account and its only way in are written together.
+		err := s.store.CreateLinkedAccount(ctx, a, activation, l, out...)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			if existing, gerr := s.store.GetAccountByEmailIndex(ctx, index); gerr == nil {
 				if in.EmailVerified {
@@ -149,25 +157,15 @@ func (s *Service) RegisterFederated(ctx context.Context, in FederatedInput) (Acc
 				}
 				return Account{}, s.mailExisting(ctx, existing, locale)
 			}
-			continue
+			if _, gerr := s.store.GetLink(ctx, l.Connector, l.Issuer, l.Subject); gerr == nil {
+				// A concurrent registration through the same upstream
+				// login won: this one has nothing left to create.
+				return Account{}, fmt.Errorf("register federated: %w", ErrConflict)
+			}
+			continue // a Konto-ID or ID collision: new ones
 		}
 		if err != nil {
 			return Account{}, fmt.Errorf("create account: %w", err)
-		}
-		l := in.Link
-		l.AccountID, l.CreatedAt, l.LastUsedAt = a.ID, now, now
-		if in.LinkPersonal != nil {
-			if err := s.SealLinkPersonal(&l, *in.LinkPersonal); err != nil {
-				return Account{}, err
-			}
-		}
-		if err := s.store.CreateLink(ctx, l); err != nil {
-			// The store has no transaction spanning both writes: undo the
-			// account so that none is left without its only way in.
-			if derr := s.store.DeleteAccount(ctx, a.ID); derr != nil {
-				s.log.ErrorContext(ctx, "remove account after failed link", "account", a.ID, "err", derr)
-			}
-			return Account{}, fmt.Errorf("link upstream login: %w", err)
 		}
 		s.audit(ctx, a.ID, "account.registered", a.ID, "via="+l.Connector)
 		s.audit(ctx, a.ID, "link.created", a.ID, "connector="+l.Connector)

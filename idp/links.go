@@ -64,6 +64,13 @@ type LinkStore interface {
 	// linked (to this or another account); ErrNotFound if the account does
 	// not exist.
 	CreateLink(ctx context.Context, l ExternalLink, out ...Outgoing) error
+	// CreateLinkedAccount inserts an account registered through an
+	// upstream login together with that login's link, its activation token
+	// (none when the hash is empty) and the messages, in one transaction:
+	// no account is ever left without its only way in. ErrConflict, with
+	// nothing written, if the e-mail index, Konto-ID, ID or the link's
+	// (connector, issuer, subject) is taken.
+	CreateLinkedAccount(ctx context.Context, a Account, activation ActionToken, l ExternalLink, out ...Outgoing) error
 	// GetLink returns the link for this upstream login or ErrNotFound.
 	GetLink(ctx context.Context, connector, issuer, subject string) (ExternalLink, error)
 	// ListLinks returns an account's links, oldest first (none for an

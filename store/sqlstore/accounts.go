@@ -69,13 +69,35 @@ func insertActionToken(ctx context.Context, q querier, t idp.ActionToken) error 
 // ID is taken. An activation token with an empty hash is not stored (an
 // account created already active); one with an empty AccountID belongs to a.
 func (s *Store) CreateAccount(ctx context.Context, a idp.Account, activation idp.ActionToken, out ...idp.Outgoing) error {
+	if err := s.createAccount(ctx, a, activation, nil, out); err != nil {
+		return fmt.Errorf("create account: %w", err)
+	}
+	return nil
+}
+
+// CreateLinkedAccount is CreateAccount with the account's first upstream
+// login, in the same transaction.
+func (s *Store) CreateLinkedAccount(ctx context.Context, a idp.Account, activation idp.ActionToken, l idp.ExternalLink, out ...idp.Outgoing) error {
+	if l.AccountID == "" {
+		l.AccountID = a.ID
+	}
+	if l.AccountID != a.ID || l.Connector == "" || l.Issuer == "" || l.Subject == "" {
+		return errors.New("create linked account: the link needs the account, connector, issuer and subject")
+	}
+	if err := s.createAccount(ctx, a, activation, &l, out); err != nil {
+		return fmt.Errorf("create linked account: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) createAccount(ctx context.Context, a idp.Account, activation idp.ActionToken, l *idp.ExternalLink, out []idp.Outgoing) error {
 	if activation.AccountID == "" {
 		activation.AccountID = a.ID
 	}
 	if activation.AccountID != a.ID {
-		return fmt.Errorf("create account: activation token belongs to another account")
+		return fmt.Errorf("activation token belongs to another account")
 	}
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if err := insertAccount(ctx, tx, a); err != nil {
 			return err
 		}
@@ -84,12 +106,13 @@ func (s *Store) CreateAccount(ctx context.Context, a idp.Account, activation idp
 				return fmt.Errorf("activation token: %w", err)
 			}
 		}
+		if l != nil {
+			if err := insertLink(ctx, tx, *l); err != nil {
+				return fmt.Errorf("link: %w", err)
+			}
+		}
 		return s.enqueue(ctx, tx, out)
 	})
-	if err != nil {
-		return fmt.Errorf("create account: %w", err)
-	}
-	return nil
 }
 
 // GetAccount returns the account with the given ID or ErrNotFound.

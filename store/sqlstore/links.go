@@ -43,9 +43,7 @@ func (s *Store) CreateLink(ctx context.Context, l idp.ExternalLink, out ...idp.O
 		return errors.New("create link: account, connector, issuer and subject are required")
 	}
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := exec(ctx, tx, `INSERT INTO external_links (`+linkColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			l.Connector, l.Issuer, l.Subject, l.AccountID, l.ProofingLevel, dbBytes(l.Sealed),
-			dbTime(l.CreatedAt), dbTime(l.LastUsedAt)); err != nil {
+		if err := insertLink(ctx, tx, l); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, tx, out)
@@ -54,6 +52,13 @@ func (s *Store) CreateLink(ctx context.Context, l idp.ExternalLink, out ...idp.O
 		return fmt.Errorf("create link: %w", err)
 	}
 	return nil
+}
+
+func insertLink(ctx context.Context, q querier, l idp.ExternalLink) error {
+	_, err := exec(ctx, q, `INSERT INTO external_links (`+linkColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.Connector, l.Issuer, l.Subject, l.AccountID, l.ProofingLevel, dbBytes(l.Sealed),
+		dbTime(l.CreatedAt), dbTime(l.LastUsedAt))
+	return err
 }
 
 // GetLink returns the link for this upstream login or ErrNotFound.

@@ -19,6 +19,7 @@ func runLinks(t *testing.T, open func(t *testing.T) Store, opts Options) {
 		{"LinkCreateGet", testLinkCreateGet},
 		{"LinkIssuerScoped", testLinkIssuerScoped},
 		{"LinkConflict", testLinkConflict},
+		{"CreateLinkedAccount", testCreateLinkedAccount},
 		{"LinkUnknownAccount", testLinkUnknownAccount},
 		{"UpdateLink", testUpdateLink},
 		{"DeleteLink", testDeleteLink},
@@ -170,6 +171,50 @@ func testLinkConflict(t *testing.T, s Store, o Options) {
 			t.Errorf("CreateLink (%s) succeeded", tc.name)
 		}
 	}
+}
+
+// testCreateLinkedAccount: an account registered through an upstream
+// login is written with its link, activation token and mail at once; a
+// conflict of either the account or the link writes nothing.
+func testCreateLinkedAccount(t *testing.T, s Store, o Options) {
+	ctx := t.Context()
+	a := newAccount(t)
+	tok := newActionToken(t, a.ID, idp.PurposeActivate)
+	l := newLink(t, "") // the store fills in the account
+	mail := newMail(t)
+	checkErr(t, "CreateLinkedAccount", s.CreateLinkedAccount(ctx, a, tok, l, mail), nil)
+	checkJobs(t, s, o, mail)
+	_, err := s.GetAccount(ctx, a.ID)
+	checkErr(t, "GetAccount", err, nil)
+	l.AccountID = a.ID
+	checkLinks(t, s, a.ID, l)
+
+	// The link is taken: no account, no token, no mail.
+	b := newAccount(t)
+	dup := newLink(t, "")
+	dup.Connector, dup.Issuer, dup.Subject = l.Connector, l.Issuer, l.Subject
+	checkErr(t, "CreateLinkedAccount (link taken)", s.CreateLinkedAccount(ctx, b, newActionToken(t, b.ID, idp.PurposeActivate), dup, newMail(t)), idp.ErrConflict)
+	_, err = s.GetAccount(ctx, b.ID)
+	checkErr(t, "GetAccount after the link conflict", err, idp.ErrNotFound)
+	_, err = s.GetAccountByEmailIndex(ctx, b.EmailIndex)
+	checkErr(t, "GetAccountByEmailIndex after the link conflict", err, idp.ErrNotFound)
+
+	// The e-mail is taken: no link.
+	c := newAccount(t)
+	c.EmailIndex = a.EmailIndex
+	fresh := newLink(t, "")
+	checkErr(t, "CreateLinkedAccount (e-mail taken)", s.CreateLinkedAccount(ctx, c, idp.ActionToken{}, fresh), idp.ErrConflict)
+	_, err = s.GetLink(ctx, fresh.Connector, fresh.Issuer, fresh.Subject)
+	checkErr(t, "GetLink after the account conflict", err, idp.ErrNotFound)
+	checkJobs(t, s, o, mail) // the first registration's only
+
+	// A link of another account is refused before anything is written.
+	d := newAccount(t)
+	if err := s.CreateLinkedAccount(ctx, d, idp.ActionToken{}, newLink(t, a.ID)); err == nil {
+		t.Error("CreateLinkedAccount with a link of another account succeeded")
+	}
+	_, err = s.GetAccount(ctx, d.ID)
+	checkErr(t, "GetAccount after the refused link", err, idp.ErrNotFound)
 }
 
 func testLinkUnknownAccount(t *testing.T, s Store, o Options) {
