@@ -147,17 +147,35 @@ func (p *Page) Navigate(url string) {
 // Text returns the visible text of the first element matching a CSS selector.
 func (p *Page) Text(css string) string {
 	p.T.Helper()
-	s, err := chromedp.Run(p.Ctx, chromedp.Text(chromedp.CSS(css)))
+	s, err := query(p, chromedp.Text(chromedp.CSS(css)))
 	if err != nil {
 		p.fail(err)
 	}
 	return s
 }
 
+// query runs a query of the tab's document. A query that raced with the
+// document being replaced (a navigation that had not quite finished: CDP
+// "No node with given id found") is asked again of the new document.
+func query[T any](p *Page, q chromedp.Action[T]) (T, error) {
+	var (
+		v   T
+		err error
+	)
+	for range 5 {
+		v, err = chromedp.Run(p.Ctx, q)
+		if err == nil || !strings.Contains(err.Error(), "No node with given id found") {
+			return v, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return v, err
+}
+
 // Value returns the value of the first input matching a CSS selector.
 func (p *Page) Value(css string) string {
 	p.T.Helper()
-	s, err := chromedp.Run(p.Ctx, chromedp.Value(chromedp.CSS(css)))
+	s, err := query(p, chromedp.Value(chromedp.CSS(css)))
 	if err != nil {
 		p.fail(err)
 	}
@@ -167,7 +185,7 @@ func (p *Page) Value(css string) string {
 // Attr returns an attribute of the first element matching a CSS selector.
 func (p *Page) Attr(css, name string) string {
 	p.T.Helper()
-	r, err := chromedp.Run(p.Ctx, chromedp.AttributeValue(chromedp.CSS(css), name))
+	r, err := query(p, chromedp.AttributeValue(chromedp.CSS(css), name))
 	if err != nil {
 		p.fail(err)
 	}
@@ -192,7 +210,7 @@ func (p *Page) WaitURL(prefix string) string {
 	for {
 		loc, err := chromedp.Run(p.Ctx, chromedp.Location())
 		if err == nil && strings.HasPrefix(loc, prefix) {
-			if _, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](`document.readyState === "complete"`)); err == nil {
+			if done, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](`document.readyState === "complete"`)); err == nil && done {
 				return loc
 			}
 		}
