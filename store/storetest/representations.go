@@ -34,7 +34,10 @@ func RunRepresentations(t *testing.T, open func(t *testing.T) OrgStore, o Option
 		{"DeleteAccount", testRepDeleteAccount},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t), o) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // every test has a store of its own
+			tc.run(t, open(t), o)
+		})
 	}
 }
 

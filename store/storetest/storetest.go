@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	tests = append(tests, unlinkTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // every test has a store of its own
 			tc.run(t, open(t), opts)
 		})
 	}
