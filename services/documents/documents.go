@@ -17,6 +17,7 @@ import (
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // Notifier tells the IdP to send a short, general e-mail (api.Notifier).
@@ -142,12 +143,14 @@ func newService(ctx context.Context, cfg Config, pages *page.Renderer) (*service
 // handlers that need a session.
 func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handler) {
 	owner := func(h http.HandlerFunc) http.Handler { return login(h) }
+	guard := formGuard()
+	form := func(h http.HandlerFunc) http.Handler { return login(guard.Wrap(h)) }
 	mux.Handle("GET /{$}", owner(s.inbox))
 	mux.Handle("GET /d/{id}", owner(s.detail))
 	mux.Handle("GET /d/{id}/download", owner(s.download))
-	mux.Handle("POST /d/{id}/delete", owner(s.delete))
-	mux.Handle("POST /d/{id}/shares", owner(s.createShare))
-	mux.Handle("POST /d/{id}/shares/{share}/revoke", owner(s.revokeShare))
+	mux.Handle("POST /d/{id}/delete", form(s.delete))
+	mux.Handle("POST /d/{id}/shares", form(s.createShare))
+	mux.Handle("POST /d/{id}/shares/{share}/revoke", form(s.revokeShare))
 	mux.HandleFunc("GET "+VerifyPath, s.verifyForm)
 	mux.HandleFunc("POST "+VerifyPath, s.verify)
 	mux.HandleFunc("GET /s/{token}", s.shareLanding)
@@ -156,6 +159,22 @@ func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handl
 	if s.cfg.Auth != nil {
 		mux.Handle("POST "+APIBase+"/documents", s.cfg.Auth.Require(ScopeWrite, http.HandlerFunc(s.deliverAPI)))
 		mux.Handle("GET "+APIBase+"/documents/{id}", s.cfg.Auth.Require(ScopeRead, http.HandlerFunc(s.getAPI)))
+	}
+}
+
+// formGuard is the CSRF protection of the owner's form posts
+// (webkit.FormGuard): same-site posts carrying the session's CSRF token.
+func formGuard() *webkit.FormGuard {
+	return &webkit.FormGuard{
+		Token: func(r *http.Request) string {
+			if sess, ok := rp.SessionFrom(r.Context()); ok {
+				return sess.CSRF
+			}
+			return ""
+		},
+		Refuse: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			http.Error(w, "invalid form", http.StatusForbidden)
+		},
 	}
 }
 

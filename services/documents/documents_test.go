@@ -589,3 +589,60 @@ func TestReadAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestFormGuard checks that every owner's form post is refused with 403
+// and changes nothing without the session's CSRF token or when the browser
+// says it comes from another site.
+func TestFormGuard(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "sqlite", nil)
+	d := h.deliver(t, pdfDelivery("guard", Owner{Kind: "person", Sub: "alice"}, samplePDF(t)))
+	h.share(t, d.ID, url.Values{"days": {"3"}})
+	shares, err := h.s.store.Shares(context.Background(), d.ID)
+	if err != nil || len(shares) != 1 {
+		t.Fatalf("shares %v, %v", shares, err)
+	}
+	paths := []string{"/d/" + d.ID + "/delete", "/d/" + d.ID + "/shares", "/d/" + d.ID + "/shares/" + shares[0].ID + "/revoke"}
+	tests := []struct {
+		name   string
+		csrf   string
+		header http.Header
+	}{
+		{name: "no token"},
+		{name: "wrong token", csrf: "csrf-bob"},
+		{name: "cross-site", csrf: "csrf-alice", header: http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{name: "foreign origin", csrf: "csrf-alice", header: http.Header{"Origin": {"https://evil.example"}}},
+	}
+	for _, tt := range tests {
+		for _, path := range paths {
+			v := url.Values{"days": {"3"}}
+			if tt.csrf != "" {
+				v.Set("csrf", tt.csrf)
+			}
+			req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, strings.NewReader(v.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range tt.header {
+				req.Header[k] = vs
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Test-User", "alice")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s %s: %d, want 403", tt.name, path, resp.StatusCode)
+			}
+		}
+	}
+	if _, err := h.s.store.Get(context.Background(), d.ID); err != nil {
+		t.Errorf("the document is gone: %v", err)
+	}
+	after, err := h.s.store.Shares(context.Background(), d.ID)
+	if err != nil || len(after) != 1 || after[0].RevokedAt != nil {
+		t.Errorf("shares changed: %+v, %v", after, err)
+	}
+}

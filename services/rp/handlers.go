@@ -15,6 +15,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/kanton/kundencenter/services/page"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // transaction is one login in flight, kept in the sealed transaction cookie
@@ -177,8 +178,7 @@ func (c *Client) Logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	token := r.PostFormValue("csrf")
-	if subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) != 1 {
+	if !webkit.TokenEqual(r.PostFormValue("csrf"), s.CSRF) {
 		// The session stays: a forged request must not log the person out.
 		c.fail(w, r, http.StatusForbidden, "error.forbidden", "logout_csrf", errors.New("logout without a valid CSRF token"))
 		return
@@ -234,7 +234,7 @@ type errorPage struct {
 // fail logs err with a request ID and reason and shows the friendly error
 // page with the message msgKey.
 func (c *Client) fail(w http.ResponseWriter, r *http.Request, status int, msgKey, reason string, err error) {
-	id := requestID()
+	id := requestID(r)
 	level := c.log.WarnContext
 	if status >= http.StatusInternalServerError {
 		level = c.log.ErrorContext

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/kanton/kundencenter/services/page"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // transactionTTL is how long a started login may take until the callback.
@@ -158,22 +158,12 @@ func (c *Client) Mount(mux *http.ServeMux) {
 }
 
 // SecureHeaders wraps next so that every response carries the security
-// headers: a CSP without inline script or style that forbids framing,
-// nosniff, no referrer, no caching (pages show personal data; the static
-// handler allows caching for itself) and, unless Insecure, HSTS.
+// headers (webkit.Headers): a CSP without inline script or style that
+// forbids framing and allows form posts to the IdP, nosniff, no referrer,
+// no caching (pages show personal data; the static handler allows caching
+// for itself), unless Insecure HSTS, and a request ID (webkit.RequestID).
 func (c *Client) SecureHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", c.csp)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		if !c.cfg.Insecure {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-		}
-		next.ServeHTTP(w, r)
-	})
+	return webkit.Headers{CSP: c.csp, HSTS: !c.cfg.Insecure}.Wrap(next)
 }
 
 // Logger returns the client's logger.
@@ -197,10 +187,13 @@ func random() string {
 	return base64.RawURLEncoding.EncodeToString(randomBytes(32))
 }
 
-// requestID returns a short random ID that links an error page to its log
-// entry.
-func requestID() string {
-	return hex.EncodeToString(randomBytes(6))
+// requestID is the request's ID from SecureHeaders; it links an error page
+// to its log entry.
+func requestID(r *http.Request) string {
+	if id := webkit.RequestID(r.Context()); id != "" {
+		return id
+	}
+	return webkit.NewRequestID()
 }
 
 func randomBytes(n int) []byte {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/rp/rptest"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 const (
@@ -545,7 +546,7 @@ func TestSecureCookies(t *testing.T) {
 	rec := httptest.NewRecorder()
 	c.SecureHeaders(http.HandlerFunc(c.Login)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://status.example/login", nil))
 	resp := rec.Result()
-	if got := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=31536000") {
+	if got := resp.Header.Get("Strict-Transport-Security"); got != webkit.HSTS {
 		t.Errorf("HSTS = %q", got)
 	}
 	loc, _ := resp.Location()

@@ -67,23 +67,19 @@ func newHarness(t *testing.T, backend string) *harness {
 		auth:     api.NewAuthenticator(api.AuthConfig{Issuer: p.URL, ClientID: "status", ClientSecret: "secret", CacheTTL: time.Minute}),
 		notifier: api.NewNotifier(api.ClientConfig{Issuer: p.URL, ClientID: "status", ClientSecret: "secret"}),
 		clients:  map[string][]string{"backoffice": {"*"}, "egov": {"wohnsitzbestaetigung"}},
-		base:     "http://status.test", links: links, maxUpload: 1 << 20, pages: pages, now: c.Now, log: log,
-		cop: http.NewCrossOriginProtection()}
+		base:     "http://status.test", links: links, maxUpload: 1 << 20, pages: pages, now: c.Now, log: log}
 	mux := http.NewServeMux()
 	s.mountAPI(mux)
-	login := func(h http.HandlerFunc) http.Handler {
+	s.mountPages(mux, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var sess rp.Session
 			if err := json.Unmarshal([]byte(r.Header.Get(testSessionHeader)), &sess); err != nil {
 				http.Error(w, "no test session", http.StatusUnauthorized)
 				return
 			}
-			h(w, r.WithContext(rp.WithSession(r.Context(), &sess)))
+			h.ServeHTTP(w, r.WithContext(rp.WithSession(r.Context(), &sess)))
 		})
-	}
-	mux.Handle("GET /{$}", login(s.list))
-	mux.Handle("GET /cases/{ref}", login(s.detail))
-	mux.Handle("POST /cases/{ref}/answer", login(s.answerForm))
+	})
 	h := &harness{t: t, db: db, svc: s, srv: httptest.NewServer(mux), peer: p, clock: c,
 		worker: &sqldb.Worker{DB: db, Handlers: map[string]sqldb.Handler{JobNotify: s.sendNotification}, Now: c.Now, Log: log}}
 	t.Cleanup(h.srv.Close)

@@ -1,7 +1,6 @@
 package status
 
 import (
-	"crypto/subtle"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/kanton/kundencenter/services/page"
 	"github.com/kanton/kundencenter/services/rp"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // pageSize is the number of cases on one page of "Meine Vorgänge".
@@ -24,11 +24,41 @@ const (
 	maxAnswerFiles = 5
 )
 
-// mountPages registers the pages for people (login required).
-func (s *service) mountPages(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", s.rp.RequireLogin(http.HandlerFunc(s.list)))
-	mux.Handle("GET /cases/{ref}", s.rp.RequireLogin(http.HandlerFunc(s.detail)))
-	mux.Handle("POST /cases/{ref}/answer", s.rp.RequireLogin(http.HandlerFunc(s.answerForm)))
+// mountPages registers the pages for people; login wraps them (the rp's
+// RequireLogin), the form post is guarded against CSRF.
+func (s *service) mountPages(mux *http.ServeMux, login func(http.Handler) http.Handler) {
+	guard := s.formGuard()
+	mux.Handle("GET /{$}", login(http.HandlerFunc(s.list)))
+	mux.Handle("GET /cases/{ref}", login(http.HandlerFunc(s.detail)))
+	mux.Handle("POST /cases/{ref}/answer", login(guard.Wrap(http.HandlerFunc(s.answerForm))))
+}
+
+// formGuard is the CSRF protection of the answer form (webkit.FormGuard):
+// a same-site post carrying the session's CSRF token, at most MaxUpload
+// bytes of files; a refused post gets 403, a too large one 413 with the
+// case page.
+func (s *service) formGuard() *webkit.FormGuard {
+	return &webkit.FormGuard{
+		Token: func(r *http.Request) string {
+			if sess, ok := rp.SessionFrom(r.Context()); ok {
+				return sess.CSRF
+			}
+			return ""
+		},
+		Refuse: func(w http.ResponseWriter, r *http.Request, err error) {
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooLarge):
+				s.renderCase(w, r, http.StatusRequestEntityTooLarge, "status.answer.too_large", "")
+			case errors.Is(err, webkit.ErrFormBody):
+				http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+			default:
+				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+			}
+		},
+		MaxBody:   func(*http.Request) int64 { return s.maxUpload + 64<<10 },
+		MaxMemory: 1 << 20,
+	}
 }
 
 // layout returns the page layout for the session: the language chosen
@@ -244,29 +274,14 @@ func (s *service) visibleCase(w http.ResponseWriter, r *http.Request, sess *rp.S
 
 // answerForm takes the answer to an open Rückfrage: a text and files
 // (PDF, JPEG, PNG by content), at most Config.MaxUpload bytes in all. The
-// form is protected by the session's CSRF token and the cross-origin
-// check.
+// form, a multipart one, is checked by formGuard (CSRF, size) first.
 func (s *service) answerForm(w http.ResponseWriter, r *http.Request) {
 	sess, _ := rp.SessionFrom(r.Context())
-	if err := s.cop.Check(r); err != nil {
-		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload+64<<10)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.renderCase(w, r, http.StatusRequestEntityTooLarge, "status.answer.too_large", "")
-			return
-		}
+	if r.MultipartForm == nil {
 		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
-	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 {
-		http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
-		return
-	}
 	text := strings.TrimSpace(r.PostFormValue("text"))
 	c, _, ok := s.visibleCase(w, r, sess)
 	if !ok {
@@ -332,8 +347,12 @@ func readFiles(headers []*multipart.FileHeader, max int64) ([]File, string) {
 	return out, ""
 }
 
-// fail answers 500 and logs err.
+// fail answers 500 and logs err with the request ID.
 func (s *service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "status page", "path", r.URL.Path, "error", err)
+	id := webkit.RequestID(r.Context())
+	if id == "" {
+		id = webkit.NewRequestID()
+	}
+	s.log.ErrorContext(r.Context(), "status page", "request_id", id, "path", r.URL.Path, "error", err)
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }

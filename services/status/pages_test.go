@@ -263,6 +263,9 @@ func TestAnswer(t *testing.T) {
 			if code, _ := h.send(req); code != http.StatusForbidden {
 				t.Fatalf("cross-site: %d", code)
 			}
+			if v := h.get(id); len(v.Answers) != 1 {
+				t.Fatalf("answers after the refused posts %+v", v.Answers)
+			}
 		})
 	}
 }

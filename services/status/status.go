@@ -100,7 +100,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &service{store: NewStore(cfg.DB, cfg.Now, cfg.NotifyWindow), auth: cfg.Auth, notifier: cfg.Notifier,
 		clients: cfg.Clients, base: strings.TrimSuffix(cfg.RP.BaseURL, "/"), links: cfg.Links, maxUpload: cfg.MaxUpload,
-		now: cfg.Now, log: cfg.Log, cop: http.NewCrossOriginProtection()}
+		now: cfg.Now, log: cfg.Log}
 	pages, err := page.New(page.Site{Kind: page.Status, Links: cfg.Links, Ready: []health.Check{{Name: "database", Run: cfg.DB.Ping}}}, cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("status service: %w", err)
@@ -113,11 +113,10 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status service: %w", err)
 	}
-	s.rp = client
 	mux := http.NewServeMux()
 	client.Mount(mux)
 	pages.Mount(mux)
-	s.mountPages(mux)
+	s.mountPages(mux, client.RequireLogin)
 	s.mountAPI(mux)
 	w := &sqldb.Worker{DB: cfg.DB, Handlers: map[string]sqldb.Handler{JobNotify: s.sendNotification}, Now: cfg.Now, Log: cfg.Log}
 	return &Service{handler: client.SecureHeaders(mux), worker: w}, nil
@@ -139,8 +138,6 @@ type service struct {
 	links     page.Links
 	maxUpload int64
 	pages     *page.Renderer
-	rp        *rp.Client
-	cop       *http.CrossOriginProtection
 	now       func() time.Time
 	log       *slog.Logger
 }
