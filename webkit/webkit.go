@@ -64,6 +64,15 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// LogID is the request ID to show on an error page and log with it:
+// RequestID, or a new ID for a request that did not pass Headers.Wrap.
+func LogID(ctx context.Context) string {
+	if id := RequestID(ctx); id != "" {
+		return id
+	}
+	return NewRequestID()
+}
+
 // NewRequestID returns a short random ID (12 characters).
 func NewRequestID() string {
 	b := make([]byte, 9)

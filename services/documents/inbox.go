@@ -49,10 +49,7 @@ func (s *service) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	id := webkit.RequestID(r.Context())
-	if id == "" {
-		id = webkit.NewRequestID()
-	}
+	id := webkit.LogID(r.Context())
 	s.log.ErrorContext(r.Context(), "document service failed", "request_id", id, "path", r.URL.Path, "error", err)
 	l := s.pages.Layout(r, "documents.error.title")
 	s.pages.Render(w, r, http.StatusInternalServerError, "documents/message", messagePage{Layout: l, MessageKey: "documents.error.text"})

@@ -331,10 +331,7 @@ type link struct{ Text, URL string }
 
 // fail logs err and shows a friendly page with the message key msgKey.
 func (s *service) fail(w http.ResponseWriter, r *http.Request, status int, msgKey string, err error) {
-	id := webkit.RequestID(r.Context())
-	if id == "" {
-		id = webkit.NewRequestID()
-	}
+	id := webkit.LogID(r.Context())
 	level := s.log.WarnContext
 	if status >= 500 {
 		level = s.log.ErrorContext

@@ -189,12 +189,7 @@ func random() string {
 
 // requestID is the request's ID from SecureHeaders; it links an error page
 // to its log entry.
-func requestID(r *http.Request) string {
-	if id := webkit.RequestID(r.Context()); id != "" {
-		return id
-	}
-	return webkit.NewRequestID()
-}
+func requestID(r *http.Request) string { return webkit.LogID(r.Context()) }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

@@ -349,10 +349,7 @@ func readFiles(headers []*multipart.FileHeader, max int64) ([]File, string) {
 
 // fail answers 500 and logs err with the request ID.
 func (s *service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	id := webkit.RequestID(r.Context())
-	if id == "" {
-		id = webkit.NewRequestID()
-	}
+	id := webkit.LogID(r.Context())
 	s.log.ErrorContext(r.Context(), "status page", "request_id", id, "path", r.URL.Path, "error", err)
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
