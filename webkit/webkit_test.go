@@ -172,7 +172,7 @@ func TestTokenEqual(t *testing.T) {
 	}
 }
 
-func TestProblem(t *testing.T) {
+func TestMatch(t *testing.T) {
 	t.Parallel()
 	errA, errB := errors.New("a"), errors.New("b")
 	var logs bytes.Buffer
@@ -180,13 +180,13 @@ func TestProblem(t *testing.T) {
 	area := []webkit.Case{{Err: errA, Status: 404, Key: "area.a"}}
 	common := []webkit.Case{{Err: errA, Status: 400, Key: "common.a"}, webkit.Case{Err: errB, Status: 503, Key: "common.b"}.LogAt(slog.LevelWarn)}
 	ctx := t.Context()
-	if c := webkit.Problem(ctx, log, fmt.Errorf("x: %w", errA), "fallback", area, common); c.Status != 404 || c.Key != "area.a" {
+	if c := webkit.Match(ctx, log, fmt.Errorf("x: %w", errA), "fallback", area, common); c.Status != 404 || c.Key != "area.a" {
 		t.Errorf("area first: %+v", c)
 	}
-	if c := webkit.Problem(ctx, log, errB, "fallback", area, common); c.Status != 503 || !strings.Contains(logs.String(), "level=WARN") {
+	if c := webkit.Match(ctx, log, errB, "fallback", area, common); c.Status != 503 || !strings.Contains(logs.String(), "level=WARN") {
 		t.Errorf("logged case: %+v, log %q", c, logs.String())
 	}
-	if c := webkit.Problem(ctx, log, errors.New("boom"), "fallback"); c.Status != 500 || c.Key != "fallback" || !strings.Contains(logs.String(), "level=ERROR") {
+	if c := webkit.Match(ctx, log, errors.New("boom"), "fallback"); c.Status != 500 || c.Key != "fallback" || !strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("unknown error: %+v", c)
 	}
 }

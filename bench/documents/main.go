@@ -42,6 +42,7 @@ import (
 	"github.com/kanton/kundencenter/services/documents/tsa"
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 func main() {
@@ -243,7 +244,7 @@ func fakeIdP() *httptest.Server {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		api.WriteJSON(w, 200, map[string]any{"issuer": srv.URL, "authorization_endpoint": srv.URL + "/authorize",
+		webkit.WriteJSON(w, 200, map[string]any{"issuer": srv.URL, "authorization_endpoint": srv.URL + "/authorize",
 			"token_endpoint": srv.URL + "/oauth/token", "introspection_endpoint": srv.URL + "/oauth/introspect",
 			"jwks_uri": srv.URL + "/keys", "end_session_endpoint": srv.URL + "/end_session",
 			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
@@ -251,10 +252,10 @@ func fakeIdP() *httptest.Server {
 	})
 	mux.HandleFunc("POST /oauth/introspect", func(w http.ResponseWriter, r *http.Request) {
 		if r.PostFormValue("token") != "bench" {
-			api.WriteJSON(w, 200, map[string]any{"active": false})
+			webkit.WriteJSON(w, 200, map[string]any{"active": false})
 			return
 		}
-		api.WriteJSON(w, 200, map[string]any{"active": true, "client_id": "backoffice", "sub": "backoffice",
+		webkit.WriteJSON(w, 200, map[string]any{"active": true, "client_id": "backoffice", "sub": "backoffice",
 			"scope": documents.ScopeWrite, "aud": []string{"backoffice", "documents"}, "exp": time.Now().Add(time.Hour).Unix()})
 	})
 	return srv

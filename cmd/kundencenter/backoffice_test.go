@@ -16,6 +16,7 @@ import (
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/services/status"
 	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // TestBackofficeCommand drives a real status service (with a real IdP) with
@@ -56,7 +57,7 @@ func TestBackofficeCommand(t *testing.T) {
 		mu.Lock()
 		docs = append(docs, body)
 		mu.Unlock()
-		api.WriteJSON(w, http.StatusCreated, map[string]string{"id": "d1", "sha256": "x", "url": "http://documents.test/d/d1"})
+		webkit.WriteJSON(w, http.StatusCreated, map[string]string{"id": "d1", "sha256": "x", "url": "http://documents.test/d/d1"})
 	}))
 	t.Cleanup(documents.Close)
 

@@ -1,15 +1,14 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/kanton/kundencenter/idp"
+	"github.com/kanton/kundencenter/webkit"
 
 	"github.com/kanton/kundencenter/idp/web/kit"
 )
@@ -30,7 +29,8 @@ import (
 //
 // Answers (RFC 9457 problem details on error): 202 accepted (also for a
 // repeated messageId, and whether or not the recipient has an account);
-// 401 invalid_token; 403 insufficient_scope; 415/400/422 for the body; 429
+// 401 invalid_token; 403 insufficient_scope; 415/413/400/422 for the body
+// (webkit.Decode: JSON, at most 8 KiB, one object, no unknown member); 429
 // when the service sends too many; 503 when a store is unavailable.
 func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -57,10 +57,6 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusForbidden, "the access token lacks the scope "+idp.ScopeNotify)
 		return
 	}
-	if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
-		problem(w, http.StatusUnsupportedMediaType, "the body must be application/json")
-		return
-	}
 	var body struct {
 		MessageID string `json:"messageId"`
 		Recipient struct {
@@ -72,10 +68,7 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 		Reference string `json:"reference"`
 		Link      string `json:"link"`
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 8<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		problem(w, http.StatusBadRequest, "the body must be one JSON object as documented")
+	if !webkit.Decode(w, r, &body, 8<<10) {
 		return
 	}
 	client, err := h.Svc.Store().GetClient(r.Context(), t.ClientID)
@@ -98,9 +91,7 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 	var ve *idp.ValidationError
 	switch {
 	case err == nil:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusAccepted)
-		_ = json.NewEncoder(w).Encode(map[string]string{"messageId": n.MessageID})
+		webkit.WriteJSON(w, http.StatusAccepted, map[string]string{"messageId": n.MessageID})
 	case errors.As(err, &ve):
 		invalid(w, ve)
 	case errors.Is(err, idp.ErrRateLimited):
@@ -114,28 +105,16 @@ func (h *Handler) notificationsAPI(w http.ResponseWriter, r *http.Request) {
 
 // problem writes an RFC 9457 problem details answer.
 func problem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status),
-		"status": status, "detail": detail})
+	webkit.WriteProblem(w, nil, webkit.Problem{Title: http.StatusText(status), Status: status, Detail: detail})
 }
 
 // invalid writes a 422 problem naming every invalid member.
 func invalid(w http.ResponseWriter, ve *idp.ValidationError) {
-	type fieldError struct {
-		Pointer string `json:"pointer"`
-		Detail  string `json:"detail"`
-	}
-	var errs []fieldError
+	p := webkit.Invalid
 	for _, f := range slices.Sorted(maps.Keys(ve.Fields)) {
 		for _, msg := range ve.Fields[f] {
-			errs = append(errs, fieldError{Pointer: "/" + f, Detail: msg})
+			p.Errors = append(p.Errors, webkit.FieldError{Pointer: "/" + f, Detail: msg})
 		}
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "urn:kundencenter:problem:invalid", "title": "Invalid request",
-		"status": http.StatusUnprocessableEntity, "errors": errs})
+	webkit.WriteProblem(w, nil, p)
 }

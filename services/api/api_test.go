@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,58 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-func TestDecode(t *testing.T) {
-	t.Parallel()
-	type body struct {
-		Name  string `json:"name"`
-		Count int    `json:"count"`
-	}
-	tests := []struct {
-		name, ctype, body string
-		status            int // 0 = accepted
-		detail            string
-	}{
-		{name: "ok", ctype: "application/json", body: `{"name":"a","count":2}`},
-		{name: "charset", ctype: "application/json; charset=utf-8", body: `{"name":"a"}`},
-		{name: "wrong type", ctype: "text/plain", body: `{}`, status: 415},
-		{name: "unknown member", ctype: "application/json", body: `{"nam":"a"}`, status: 422, detail: `unknown field "nam"`},
-		{name: "wrong member type", ctype: "application/json", body: `{"count":"x"}`, status: 422, detail: "wrong type"},
-		{name: "syntax", ctype: "application/json", body: `{"name":`, status: 400},
-		{name: "two values", ctype: "application/json", body: `{} {}`, status: 400},
-		{name: "empty", ctype: "application/json", body: ``, status: 400, detail: "empty"},
-		{name: "too large", ctype: "application/json", body: `{"name":"` + strings.Repeat("x", 200) + `"}`, status: 413},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", tt.ctype)
-			w := httptest.NewRecorder()
-			var b body
-			ok := Decode(w, r, &b, 100)
-			if tt.status == 0 {
-				if !ok {
-					t.Fatalf("refused: %s", w.Body)
-				}
-				return
-			}
-			if ok || w.Code != tt.status {
-				t.Fatalf("Decode = %v, status %d; want refusal with %d", ok, w.Code, tt.status)
-			}
-			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
-				t.Errorf("content type %q", ct)
-			}
-			var p Problem
-			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.Status != tt.status || p.Instance != "/x" {
-				t.Errorf("problem %+v (%v)", p, err)
-			}
-			if !strings.Contains(p.Detail, tt.detail) {
-				t.Errorf("detail %q lacks %q", p.Detail, tt.detail)
-			}
-		})
-	}
-}
+	"github.com/kanton/kundencenter/webkit"
+)
 
 // idpPeer is an RFC 7662 introspection endpoint and a client-credentials
 // token endpoint on loopback, speaking the protocol the IdP speaks.
@@ -77,7 +27,7 @@ func newIDPPeer(t *testing.T) *idpPeer {
 	p.srv = httptest.NewServer(mux)
 	t.Cleanup(p.srv.Close)
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, 200, map[string]string{"issuer": p.srv.URL, "token_endpoint": p.srv.URL + "/oauth/token",
+		webkit.WriteJSON(w, 200, map[string]string{"issuer": p.srv.URL, "token_endpoint": p.srv.URL + "/oauth/token",
 			"introspection_endpoint": p.srv.URL + "/oauth/introspect"})
 	})
 	mux.HandleFunc("POST /oauth/introspect", func(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +45,7 @@ func newIDPPeer(t *testing.T) *idpPeer {
 		if !ok {
 			answer = map[string]any{"active": false}
 		}
-		WriteJSON(w, 200, answer)
+		webkit.WriteJSON(w, 200, answer)
 	})
 	return p
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // Caller is the client behind a request's bearer token, as the IdP's
@@ -100,23 +102,23 @@ func (a *Authenticator) Require(scope string, h http.Handler) http.Handler {
 		token, ok := bearer(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kundencenter"`)
-			WriteProblem(w, r, Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "a bearer access token is required"})
+			webkit.WriteProblem(w, r, webkit.Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "a bearer access token is required"})
 			return
 		}
 		c, err := a.Check(r.Context(), token)
 		switch {
 		case errors.Is(err, ErrUnavailable):
 			w.Header().Set("Retry-After", "5")
-			WriteProblem(w, r, Unavailable.With("the identity provider cannot be reached; try again"))
+			webkit.WriteProblem(w, r, webkit.Unavailable.With("the identity provider cannot be reached; try again"))
 			return
 		case err != nil:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kundencenter", error="invalid_token"`)
-			WriteProblem(w, r, Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "the access token is not active"})
+			webkit.WriteProblem(w, r, webkit.Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "the access token is not active"})
 			return
 		}
 		if scope != "" && !c.Has(scope) {
 			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="kundencenter", error="insufficient_scope", scope=%q`, scope))
-			WriteProblem(w, r, Forbidden.With("the access token lacks the scope "+scope))
+			webkit.WriteProblem(w, r, webkit.Forbidden.With("the access token lacks the scope "+scope))
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))

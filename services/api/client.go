@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kanton/kundencenter/webkit"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -76,7 +77,7 @@ func (c *APIClient) Token(ctx context.Context) (string, error) {
 // it sent them.
 type StatusError struct {
 	Status  int
-	Problem Problem
+	Problem webkit.Problem
 }
 
 func (e *StatusError) Error() string {

@@ -17,6 +17,7 @@ import (
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/documents/seal"
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // DeliverRequest is the body of POST /api/v1/documents (eCH-0039 metadata).
@@ -52,9 +53,9 @@ type DeliverResponse struct {
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // validate returns the field errors of a delivery.
-func (q *DeliverRequest) validate() []api.FieldError {
-	var errs []api.FieldError
-	add := func(p, d string) { errs = append(errs, api.FieldError{Pointer: p, Detail: d}) }
+func (q *DeliverRequest) validate() []webkit.FieldError {
+	var errs []webkit.FieldError
+	add := func(p, d string) { errs = append(errs, webkit.FieldError{Pointer: p, Detail: d}) }
 	if q.MessageID == "" || len(q.MessageID) > 200 {
 		add("/messageId", "required, at most 200 characters")
 	}
@@ -117,12 +118,12 @@ func (q *DeliverRequest) validate() []api.FieldError {
 			}
 		}
 	}
-	slices.SortFunc(errs, func(a, b api.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
+	slices.SortFunc(errs, func(a, b webkit.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
 	return errs
 }
 
 // errProblem carries a problem out of deliver.
-type errProblem struct{ p api.Problem }
+type errProblem struct{ p webkit.Problem }
 
 func (e errProblem) Error() string { return e.p.Error() }
 
@@ -130,7 +131,7 @@ func (e errProblem) Error() string { return e.p.Error() }
 func (s *service) deliverAPI(w http.ResponseWriter, r *http.Request) {
 	var q DeliverRequest
 	// base64 grows the PDF by a third; metadata needs little.
-	if !api.Decode(w, r, &q, s.cfg.MaxPDFBytes/3*4+64<<10) {
+	if !webkit.Decode(w, r, &q, s.cfg.MaxPDFBytes/3*4+64<<10) {
 		return
 	}
 	caller, _ := api.CallerFrom(r.Context())
@@ -138,15 +139,15 @@ func (s *service) deliverAPI(w http.ResponseWriter, r *http.Request) {
 	var pe errProblem
 	switch {
 	case errors.As(err, &pe):
-		api.WriteProblem(w, r, pe.p)
+		webkit.WriteProblem(w, r, pe.p)
 	case err != nil:
 		s.log.ErrorContext(r.Context(), "document delivery failed", "client_id", caller.ClientID, "error", err)
-		api.WriteProblem(w, r, api.Internal)
+		webkit.WriteProblem(w, r, webkit.Internal)
 	case created:
 		w.Header().Set("Location", resp.URL)
-		api.WriteJSON(w, http.StatusCreated, resp)
+		webkit.WriteJSON(w, http.StatusCreated, resp)
 	default:
-		api.WriteJSON(w, http.StatusOK, resp)
+		webkit.WriteJSON(w, http.StatusOK, resp)
 	}
 }
 
@@ -155,15 +156,15 @@ func (s *service) deliverAPI(w http.ResponseWriter, r *http.Request) {
 // another request it is a conflict.
 func (s *service) deliver(ctx context.Context, clientID string, q DeliverRequest) (DeliverResponse, bool, error) {
 	if errs := q.validate(); len(errs) > 0 {
-		p := api.Invalid.With("the delivery has invalid members")
+		p := webkit.Invalid.With("the delivery has invalid members")
 		p.Errors = errs
 		return DeliverResponse{}, false, errProblem{p}
 	}
 	if int64(len(q.PDF)) > s.cfg.MaxPDFBytes {
-		return DeliverResponse{}, false, errProblem{api.TooLarge.With(fmt.Sprintf("the PDF exceeds %d bytes", s.cfg.MaxPDFBytes))}
+		return DeliverResponse{}, false, errProblem{webkit.TooLarge.With(fmt.Sprintf("the PDF exceeds %d bytes", s.cfg.MaxPDFBytes))}
 	}
 	if len(q.PDF) > 0 && !bytes.HasPrefix(q.PDF, []byte("%PDF-")) {
-		return DeliverResponse{}, false, errProblem{api.Unsupported.With("the document is not a PDF file (it must start with %PDF-)")}
+		return DeliverResponse{}, false, errProblem{webkit.Unsupported.With("the document is not a PDF file (it must start with %PDF-)")}
 	}
 	canon, _ := json.Marshal(q)
 	sum := sha256.Sum256(canon)
@@ -203,7 +204,7 @@ func (s *service) deliver(ctx context.Context, clientID string, q DeliverRequest
 		sealed, err := s.cfg.Sealer.Seal(ctx, content, s.appearance(lang, issuer))
 		if err != nil {
 			if errors.Is(err, seal.ErrNotPDF) {
-				return DeliverResponse{}, false, errProblem{api.Unsupported.With("the PDF cannot be read for sealing: " + err.Error())}
+				return DeliverResponse{}, false, errProblem{webkit.Unsupported.With("the PDF cannot be read for sealing: " + err.Error())}
 			}
 			return DeliverResponse{}, false, fmt.Errorf("seal: %w", err)
 		}
@@ -228,7 +229,7 @@ func (s *service) deliver(ctx context.Context, clientID string, q DeliverRequest
 	}
 	stored, created, err := s.store.Insert(ctx, d, content, note)
 	if errors.Is(err, ErrConflict) {
-		return DeliverResponse{}, false, errProblem{api.Conflict.With("a document with this uuid exists")}
+		return DeliverResponse{}, false, errProblem{webkit.Conflict.With("a document with this uuid exists")}
 	}
 	if err != nil {
 		return DeliverResponse{}, false, err
@@ -243,7 +244,7 @@ func (s *service) deliver(ctx context.Context, clientID string, q DeliverRequest
 // repeat answers a delivery whose messageId is known.
 func (s *service) repeat(prev Document, reqHash string) (DeliverResponse, bool, error) {
 	if prev.RequestHash != reqHash {
-		return DeliverResponse{}, false, errProblem{api.Conflict.With("this messageId was delivered with another body")}
+		return DeliverResponse{}, false, errProblem{webkit.Conflict.With("this messageId was delivered with another body")}
 	}
 	return s.response(prev), false, nil
 }
@@ -313,15 +314,15 @@ func (s *service) getAPI(w http.ResponseWriter, r *http.Request) {
 	caller, _ := api.CallerFrom(r.Context())
 	d, err := s.store.Get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, ErrNotFound) || (err == nil && d.ClientID != caller.ClientID) {
-		api.WriteProblem(w, r, api.NotFound.With("no document with this id was delivered by this client"))
+		webkit.WriteProblem(w, r, webkit.NotFound.With("no document with this id was delivered by this client"))
 		return
 	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "document lookup failed", "error", err)
-		api.WriteProblem(w, r, api.Internal)
+		webkit.WriteProblem(w, r, webkit.Internal)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, DocumentView{ID: d.ID, MessageID: d.MessageID, Owner: d.Owner, Service: d.Service,
+	webkit.WriteJSON(w, http.StatusOK, DocumentView{ID: d.ID, MessageID: d.MessageID, Owner: d.Owner, Service: d.Service,
 		BusinessProcessID: d.BusinessProcessID, Reference: d.Reference, Title: d.Title, DocumentKind: d.Kind, Issuer: d.Issuer,
 		SHA256: d.SHA256, HashAlgorithm: "SHA-256", Size: d.Size, Sealed: d.Sealed, DeliveredAt: d.DeliveredAt, ReadAt: d.ReadAt,
 		URL: s.base + "/d/" + d.ID})

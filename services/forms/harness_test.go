@@ -22,6 +22,7 @@ import (
 	"github.com/kanton/kundencenter/services/rp"
 	"github.com/kanton/kundencenter/store/sqldb"
 	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // openDB opens a fresh SQLite file or PostgreSQL schema (see sqldbtest.Open).
@@ -56,14 +57,14 @@ func newStatusPeer(t *testing.T) *statusPeer {
 	p := &statusPeer{cases: map[string]CaseRequest{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		api.WriteJSON(w, http.StatusOK, map[string]string{"issuer": p.srv.URL, "token_endpoint": p.srv.URL + "/token"})
+		webkit.WriteJSON(w, http.StatusOK, map[string]string{"issuer": p.srv.URL, "token_endpoint": p.srv.URL + "/token"})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		if _, _, ok := r.BasicAuth(); !ok || r.PostFormValue("grant_type") != "client_credentials" {
 			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
 			return
 		}
-		api.WriteJSON(w, http.StatusOK, map[string]any{"access_token": "token-" + r.PostFormValue("scope"), "token_type": "Bearer", "expires_in": 300})
+		webkit.WriteJSON(w, http.StatusOK, map[string]any{"access_token": "token-" + r.PostFormValue("scope"), "token_type": "Bearer", "expires_in": 300})
 	})
 	mux.HandleFunc("POST /api/v1/cases", func(w http.ResponseWriter, r *http.Request) {
 		if !strings.Contains(r.Header.Get("Authorization"), ScopeCasesWrite) {
@@ -71,7 +72,7 @@ func newStatusPeer(t *testing.T) *statusPeer {
 			return
 		}
 		var req CaseRequest
-		if !api.Decode(w, r, &req, 1<<20) {
+		if !webkit.Decode(w, r, &req, 1<<20) {
 			return
 		}
 		p.mu.Lock()
@@ -79,7 +80,7 @@ func newStatusPeer(t *testing.T) *statusPeer {
 		p.calls++
 		if p.down > 0 {
 			p.down--
-			api.WriteProblem(w, r, api.Problem{Title: "down", Status: http.StatusServiceUnavailable})
+			webkit.WriteProblem(w, r, webkit.Problem{Title: "down", Status: http.StatusServiceUnavailable})
 			return
 		}
 		status := http.StatusOK
@@ -88,7 +89,7 @@ func newStatusPeer(t *testing.T) *statusPeer {
 			p.cases[req.MessageID] = req
 		}
 		ref := "2026-" + req.MessageID[:6]
-		api.WriteJSON(w, status, Case{BusinessProcessID: "bp-" + req.MessageID, Reference: ref, URL: "http://status.test/cases/" + ref})
+		webkit.WriteJSON(w, status, Case{BusinessProcessID: "bp-" + req.MessageID, Reference: ref, URL: "http://status.test/cases/" + ref})
 	})
 	p.srv = httptest.NewServer(mux)
 	t.Cleanup(p.srv.Close)

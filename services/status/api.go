@@ -12,6 +12,7 @@ import (
 
 	"github.com/kanton/kundencenter/services/api"
 	"github.com/kanton/kundencenter/services/page"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // API scopes (granted by the IdP to back-office clients).
@@ -37,8 +38,8 @@ const maxAPIBody = 64 << 10
 
 // The API's problems beyond the shared ones.
 var (
-	problemTransition = api.Problem{Type: "urn:kundencenter:problem:transition", Title: "Status change not allowed", Status: http.StatusConflict}
-	problemReuse      = api.Problem{Type: "urn:kundencenter:problem:message-reused", Title: "messageId already used with another body", Status: http.StatusConflict}
+	problemTransition = webkit.Problem{Type: "urn:kundencenter:problem:transition", Title: "Status change not allowed", Status: http.StatusConflict}
+	problemReuse      = webkit.Problem{Type: "urn:kundencenter:problem:message-reused", Title: "messageId already used with another body", Status: http.StatusConflict}
 )
 
 // createRequest is the body of POST /cases.
@@ -174,17 +175,17 @@ func message(caller api.Caller, messageID, path string, body any) Message {
 func (s *service) apiCreate(w http.ResponseWriter, r *http.Request) {
 	caller, _ := api.CallerFrom(r.Context())
 	var req createRequest
-	if !api.Decode(w, r, &req, maxAPIBody) {
+	if !webkit.Decode(w, r, &req, maxAPIBody) {
 		return
 	}
 	if errs := req.check(s.now()); len(errs) > 0 {
-		p := api.Invalid.With("the case is incomplete or malformed")
+		p := webkit.Invalid.With("the case is incomplete or malformed")
 		p.Errors = errs
-		api.WriteProblem(w, r, p)
+		webkit.WriteProblem(w, r, p)
 		return
 	}
 	if !s.may(caller)(req.Service) {
-		api.WriteProblem(w, r, api.Forbidden.With(fmt.Sprintf("client %q may not create cases of service %q", caller.ClientID, req.Service)))
+		webkit.WriteProblem(w, r, webkit.Forbidden.With(fmt.Sprintf("client %q may not create cases of service %q", caller.ClientID, req.Service)))
 		return
 	}
 	nc := NewCase{Service: req.Service, Title: req.Title, Owner: req.Owner, EventDate: req.EventDate,
@@ -198,9 +199,9 @@ func (s *service) apiCreate(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, a, err)
 }
 
-func (req createRequest) check(now time.Time) []api.FieldError {
-	var errs []api.FieldError
-	add := func(ptr, detail string) { errs = append(errs, api.FieldError{Pointer: ptr, Detail: detail}) }
+func (req createRequest) check(now time.Time) []webkit.FieldError {
+	var errs []webkit.FieldError
+	add := func(ptr, detail string) { errs = append(errs, webkit.FieldError{Pointer: ptr, Detail: detail}) }
 	if req.MessageID == "" || len(req.MessageID) > 36 {
 		add("/messageId", "1 to 36 characters")
 	}
@@ -244,7 +245,7 @@ func (s *service) apiEvent(w http.ResponseWriter, r *http.Request) {
 	caller, _ := api.CallerFrom(r.Context())
 	id := r.PathValue("id")
 	var req eventRequest
-	if !api.Decode(w, r, &req, maxAPIBody) {
+	if !webkit.Decode(w, r, &req, maxAPIBody) {
 		return
 	}
 	ev := Event{MessageID: req.MessageID, Action: req.Action, Ref: req.ReferenceMessageID, EventDate: req.EventDate,
@@ -253,15 +254,15 @@ func (s *service) apiEvent(w http.ResponseWriter, r *http.Request) {
 		ev.Status = Abgeschlossen
 	}
 	if req.BusinessCaseClosed && !ev.Status.Final() {
-		api.WriteProblem(w, r, api.Invalid.With("businessCaseClosed needs status abgeschlossen or storniert"))
+		webkit.WriteProblem(w, r, webkit.Invalid.With("businessCaseClosed needs status abgeschlossen or storniert"))
 		return
 	}
 	if err := ev.Check(); err != nil {
-		api.WriteProblem(w, r, api.Invalid.With(err.Error()))
+		webkit.WriteProblem(w, r, webkit.Invalid.With(err.Error()))
 		return
 	}
 	if ev.EventDate.After(s.now().Add(maxFuture)) {
-		api.WriteProblem(w, r, api.Invalid.With("eventDate lies in the future"))
+		webkit.WriteProblem(w, r, webkit.Invalid.With("eventDate lies in the future"))
 		return
 	}
 	a, err := s.store.AddEvent(r.Context(), message(caller, req.MessageID, "event "+id, req), id, s.may(caller), ev,
@@ -301,7 +302,7 @@ func (s *service) apiGet(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Answers = append(v.Answers, av)
 	}
-	api.WriteJSON(w, http.StatusOK, v)
+	webkit.WriteJSON(w, http.StatusOK, v)
 }
 
 // apiFile sends a file of an answer (GET /cases/{id}/files/{file}).
@@ -335,18 +336,18 @@ func (s *service) answer(w http.ResponseWriter, r *http.Request, a Receipt, err 
 		w.WriteHeader(a.Code)
 		_, _ = w.Write(a.Body)
 	case errors.Is(err, ErrNotFound):
-		api.WriteProblem(w, r, api.NotFound.With("no case with this businessProcessId"))
+		webkit.WriteProblem(w, r, webkit.NotFound.With("no case with this businessProcessId"))
 	case errors.Is(err, ErrForbidden):
-		api.WriteProblem(w, r, api.Forbidden.With("this client may not touch cases of the case's service"))
+		webkit.WriteProblem(w, r, webkit.Forbidden.With("this client may not touch cases of the case's service"))
 	case errors.Is(err, ErrMessageReuse):
-		api.WriteProblem(w, r, problemReuse.With("this messageId was sent before with another body; use a new messageId"))
+		webkit.WriteProblem(w, r, problemReuse.With("this messageId was sent before with another body; use a new messageId"))
 	case errors.As(err, &te):
-		api.WriteProblem(w, r, problemTransition.With(te.Error()))
+		webkit.WriteProblem(w, r, problemTransition.With(te.Error()))
 	case errors.Is(err, ErrInvalid), errors.Is(err, ErrUnknownRef), errors.Is(err, ErrRecallFirst):
-		api.WriteProblem(w, r, api.Invalid.With(err.Error()))
+		webkit.WriteProblem(w, r, webkit.Invalid.With(err.Error()))
 	default:
 		s.log.ErrorContext(r.Context(), "status API", "path", r.URL.Path, "error", err)
-		api.WriteProblem(w, r, api.Internal)
+		webkit.WriteProblem(w, r, webkit.Internal)
 	}
 }
 
@@ -373,7 +374,7 @@ type summaryItem struct {
 func (s *service) apiSummary(w http.ResponseWriter, r *http.Request) {
 	caller, _ := api.CallerFrom(r.Context())
 	if caller.Subject == "" || caller.Subject == caller.ClientID {
-		api.WriteProblem(w, r, api.Forbidden.With("the summary needs a person's access token"))
+		webkit.WriteProblem(w, r, webkit.Forbidden.With("the summary needs a person's access token"))
 		return
 	}
 	n, cases, err := s.store.Open(r.Context(), Owner{Kind: OwnerPerson, Sub: caller.Subject}, summaryItems)
@@ -387,5 +388,5 @@ func (s *service) apiSummary(w http.ResponseWriter, r *http.Request) {
 		out.Items = append(out.Items, summaryItem{Title: c.Title.In(lang), Reference: c.Reference, Status: c.Status,
 			Date: c.ChangedAt, URL: s.caseURL(c.Reference)})
 	}
-	api.WriteJSON(w, http.StatusOK, out)
+	webkit.WriteJSON(w, http.StatusOK, out)
 }

@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/kanton/kundencenter/services/api"
+	"github.com/kanton/kundencenter/webkit"
 )
 
-// decodeAs reads body as the API does (api.Decode with the API's limit).
+// decodeAs reads body as the API does (webkit.Decode with the API's limit).
 func decodeAs[T any](body []byte) (T, bool) {
 	var v T
 	r := httptest.NewRequest(http.MethodPost, APIBase+"/cases", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
-	return v, api.Decode(httptest.NewRecorder(), r, &v, maxAPIBody)
+	return v, webkit.Decode(httptest.NewRecorder(), r, &v, maxAPIBody)
 }
 
 // FuzzAPIRequests checks the eCH-0058 back-office API's requests on

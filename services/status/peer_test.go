@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kanton/kundencenter/services/api"
+	"github.com/kanton/kundencenter/webkit"
 )
 
 // peer is the IdP as the API and the notifications see it, on loopback:
@@ -30,12 +31,12 @@ func newPeer(t *testing.T) *peer {
 	p := &peer{seen: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		api.WriteJSON(w, 200, map[string]string{"issuer": p.URL, "token_endpoint": p.URL + "/token", "introspection_endpoint": p.URL + "/introspect"})
+		webkit.WriteJSON(w, 200, map[string]string{"issuer": p.URL, "token_endpoint": p.URL + "/token", "introspection_endpoint": p.URL + "/introspect"})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		id, _, _ := r.BasicAuth()
 		_ = r.ParseForm()
-		api.WriteJSON(w, 200, map[string]any{"access_token": token(id, strings.Fields(r.PostForm.Get("scope"))...),
+		webkit.WriteJSON(w, 200, map[string]any{"access_token": token(id, strings.Fields(r.PostForm.Get("scope"))...),
 			"token_type": "Bearer", "expires_in": 300})
 	})
 	mux.HandleFunc("POST /introspect", func(w http.ResponseWriter, r *http.Request) {
@@ -46,38 +47,38 @@ func newPeer(t *testing.T) *peer {
 		_ = r.ParseForm()
 		parts := strings.Split(r.PostForm.Get("token"), "~")
 		if (len(parts) != 3 && len(parts) != 4) || parts[0] != "tok" {
-			api.WriteJSON(w, 200, map[string]bool{"active": false})
+			webkit.WriteJSON(w, 200, map[string]bool{"active": false})
 			return
 		}
 		sub := parts[1] // client credentials: the client itself
 		if len(parts) == 4 {
 			sub = parts[3] // a person's token
 		}
-		api.WriteJSON(w, 200, map[string]any{"active": true, "client_id": parts[1], "sub": sub,
+		webkit.WriteJSON(w, 200, map[string]any{"active": true, "client_id": parts[1], "sub": sub,
 			"scope": strings.ReplaceAll(parts[2], ",", " "), "aud": []string{parts[1], "status"}})
 	})
 	mux.HandleFunc("POST "+api.NotificationsPath, func(w http.ResponseWriter, r *http.Request) {
 		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if parts := strings.Split(tok, "~"); len(parts) != 3 || !slices.Contains(strings.Split(parts[2], ","), api.ScopeNotify) {
-			api.WriteProblem(w, r, api.Forbidden)
+			webkit.WriteProblem(w, r, webkit.Forbidden)
 			return
 		}
 		var n api.Notification
-		if !api.Decode(w, r, &n, 8<<10) {
+		if !webkit.Decode(w, r, &n, 8<<10) {
 			return
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.failing > 0 {
 			p.failing--
-			api.WriteProblem(w, r, api.Unavailable)
+			webkit.WriteProblem(w, r, webkit.Unavailable)
 			return
 		}
 		if !p.seen[n.MessageID] {
 			p.seen[n.MessageID] = true
 			p.notes = append(p.notes, n)
 		}
-		api.WriteJSON(w, http.StatusAccepted, map[string]string{"messageId": n.MessageID})
+		webkit.WriteJSON(w, http.StatusAccepted, map[string]string{"messageId": n.MessageID})
 	})
 	p.Server = httptest.NewServer(mux)
 	t.Cleanup(p.Close)

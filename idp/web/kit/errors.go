@@ -64,7 +64,7 @@ func (h *Kit) Problem(r *http.Request, err error, area ...webkit.Case) (int, tem
 		h.Svc.Audit(ctx, clone.AccountID, "passkey.clone_suspected", clone.AccountID, "credential="+passkey.EncodeID(clone.CredentialID))
 		return http.StatusForbidden, templates.FieldError{Key: "err.passkey_clone"}
 	}
-	c := webkit.Problem(ctx, h.Log, err, "err.unavailable", area, errorCases)
+	c := webkit.Match(ctx, h.Log, err, "err.unavailable", area, errorCases)
 	return c.Status, templates.FieldError{Field: c.Field, Key: c.Key}
 }
 

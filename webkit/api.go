@@ -1,4 +1,7 @@
-package api
+package webkit
+
+// The answers of the JSON APIs (the IdP's and the services'): RFC 9457
+// problem details, JSON bodies and a strict body reader.
 
 import (
 	"encoding/json"
@@ -93,7 +96,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 func Decode(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) bool {
 	target := reflect.ValueOf(v)
 	if target.Kind() != reflect.Pointer || target.IsNil() {
-		panic("api.Decode: v must be a non-nil pointer")
+		panic("webkit.Decode: v must be a non-nil pointer")
 	}
 	fresh := reflect.New(target.Elem().Type())
 	ct := r.Header.Get("Content-Type")

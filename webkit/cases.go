@@ -22,11 +22,11 @@ type Case struct {
 // LogAt marks a case as logged at level l.
 func (c Case) LogAt(l slog.Level) Case { c.Level, c.Logged = l, true; return c }
 
-// Problem is the one mapping of an error to a page's answer: the first
+// Match is the one mapping of an error to a page's answer: the first
 // case of the lists, in order, that err matches. Anything else is a 500
 // with fallbackKey, logged as an error with the request ID (the page
 // shows only the ID).
-func Problem(ctx context.Context, log *slog.Logger, err error, fallbackKey string, lists ...[]Case) Case {
+func Match(ctx context.Context, log *slog.Logger, err error, fallbackKey string, lists ...[]Case) Case {
 	for _, cases := range lists {
 		for _, c := range cases {
 			if !errors.Is(err, c.Err) {

@@ -1,4 +1,4 @@
-package api
+package webkit
 
 import (
 	"encoding/json"
