@@ -35,6 +35,7 @@ import (
 // account-purged event deletes her documents. Every page is audited with
 // axe-core at 1280 and 390 px.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := idptest.Start(t, idptest.Options{})
 	anna := env.CreateAccount(t, "Anna", "Muster", "anna@example.ch", "Sonnenblume-Aare-42")
 	app := httptest.NewUnstartedServer(nil)

@@ -87,6 +87,7 @@ func (e *e2e) next() { e.p.Do(chromedp.Click(css(`button[value="continue"]`))) }
 // answer, send, see the confirmation and "bereits gesendet" after the back
 // button. The form pages are audited with axe-core at 1280 and 390 px.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	e, cancel := startE2E(t)
 	defer cancel()
 	p, base, audit, login, next := e.p, e.base, e.audit, e.login, e.next
@@ -168,6 +169,7 @@ func TestEndToEnd(t *testing.T) {
 // TestEndToEndPayment fills a form with a fee and pays it with TWINT on the
 // fake Datatrans; the form is sent once the signed webhook arrived.
 func TestEndToEndPayment(t *testing.T) {
+	t.Parallel()
 	e, cancel := startE2E(t)
 	defer cancel()
 	p, base, audit, next, psp := e.p, e.base, e.audit, e.next, e.psp
@@ -197,6 +199,7 @@ func TestEndToEndPayment(t *testing.T) {
 // with the form service assigned; she sends "Fristerstreckung" for each,
 // chosen on the IdP's "Für wen handeln Sie?" page.
 func TestEndToEndActing(t *testing.T) {
+	t.Parallel()
 	e, cancel := startE2E(t)
 	defer cancel()
 	p, base, ctx := e.p, e.base, t.Context()
