@@ -299,6 +299,11 @@ func (s *service) formGuard() *webkit.FormGuard {
 	return &webkit.FormGuard{
 		Token: func(r *http.Request) string { return from(r).sess.CSRF },
 		Refuse: func(w http.ResponseWriter, r *http.Request, err error) {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				s.fail(w, r, http.StatusRequestEntityTooLarge, "forms.error.too_large", err)
+				return
+			}
 			s.fail(w, r, http.StatusForbidden, "forms.error.forbidden", err)
 		},
 		MaxBody: func(r *http.Request) int64 {

@@ -601,6 +601,17 @@ func TestFormGuard(t *testing.T) {
 				}
 			}
 		}
+		// A body over the route's limit is refused as too large (413), with
+		// or without a token, before anything is read of it.
+		big := url.Values{"csrf": {"csrf-anna"}, "pad": {strings.Repeat("x", 300<<10)}}
+		req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/drafts/"+id+"/send", strings.NewReader(big.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if r := h.send("anna", req); r.code != http.StatusRequestEntityTooLarge {
+			t.Errorf("oversized post: %d, want 413", r.code)
+		}
 		if n := h.count("forms_drafts"); n != 1 {
 			t.Errorf("%d drafts, want the one started", n)
 		}
