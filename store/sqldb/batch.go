@@ -2,8 +2,11 @@ package sqldb
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Batch is a list of statements that a transaction sends together
@@ -90,4 +93,62 @@ func (tx *Tx) SendBatch(ctx context.Context, b *Batch) error {
 		err = translate(cerr)
 	}
 	return err
+}
+
+// CommitBatch runs b's statements, which must all be Exec ones, and
+// commits the transaction: on PostgreSQL in one round trip with COMMIT
+// (and BEGIN, when b holds the transaction's first statements). The
+// function given to DB.Tx must return right after it, without running
+// another statement. If a statement fails, nothing is committed and its
+// error is returned.
+func (tx *Tx) CommitBatch(ctx context.Context, b *Batch) error {
+	for _, it := range b.items {
+		if it.scan != nil {
+			return errors.New("sqldb: CommitBatch with a query")
+		}
+	}
+	if tx.conn == nil || tx.pg != nil {
+		// SQLite, or a pgx transaction: DB.Tx commits after fn.
+		return tx.SendBatch(ctx, b)
+	}
+	pb := &pgx.Batch{}
+	for _, it := range b.items {
+		pb.Queue(tx.db.rewrite(it.q), pgArgs(it.args)...)
+	}
+	pb.Queue("commit")
+	var (
+		br  pgx.BatchResults
+		err error
+	)
+	if tx.begun {
+		br = tx.conn.SendBatch(ctx, pb)
+	} else if br, err = tx.sendWithBegin(ctx, pb); err != nil {
+		return translate(err)
+	}
+	stmtFailed := false
+	for range b.items {
+		if _, err = br.Exec(); err != nil {
+			stmtFailed = true
+			break
+		}
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil {
+			tx.begun = false // committed (or rolled back by the server)
+			if tag.String() == "ROLLBACK" {
+				err = pgx.ErrTxCommitRollback
+			}
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case stmtFailed:
+		return translate(err)
+	case err != nil:
+		return fmt.Errorf("sqldb: commit: %w", translate(err))
+	}
+	return nil
 }

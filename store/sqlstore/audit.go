@@ -53,10 +53,12 @@ func (s *Store) AppendAudit(ctx context.Context, e idp.AuditEvent) error {
 		}
 		next := seq.Int64 + 1
 		h := auditHash(prev, next, e)
-		_, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, action, subject, detail, ip, outcome, prev_hash, hash)
+		// The insert goes with the COMMIT: the lock is held one round trip.
+		ins := &sqldb.Batch{}
+		ins.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, detail, ip, outcome, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			next, dbTime(e.At), e.Actor, e.Action, e.Subject, e.Detail, e.IP, e.Outcome, prev, h)
-		return err
+		return tx.CommitBatch(ctx, ins)
 	})
 	if err != nil {
 		return fmt.Errorf("append audit event: %w", translate(err))

@@ -114,11 +114,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 			return fmt.Errorf("mark used: %w", err)
 		}
 		n := next(old)
-		// The successor and the link to it: one round trip.
+		// The successor, the link to it and the COMMIT: one round trip.
 		b := &sqldb.Batch{}
 		b.Exec(insertRefreshSQL, insertRefreshArgs(n)...)
 		b.Exec(`UPDATE refresh_tokens SET rotated_to = ? WHERE id = ?`, n.ID, old.ID)
-		if err := tx.SendBatch(ctx, b); err != nil {
+		if err := tx.CommitBatch(ctx, b); err != nil {
 			return fmt.Errorf("store and link next: %w", translate(err))
 		}
 		rotated = canonRefresh(n)
