@@ -260,8 +260,12 @@ func TestTxRollback(t *testing.T) {
 		}
 		// The driver's transaction is exposed for River.
 		must(t, db.Tx(ctx, func(tx *sqldb.Tx) error {
-			if (tx.Pgx() != nil) != (db.Dialect() == sqldb.Postgres) || (tx.SQL() != nil) != (db.Dialect() == sqldb.SQLite) {
-				t.Errorf("Pgx %v, SQL %v on %v", tx.Pgx(), tx.SQL(), db.Dialect())
+			ptx, err := tx.Pgx(ctx)
+			if err != nil {
+				return err
+			}
+			if (ptx != nil) != (db.Dialect() == sqldb.Postgres) || (tx.SQL() != nil) != (db.Dialect() == sqldb.SQLite) {
+				t.Errorf("Pgx %v, SQL %v on %v", ptx, tx.SQL(), db.Dialect())
 			}
 			return nil
 		}))

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // txAttempts bounds how often Tx runs fn when the database reports a
@@ -16,10 +18,18 @@ import (
 const txAttempts = 8
 
 // Tx is a transaction handed to the function given to DB.Tx.
+//
+// On PostgreSQL the BEGIN is not a round trip of its own: it is sent in
+// one batch with the transaction's first statement (or SendBatch), and a
+// transaction that runs no statement sends neither BEGIN nor COMMIT.
 type Tx struct {
 	db *DB
-	pg pgx.Tx
-	sq *sql.Tx
+	// PostgreSQL: either pg (a pgx transaction: migrations, or once Pgx
+	// was asked for) or conn, on which BEGIN was sent when begun is set.
+	pg    pgx.Tx
+	conn  *pgxpool.Conn
+	begun bool
+	sq    *sql.Tx
 }
 
 // Tx runs fn in a transaction and commits it unless fn returns an error.
@@ -49,10 +59,15 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	t := &Tx{db: db}
 	if db.pool != nil {
-		if t.pg, err = db.pool.Begin(ctx); err != nil {
-			return fmt.Errorf("sqldb: begin: %w", err)
+		if t.conn, err = db.pool.Acquire(ctx); err != nil {
+			return fmt.Errorf("sqldb: begin: %w", translate(err))
 		}
-		defer func() { _ = t.pg.Rollback(context.WithoutCancel(ctx)) }() // a no-op after Commit
+		// Rolls back unless committed; a connection left inside a
+		// transaction is closed by Release instead of being reused.
+		defer func() {
+			t.rollback(context.WithoutCancel(ctx))
+			t.conn.Release()
+		}()
 	} else {
 		if t.sq, err = db.sql.BeginTx(ctx, nil); err != nil {
 			return fmt.Errorf("sqldb: begin: %w", translate(err))
@@ -62,33 +77,143 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := fn(t); err != nil {
 		return err
 	}
-	if t.pg != nil {
-		err = t.pg.Commit(ctx)
-	} else {
-		err = t.sq.Commit()
-	}
-	if err != nil {
+	if err := t.commit(ctx); err != nil {
 		return fmt.Errorf("sqldb: commit: %w", translate(err))
 	}
 	return nil
+}
+
+func (t *Tx) commit(ctx context.Context) error {
+	switch {
+	case t.sq != nil:
+		return t.sq.Commit()
+	case t.pg != nil:
+		return t.pg.Commit(ctx)
+	case !t.begun:
+		return nil // no statement ran
+	}
+	t.begun = false
+	tag, err := t.conn.Exec(ctx, "commit")
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" { // a statement failed and fn ignored it
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// rollback ends a PostgreSQL transaction that was not committed.
+func (t *Tx) rollback(ctx context.Context) {
+	switch {
+	case t.pg != nil:
+		_ = t.pg.Rollback(ctx) // a no-op after Commit
+	case t.begun:
+		t.begun = false
+		_, _ = t.conn.Exec(ctx, "rollback")
+	}
 }
 
 // Dialect reports which database this is.
 func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 
 // Pgx returns the pgx transaction (nil on SQLite), e.g. for River's
-// InsertTx with riverpgxv5.
-func (tx *Tx) Pgx() pgx.Tx { return tx.pg }
+// InsertTx with riverpgxv5. Its statements and the ones run through tx
+// belong to the same transaction.
+func (tx *Tx) Pgx(ctx context.Context) (pgx.Tx, error) {
+	if tx.pg != nil || tx.conn == nil {
+		return tx.pg, nil
+	}
+	opts := pgx.TxOptions{}
+	if tx.begun {
+		// BEGIN was sent with an earlier statement: pgx gets a transaction
+		// object for it without beginning another one.
+		opts.BeginQuery = "SELECT 1"
+	}
+	ptx, err := tx.conn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, translate(err)
+	}
+	tx.pg, tx.begun = ptx, true
+	return ptx, nil
+}
 
 // SQL returns the database/sql transaction (nil on PostgreSQL), e.g. for
 // River's InsertTx with riversqlite.
 func (tx *Tx) SQL() *sql.Tx { return tx.sq }
 
 func (tx *Tx) querier() querier {
-	if tx.pg != nil {
+	switch {
+	case tx.pg != nil:
 		return querier{pg: tx.pg}
+	case tx.conn != nil:
+		return querier{pg: lazyTx{tx}}
 	}
 	return querier{sq: tx.sq}
+}
+
+// lazyTx runs a PostgreSQL transaction's statements on its connection,
+// the first one in a batch behind BEGIN.
+type lazyTx struct{ t *Tx }
+
+func (l lazyTx) Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
+	if l.t.begun {
+		return l.t.conn.Exec(ctx, q, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(q, args...)
+	br, err := l.t.sendWithBegin(ctx, b)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (l lazyTx) Query(ctx context.Context, q string, args ...any) (pgx.Rows, error) {
+	if l.t.begun {
+		return l.t.conn.Query(ctx, q, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(q, args...)
+	br, err := l.t.sendWithBegin(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return batchRows{rows, br}, nil
+}
+
+// sendWithBegin sends BEGIN and b's statements in one round trip and
+// returns the results of b's statements (close them before the next
+// statement).
+func (t *Tx) sendWithBegin(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: "begin"}}, b.QueuedQueries...)
+	br := t.conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	t.begun = true
+	return br, nil
+}
+
+// batchRows are rows read from a batch; closing them closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (r batchRows) Close() {
+	r.Rows.Close()
+	_ = r.br.Close()
 }
 
 // Exec runs a statement in the transaction and returns the number of rows

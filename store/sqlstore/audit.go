@@ -28,17 +28,24 @@ import (
 func (s *Store) AppendAudit(ctx context.Context, e idp.AuditEvent) error {
 	e.At = canonTime(e.At)
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if tx.Dialect() == sqldb.Postgres {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "kundencenter.audit:"+s.db.Schema()); err != nil {
-				return err
-			}
-		}
 		var (
 			seq  sql.NullInt64
 			prev []byte
 		)
-		err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-		if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		// The lock and the read of the chain's head go in one round trip
+		// (with the transaction's BEGIN); the read's snapshot is taken
+		// after the lock is held.
+		b := &sqldb.Batch{}
+		if tx.Dialect() == sqldb.Postgres {
+			b.Exec(`SELECT pg_advisory_xact_lock(hashtext(?))`, "kundencenter.audit:"+s.db.Schema())
+		}
+		b.QueryRow(func(r *sqldb.Row) error {
+			if err := r.Scan(&seq, &prev); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+				return err
+			}
+			return nil
+		}, `SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`)
+		if err := tx.SendBatch(ctx, b); err != nil {
 			return err
 		}
 		if len(prev) == 0 {
@@ -46,10 +53,12 @@ func (s *Store) AppendAudit(ctx context.Context, e idp.AuditEvent) error {
 		}
 		next := seq.Int64 + 1
 		h := auditHash(prev, next, e)
-		_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, action, subject, detail, ip, outcome, prev_hash, hash)
+		// The insert goes with the COMMIT: the lock is held one round trip.
+		ins := &sqldb.Batch{}
+		ins.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, detail, ip, outcome, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			next, dbTime(e.At), e.Actor, e.Action, e.Subject, e.Detail, e.IP, e.Outcome, prev, h)
-		return err
+		return tx.CommitBatch(ctx, ins)
 	})
 	if err != nil {
 		return fmt.Errorf("append audit event: %w", translate(err))

@@ -45,12 +45,18 @@ func canonRefresh(t idp.RefreshToken) idp.RefreshToken {
 	return t
 }
 
-func insertRefresh(ctx context.Context, q querier, t idp.RefreshToken) error {
-	_, err := exec(ctx, q, `INSERT INTO refresh_tokens (`+refreshColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, dbBytes(t.Hash), t.FamilyID, t.ClientID, t.AccountID, t.SessionID,
+const insertRefreshSQL = `INSERT INTO refresh_tokens (` + refreshColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertRefreshArgs are the arguments of insertRefreshSQL.
+func insertRefreshArgs(t idp.RefreshToken) []any {
+	return []any{t.ID, dbBytes(t.Hash), t.FamilyID, t.ClientID, t.AccountID, t.SessionID,
 		sqldb.List(t.Scopes), sqldb.List(t.Audience), dbTime(t.AuthTime), sqldb.List(t.AMR), t.ACR,
-		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID, t.Profile)
+		dbTime(t.CreatedAt), dbTime(t.ExpiresAt), dbTime(t.UsedAt), dbTime(t.RevokedAt), t.Acting.Kind, t.Acting.ID, t.Profile}
+}
+
+func insertRefresh(ctx context.Context, q querier, t idp.RefreshToken) error {
+	_, err := exec(ctx, q, insertRefreshSQL, insertRefreshArgs(t)...)
 	return err
 }
 
@@ -108,11 +114,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 			return fmt.Errorf("mark used: %w", err)
 		}
 		n := next(old)
-		if err := insertRefresh(ctx, tx, n); err != nil {
-			return fmt.Errorf("store next: %w", err)
-		}
-		if _, err := exec(ctx, tx, `UPDATE refresh_tokens SET rotated_to = ? WHERE id = ?`, n.ID, old.ID); err != nil {
-			return fmt.Errorf("link next: %w", err)
+		// The successor, the link to it and the COMMIT: one round trip.
+		b := &sqldb.Batch{}
+		b.Exec(insertRefreshSQL, insertRefreshArgs(n)...)
+		b.Exec(`UPDATE refresh_tokens SET rotated_to = ? WHERE id = ?`, n.ID, old.ID)
+		if err := tx.CommitBatch(ctx, b); err != nil {
+			return fmt.Errorf("store and link next: %w", translate(err))
 		}
 		rotated = canonRefresh(n)
 		return nil

@@ -59,7 +59,11 @@ func New(ctx context.Context, db *sqldb.DB, now func() time.Time) (*Store, error
 			return nil, fmt.Errorf("river client: %w", err)
 		}
 		s.insert = func(ctx context.Context, tx *sqldb.Tx, args river.JobArgs, opts *river.InsertOpts) error {
-			_, err := rc.InsertTx(ctx, tx.Pgx(), args, opts)
+			ptx, err := tx.Pgx(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = rc.InsertTx(ctx, ptx, args, opts)
 			return err
 		}
 	case sqldb.SQLite:
