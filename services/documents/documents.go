@@ -166,12 +166,7 @@ func (s *service) routes(mux *http.ServeMux, login func(http.Handler) http.Handl
 // (webkit.FormGuard): same-site posts carrying the session's CSRF token.
 func formGuard() *webkit.FormGuard {
 	return &webkit.FormGuard{
-		Token: func(r *http.Request) string {
-			if sess, ok := rp.SessionFrom(r.Context()); ok {
-				return sess.CSRF
-			}
-			return ""
-		},
+		Token: rp.FormToken,
 		Refuse: func(w http.ResponseWriter, _ *http.Request, _ error) {
 			http.Error(w, "invalid form", http.StatusForbidden)
 		},

@@ -297,7 +297,7 @@ const answerRoute = "POST /drafts/{draft}/pages/{page}"
 // only; anything else gets the friendly 403 page.
 func (s *service) formGuard() *webkit.FormGuard {
 	return &webkit.FormGuard{
-		Token: func(r *http.Request) string { return from(r).sess.CSRF },
+		Token: rp.FormToken,
 		Refuse: func(w http.ResponseWriter, r *http.Request, err error) {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {

@@ -137,6 +137,15 @@ func SessionFrom(ctx context.Context) (*Session, bool) {
 	return s, ok && s != nil
 }
 
+// FormToken is the CSRF token the forms of r's session carry ("" without
+// a session, which no form matches): the Token of a webkit.FormGuard.
+func FormToken(r *http.Request) string {
+	if s, ok := SessionFrom(r.Context()); ok {
+		return s.CSRF
+	}
+	return ""
+}
+
 // Session returns the valid, unexpired session of r.
 func (c *Client) Session(r *http.Request) (*Session, bool) {
 	raw, err := c.sesCookies.CheckCookie(r, c.sesName)

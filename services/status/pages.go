@@ -39,12 +39,7 @@ func (s *service) mountPages(mux *http.ServeMux, login func(http.Handler) http.H
 // case page.
 func (s *service) formGuard() *webkit.FormGuard {
 	return &webkit.FormGuard{
-		Token: func(r *http.Request) string {
-			if sess, ok := rp.SessionFrom(r.Context()); ok {
-				return sess.CSRF
-			}
-			return ""
-		},
+		Token: rp.FormToken,
 		Refuse: func(w http.ResponseWriter, r *http.Request, err error) {
 			var tooLarge *http.MaxBytesError
 			switch {

@@ -29,6 +29,7 @@ func runWebAuthn(t *testing.T, open func(t *testing.T) Store, opts Options) {
 	}
 	for _, tc := range tests {
 		t.Run("WebAuthn"+tc.name, func(t *testing.T) {
+			t.Parallel() // every test has a store of its own
 			tc.run(t, open(t), opts)
 		})
 	}

@@ -51,10 +51,10 @@ type Config struct {
 	// disables them.
 	Orgs *delegation.Service
 	// Federation runs logins through upstream identity providers (SwissID,
-	// AGOV; see federation.go); nil hides them.
+	// AGOV; package signin); nil hides them.
 	Federation *Federation
 	// Portal configures the portal pages (navigation, catalogue, contact,
-	// overview, enablement; see portal.go).
+	// overview, enablement; idp/web and signin).
 	Portal Portal
 }
 

@@ -17,7 +17,7 @@ func (h *Kit) PortalLinks() templates.PortalLinks {
 }
 
 // portalLayout fills the navigation and the footer of a page.
-func (h *Kit) PortalLayout(r *http.Request, p *templates.Page) {
+func (h *Kit) portalLayout(r *http.Request, p *templates.Page) {
 	l := h.PortalLinks()
 	carry := "" // links to the services carry a language chosen with the switcher
 	if _, err := r.Cookie(h.CookieName("kc_lang")); err == nil || r.URL.Query().Has("lang") {

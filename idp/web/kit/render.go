@@ -48,9 +48,9 @@ func (h *Kit) Render(w http.ResponseWriter, r *http.Request, status int, page, l
 		u.RawQuery = q.Encode()
 	}
 	p.LangLinks = templates.LangLinks(&u, lang)
-	h.PortalLayout(r, p) // portal.go
+	h.portalLayout(r, p) // layout.go
 	if p.User == "" {
-		p.User = h.UserName(r) // session.go: once per request
+		p.User = h.userName(r) // session.go: once per request
 	}
 	var buf bytes.Buffer
 	if err := h.Tpl.Render(&buf, page, lang, v); err != nil {

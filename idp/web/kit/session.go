@@ -63,7 +63,7 @@ func (h *Kit) ForgetSession(r *http.Request) {
 // userName is the logged-in person's name for the page header, loaded
 // only when a page is rendered and then once per request ("" without a
 // session).
-func (h *Kit) UserName(r *http.Request) string {
+func (h *Kit) userName(r *http.Request) string {
 	st := stateOf(r)
 	if st != nil && st.nameLoaded {
 		return st.name

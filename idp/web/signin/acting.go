@@ -101,7 +101,7 @@ func (h *Handler) context(w http.ResponseWriter, r *http.Request) {
 
 // finishContext records the choice on the auth request and continues the login.
 func (h *Handler) finishContext(w http.ResponseWriter, r *http.Request, id string, sess idp.Session, acting idp.Acting) {
-	if !h.enablementGate(w, r, id, sess) { // catalogue.go: also when the page was reached directly
+	if !h.enablementGate(w, r, id, sess) { // enablement.go: also when the page was reached directly
 		return
 	}
 	// The login flow records the acting context once the login completes

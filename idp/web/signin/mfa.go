@@ -419,7 +419,7 @@ func (h *Handler) finishMFA(w http.ResponseWriter, r *http.Request, tx loginTx, 
 		return
 	}
 	h.dropTx(w, r, tx)
-	if !h.linkAfterSecondFactor(w, r, tx) { // a pending SwissID/AGOV link (federation.go)
+	if !h.linkAfterSecondFactor(w, r, tx) { // a pending SwissID/AGOV link (federation_choice.go)
 		return
 	}
 	amr := slices.Clone(tx.AMR)

@@ -101,7 +101,7 @@ func (h *Handler) completeLogin(w http.ResponseWriter, r *http.Request, authRequ
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	if !h.enablementGate(w, r, authRequestID, sess) { // catalogue.go: not yet enabled for this service
+	if !h.enablementGate(w, r, authRequestID, sess) { // enablement.go: not yet enabled for this service
 		return
 	}
 	res, err := h.Prov.LoginFlow().Continue(r.Context(), authRequestID, provider.LoginSession(sess))

@@ -51,6 +51,6 @@ func (h *Handler) Routes() {
 	}
 	h.federationRoutes()
 	if h.Cfg.Portal.Catalogue != nil && h.Cfg.Portal.Enablements != nil {
-		h.Prov.SetSSOHold(h.enablementPending) // catalogue.go
+		h.Prov.SetSSOHold(h.enablementPending) // enablement.go
 	}
 }
