@@ -58,6 +58,7 @@ func main() {
 	redisURL := flag.String("redis", env("KC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	only := flag.String("only", "", "comma-separated scenarios to run (discovery,client_credentials,introspection,refresh,login,argon2,enumeration,audit)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	trips := flag.Bool("trips", false, "route PostgreSQL and Redis through counting proxies and report round trips per request (run with -concurrency 1; the rates are then not comparable)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -74,7 +75,16 @@ func main() {
 	}
 	// The OIDC library logs every request error through the default logger.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := run(*duration, *conc, *pgURL, *redisURL, *only); err != nil {
+	var tc *tripCount
+	if *trips {
+		var err error
+		if tc, *pgURL, *redisURL, err = newTripCount(context.Background(), *pgURL, *redisURL); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer tc.Close()
+	}
+	if err := run(*duration, *conc, *pgURL, *redisURL, *only, tc); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -95,7 +105,7 @@ const (
 	password = "Bench-Passwort-Aare-2026"
 )
 
-func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
+func run(duration time.Duration, conc int, pgURL, redisURL, only string, tc *tripCount) error {
 	ctx := context.Background()
 	suffix := loadgen.RandHex(4)
 	schema := "bench_" + suffix
@@ -140,10 +150,13 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	fmt.Printf("Argon2id: m=%d KiB, t=%d, p=%d\n\n", params.Memory, params.Time, params.Threads)
 	fmt.Printf("%-22s %10s %10s %12s %10s %10s %8s\n", "scenario", "requests", "req/s", "req/s/core", "p50", "p99", "errors")
 	var results []loadgen.Result
+	if tc != nil {
+		tc.measureIdle(2 * time.Second)
+	}
 
 	if want("discovery") {
 		i := atomic.Int64{}
-		results = append(results, loadgen.Run("discovery+jwks", duration, conc, func(int) error {
+		results = append(results, tc.run("discovery+jwks", duration, conc, func(int) error {
 			p := "/.well-known/openid-configuration"
 			if i.Add(1)%2 == 0 {
 				p = "/keys"
@@ -153,7 +166,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 	}
 	if want("client_credentials") || want("introspection") {
 		if want("client_credentials") {
-			results = append(results, loadgen.Run("client_credentials", duration, conc, func(int) error {
+			results = append(results, tc.run("client_credentials", duration, conc, func(int) error {
 				_, err := clientCredentials(hc, env.URL)
 				return err
 			}))
@@ -163,7 +176,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 			if err != nil {
 				return err
 			}
-			results = append(results, loadgen.Run("introspection", duration, conc, func(int) error {
+			results = append(results, tc.run("introspection", duration, conc, func(int) error {
 				return introspect(hc, env.URL, at)
 			}))
 		}
@@ -185,7 +198,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 			}
 			rts[w] = rt
 		}
-		results = append(results, loadgen.Run("refresh_token", duration, conc, func(w int) error {
+		results = append(results, tc.run("refresh_token", duration, conc, func(w int) error {
 			tok, err := oc.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc),
 				&oauth2.Token{RefreshToken: rts[w], Expiry: time.Now().Add(-time.Hour)}).Token()
 			if err != nil {
@@ -208,7 +221,7 @@ func run(duration time.Duration, conc int, pgURL, redisURL, only string) error {
 		if err != nil {
 			return err
 		}
-		r := loadgen.Run("password_login", duration, conc, func(w int) error {
+		r := tc.run("password_login", duration, conc, func(w int) error {
 			return postLogin(clients[w], env.URL, tokens[w], emails[w])
 		})
 		results = append(results, r)

@@ -49,5 +49,6 @@ type Hasher interface {
 // ephemeral store).
 type Counters interface {
 	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	IncrAll(ctx context.Context, keys []string, windows []time.Duration) ([]int64, error)
 	Delete(ctx context.Context, keys ...string) error
 }

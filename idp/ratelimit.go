@@ -24,6 +24,7 @@ type Limiter struct {
 // store has them).
 type Counters interface {
 	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	IncrAll(ctx context.Context, keys []string, windows []time.Duration) ([]int64, error)
 	Delete(ctx context.Context, keys ...string) error
 }
 
@@ -54,8 +55,8 @@ func (l Limiter) Allow(ctx context.Context, bucket string, limit int64, window t
 // Name + ":" + keys[i], and reports whether all of them are within their
 // limits. Every bucket is counted even when an earlier one is already over,
 // so each count stays true. An empty key is a bucket like any other (shared
-// by every request without that key). A store error ends the check at once
-// and is returned.
+// by every request without that key). All buckets are counted in one round
+// trip (Ephemeral.IncrAll); a store error is returned.
 func (l Limiter) AllowAll(ctx context.Context, rules []Rule, keys []string) (bool, error) {
 	if len(rules) != len(keys) {
 		return false, fmt.Errorf("rate limit: %d rules but %d keys", len(rules), len(keys))
@@ -63,13 +64,22 @@ func (l Limiter) AllowAll(ctx context.Context, rules []Rule, keys []string) (boo
 	if len(rules) == 0 {
 		return false, errors.New("rate limit: no rules")
 	}
+	buckets := make([]string, len(rules))
+	windows := make([]time.Duration, len(rules))
+	for i, r := range rules {
+		if r.Limit <= 0 || r.Window <= 0 {
+			return false, fmt.Errorf("rate limit: rule %q: limit %d and window %s must be positive", r.Name, r.Limit, r.Window)
+		}
+		buckets[i], windows[i] = l.Prefix+r.Name+":"+keys[i], r.Window
+	}
+	// Every bucket in one round trip.
+	counts, err := l.Store.IncrAll(ctx, buckets, windows)
+	if err != nil {
+		return false, fmt.Errorf("rate limit: %w", err)
+	}
 	all := true
 	for i, r := range rules {
-		ok, err := l.Allow(ctx, r.Name+":"+keys[i], r.Limit, r.Window)
-		if err != nil {
-			return false, fmt.Errorf("rule %q: %w", r.Name, err)
-		}
-		all = all && ok
+		all = all && counts[i] <= r.Limit
 	}
 	return all, nil
 }

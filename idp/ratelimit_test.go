@@ -194,6 +194,10 @@ func (downStore) Incr(context.Context, string, time.Duration) (int64, error) {
 	return 0, idp.ErrUnavailable
 }
 
+func (downStore) IncrAll(context.Context, []string, []time.Duration) ([]int64, error) {
+	return nil, idp.ErrUnavailable
+}
+
 func (downStore) Delete(context.Context, ...string) error { return idp.ErrUnavailable }
 
 func TestLimiterStoreErrorPropagates(t *testing.T) {

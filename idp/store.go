@@ -122,11 +122,19 @@ type Ephemeral interface {
 	// Take returns the value and deletes the key atomically: of two
 	// concurrent calls exactly one gets the value, the other ErrNotFound.
 	Take(ctx context.Context, key string) ([]byte, error)
+	// TakeWithSets returns the value at key (nil when absent) and the
+	// members of each set in sets, and deletes all of them, in one round
+	// trip; as with Take, of two concurrent calls exactly one gets the
+	// value, and each member is returned once.
+	TakeWithSets(ctx context.Context, key string, sets ...string) ([]byte, [][]string, error)
 	// Delete removes keys; absent keys are no error.
 	Delete(ctx context.Context, keys ...string) error
 	// Incr increments a counter and returns the new value; the counter
 	// expires window after its first increment (fixed window).
 	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	// IncrAll is Incr on each of keys (keys[i] with windows[i]) in one
+	// round trip.
+	IncrAll(ctx context.Context, keys []string, windows []time.Duration) ([]int64, error)
 	// SAdd adds member to the set at key and extends the set's expiry to at
 	// least ttl from now.
 	SAdd(ctx context.Context, key, member string, ttl time.Duration) error

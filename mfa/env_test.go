@@ -72,6 +72,13 @@ func (t *tracked) Incr(ctx context.Context, k string, w time.Duration) (int64, e
 	return t.Ephemeral.Incr(ctx, k, w)
 }
 
+func (t *tracked) IncrAll(ctx context.Context, ks []string, ws []time.Duration) ([]int64, error) {
+	for _, k := range ks {
+		t.note(k)
+	}
+	return t.Ephemeral.IncrAll(ctx, ks, ws)
+}
+
 // live returns the written keys containing part that still exist.
 func (t *tracked) live(tb testing.TB, part string) []string {
 	tb.Helper()

@@ -513,6 +513,15 @@ func (f *failingStore) Incr(ctx context.Context, k string, w time.Duration) (int
 	return f.Ephemeral.Incr(ctx, k, w)
 }
 
+func (f *failingStore) IncrAll(ctx context.Context, ks []string, ws []time.Duration) ([]int64, error) {
+	if f.incr != nil {
+		if err := f.incr(); err != nil {
+			return nil, err
+		}
+	}
+	return f.Ephemeral.IncrAll(ctx, ks, ws)
+}
+
 func (f *failingStore) SetNX(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
 	if f.setNX != nil {
 		if err := f.setNX(); err != nil {

@@ -477,6 +477,16 @@ func (s *switchable) Incr(ctx context.Context, key string, window time.Duration)
 	return s.Ephemeral.Incr(ctx, key, window)
 }
 
+func (s *switchable) IncrAll(ctx context.Context, keys []string, windows []time.Duration) ([]int64, error) {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		return nil, errors.New("connection refused")
+	}
+	return s.Ephemeral.IncrAll(ctx, keys, windows)
+}
+
 type twMessage = twiliotest.Message
 
 func regexpAll(s, expr string) []string {

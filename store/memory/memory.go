@@ -227,6 +227,39 @@ func (s *Store) Take(_ context.Context, key string) ([]byte, error) {
 	return v, nil
 }
 
+// TakeWithSets takes the value under key (nil when absent) and the
+// members of each set in sets, deleting all of them. Each key is taken
+// under its shard's lock, one at a time: of two concurrent calls exactly
+// one gets the value and each member is returned once.
+func (s *Store) TakeWithSets(ctx context.Context, key string, sets ...string) ([]byte, [][]string, error) {
+	value, err := s.Take(ctx, key)
+	if errors.Is(err, idp.ErrNotFound) {
+		value, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("takewithsets: %w", err)
+	}
+	out := make([][]string, len(sets))
+	now := s.now().UnixNano()
+	for i, set := range sets {
+		sh := s.shard(set)
+		sh.mu.Lock()
+		e := sh.live(set, now)
+		if e != nil && e.kind != kindSet {
+			sh.mu.Unlock()
+			return nil, nil, fmt.Errorf("takewithsets: %w", errWrongType)
+		}
+		if e != nil {
+			for m := range e.set {
+				out[i] = append(out[i], m)
+			}
+			delete(sh.m, set)
+		}
+		sh.mu.Unlock()
+	}
+	return value, out, nil
+}
+
 // Delete removes keys; absent keys are no error.
 func (s *Store) Delete(_ context.Context, keys ...string) error {
 	for _, k := range keys {
@@ -268,6 +301,27 @@ func (s *Store) Incr(_ context.Context, key string, window time.Duration) (int64
 	}
 	e.n++
 	return e.n, nil
+}
+
+// IncrAll is Incr on every key (keys[i] with windows[i]).
+func (s *Store) IncrAll(ctx context.Context, keys []string, windows []time.Duration) ([]int64, error) {
+	if len(keys) != len(windows) {
+		return nil, fmt.Errorf("incrall: %d keys but %d windows", len(keys), len(windows))
+	}
+	for _, w := range windows {
+		if err := checkTTL(w); err != nil {
+			return nil, fmt.Errorf("incrall: %w", err)
+		}
+	}
+	out := make([]int64, len(keys))
+	for i, k := range keys {
+		n, err := s.Incr(ctx, k, windows[i])
+		if err != nil {
+			return nil, fmt.Errorf("incrall: %w", err)
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 // SAdd adds member to the set under key and extends the set's expiry to at

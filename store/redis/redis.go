@@ -268,6 +268,40 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 	return v, nil
 }
 
+// TakeWithSets takes the value under key (nil when absent) and the
+// members of each set in sets, deleting all of them, in one MULTI (GETDEL,
+// then SMEMBERS and DEL per set): one round trip.
+func (s *Store) TakeWithSets(ctx context.Context, key string, sets ...string) ([]byte, [][]string, error) {
+	var (
+		v       *goredis.StringCmd
+		members = make([]*goredis.StringSliceCmd, len(sets))
+	)
+	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		v = p.GetDel(ctx, s.key(key))
+		for i, set := range sets {
+			members[i] = p.SMembers(ctx, s.key(set))
+			p.Del(ctx, s.key(set))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, nil, s.fail("takewithsets", err)
+	}
+	value, err := v.Bytes()
+	if errors.Is(err, goredis.Nil) {
+		value = nil
+	} else if err != nil {
+		return nil, nil, s.fail("takewithsets", err)
+	}
+	out := make([][]string, len(sets))
+	for i, m := range members {
+		if out[i], err = m.Result(); err != nil {
+			return nil, nil, s.fail("takewithsets", err)
+		}
+	}
+	return value, out, nil
+}
+
 // Delete removes keys, one DEL per key in one pipeline so that no command
 // crosses Cluster slots; absent keys are no error.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
@@ -309,6 +343,36 @@ func (s *Store) Incr(ctx context.Context, key string, window time.Duration) (int
 		return 0, s.fail("incr", err)
 	}
 	return n.Val(), nil
+}
+
+// IncrAll is Incr on every key (keys[i] with windows[i]) in one MULTI,
+// one round trip; each counter's window is set by its first increment.
+func (s *Store) IncrAll(ctx context.Context, keys []string, windows []time.Duration) ([]int64, error) {
+	if len(keys) != len(windows) {
+		return nil, fmt.Errorf("redis incrall: %d keys but %d windows", len(keys), len(windows))
+	}
+	for _, w := range windows {
+		if err := checkTTL("incrall", w); err != nil {
+			return nil, err
+		}
+	}
+	ns := make([]*goredis.IntCmd, len(keys))
+	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, key := range keys {
+			k := s.key(key)
+			ns[i] = p.Incr(ctx, k)
+			p.Do(ctx, "pexpire", k, millis(windows[i]), "nx")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("incrall", err)
+	}
+	out := make([]int64, len(ns))
+	for i, n := range ns {
+		out[i] = n.Val()
+	}
+	return out, nil
 }
 
 // SAdd adds member to the set under key and extends the set's expiry to at
