@@ -280,17 +280,22 @@ func (s *Service) LoginFrom(ctx context.Context, in LoginAttempt) (Account, erro
 	if err := s.limiter.Reset(ctx, rule.Name+":"+bucket); err != nil {
 		s.log.WarnContext(ctx, "reset login count", "err", err)
 	}
-	var newHash string
-	if rehash {
-		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
+	if !rehash {
+		// The common case: one statement, no transaction.
+		now := s.Now().UTC().Truncate(time.Microsecond) // as stored
+		if err := s.store.RecordLogin(ctx, a.ID, now); err != nil {
 			return Account{}, err
 		}
+		a.LastLoginAt = now
+		return a, nil
+	}
+	newHash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return Account{}, err
 	}
 	a, err = s.store.UpdateAccount(ctx, a.ID, func(a Account) (Account, []Outgoing, error) {
 		a.LastLoginAt = s.Now()
-		if newHash != "" {
-			a.PasswordHash = newHash
-		}
+		a.PasswordHash = newHash
 		return a, nil, nil
 	})
 	if err != nil {

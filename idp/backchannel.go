@@ -89,16 +89,30 @@ func (s *Service) NoteSessionClient(ctx context.Context, sessionID, clientID str
 // sessions are gone already; a failure is logged and costs the clients
 // their notice, never the logout.
 func (s *Service) backChannelLogout(ctx context.Context, accountID string, sessionIDs []string) {
-	var out []Outgoing
-	var keys []string
+	clients := make([][]string, 0, len(sessionIDs))
+	keys := make([]string, 0, len(sessionIDs))
 	for _, id := range sessionIDs {
-		clients, err := s.eph.SMembers(ctx, sessionClientsKey(id))
+		cs, err := s.eph.SMembers(ctx, sessionClientsKey(id))
 		if err != nil {
 			s.log.ErrorContext(ctx, "back-channel logout: session clients", "err", err)
-			continue
+			cs = nil
 		}
+		clients = append(clients, cs)
 		keys = append(keys, sessionClientsKey(id))
-		for _, cid := range clients {
+	}
+	if len(keys) > 0 {
+		_ = s.eph.Delete(ctx, keys...)
+	}
+	s.notifyLogout(ctx, accountID, sessionIDs, clients)
+}
+
+// notifyLogout queues the logout tokens of ended sessions whose clients
+// (clients[i] for sessionIDs[i]) were already taken from the ephemeral
+// store.
+func (s *Service) notifyLogout(ctx context.Context, accountID string, sessionIDs []string, clients [][]string) {
+	var out []Outgoing
+	for i, id := range sessionIDs {
+		for _, cid := range clients[i] {
 			c, err := s.store.GetClient(ctx, cid)
 			if err != nil || c.BackChannelLogoutURI == "" {
 				continue
@@ -110,8 +124,8 @@ func (s *Service) backChannelLogout(ctx context.Context, accountID string, sessi
 			out = append(out, Outgoing{Kind: OutgoingLogout, Sealed: raw})
 		}
 	}
-	if len(keys) > 0 {
-		_ = s.eph.Delete(ctx, keys...)
+	if len(out) == 0 {
+		return
 	}
 	if err := s.store.EnqueueOutgoing(ctx, out...); err != nil {
 		s.log.ErrorContext(ctx, "back-channel logout: enqueue", "tokens", len(out), "err", err)

@@ -99,12 +99,5 @@ func (s *Service) NoteClientUse(ctx context.Context, accountID, clientID string)
 // upstream logins record it themselves; a passwordless passkey login must
 // call this, or the account counts as never used.
 func (s *Service) RecordLogin(ctx context.Context, accountID string) error {
-	_, err := s.store.UpdateAccount(ctx, accountID, func(a Account) (Account, []Outgoing, error) {
-		a.LastLoginAt = s.Now()
-		return a, nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("record login: %w", err)
-	}
-	return nil
+	return s.store.RecordLogin(ctx, accountID, s.Now())
 }

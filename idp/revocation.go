@@ -54,9 +54,10 @@ type RevocationStore interface {
 	RedeemedCode(ctx context.Context, hash []byte) (RedeemedCode, error)
 	// SetCodeTokens records the tokens issued for a redeemed code.
 	SetCodeTokens(ctx context.Context, hash []byte, accessTokenID, familyID string) error
-	// RevokeSessionRefreshTokens revokes the refresh tokens issued in an
-	// SSO session (logout).
-	RevokeSessionRefreshTokens(ctx context.Context, sessionID string, now time.Time) error
+	// RevokeSessions records that the SSO sessions ended at at (kept until
+	// expires) and revokes the refresh tokens issued in them, in one
+	// transaction (logout).
+	RevokeSessions(ctx context.Context, at, expires time.Time, sessionIDs ...string) error
 	// DeleteExpiredRevocations removes records (revocations, redeemed
 	// codes) that expired before t.
 	DeleteExpiredRevocations(ctx context.Context, before time.Time) (int, error)

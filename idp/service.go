@@ -270,9 +270,27 @@ func NewID() string {
 }
 
 func (s *Service) audit(ctx context.Context, actor, action, subject, detail string) {
-	if err := s.store.AppendAudit(ctx, AuditEvent{At: s.Now(), Actor: actor, Action: action, Subject: subject, Detail: detail,
-		IP: TruncateIP(ClientIP(ctx)), Outcome: SecurityOutcome(action)}); err != nil {
-		s.log.ErrorContext(ctx, "audit append failed", "action", action, "err", err)
+	s.appendAudit(ctx, s.auditEvent(ctx, actor, action, subject, detail))
+}
+
+// auditEvent is the audit record of an action now, from the request's
+// client address.
+func (s *Service) auditEvent(ctx context.Context, actor, action, subject, detail string) AuditEvent {
+	return AuditEvent{At: s.Now(), Actor: actor, Action: action, Subject: subject, Detail: detail,
+		IP: TruncateIP(ClientIP(ctx)), Outcome: SecurityOutcome(action)}
+}
+
+// appendAudit appends events in one transaction; a failure is logged.
+func (s *Service) appendAudit(ctx context.Context, events ...AuditEvent) {
+	if len(events) == 0 {
+		return
+	}
+	if err := s.store.AppendAudit(ctx, events...); err != nil {
+		actions := make([]string, len(events))
+		for i, e := range events {
+			actions[i] = e.Action
+		}
+		s.log.ErrorContext(ctx, "audit append failed", "actions", actions, "err", err)
 	}
 }
 

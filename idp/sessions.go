@@ -34,21 +34,45 @@ func sessionTokensKey(id string) string  { return "sessat:" + id }
 // the time the first factor was entered, an upstream login its provider's
 // auth_time. A time in the future is taken as now.
 func (s *Service) StartSessionSince(ctx context.Context, accountID string, amr []string, acr string, authTime time.Time) (Session, error) {
+	return s.ReplaceSession(ctx, "", accountID, amr, acr, authTime)
+}
+
+// ReplaceSession is StartSessionSince that first ends the session the
+// browser held (replaces; nothing when it is "" or no longer live), as a
+// login or a step-up does: the old session's end is written as EndSession
+// writes it, and both audit events are appended in one transaction. A
+// failure to end the old session is logged; it does not stop the login.
+func (s *Service) ReplaceSession(ctx context.Context, replaces, accountID string, amr []string, acr string, authTime time.Time) (Session, error) {
 	now := s.Now()
 	if authTime.IsZero() || authTime.After(now) {
 		authTime = now
 	}
+	var events []AuditEvent
+	if replaces != "" {
+		if old, err := s.liveSession(ctx, replaces); err == nil {
+			ended, err := s.endSession(ctx, old.ID, now)
+			if err != nil {
+				s.log.ErrorContext(ctx, "end replaced session", "err", err)
+			}
+			events = append(events, ended...)
+		} else if !errors.Is(err, ErrNotFound) {
+			s.log.ErrorContext(ctx, "look up replaced session", "err", err)
+		}
+	}
 	sess := Session{ID: NewID(), AccountID: accountID, AuthTime: authTime.UTC(), AMR: amr, ACR: acr, CreatedAt: now, LastSeen: now}
 	if err := s.putSession(ctx, sess); err != nil {
+		s.appendAudit(ctx, events...)
 		return Session{}, err
 	}
-	if err := s.eph.SAdd(ctx, accountSessionsKey(accountID), sess.ID, s.cfg.SessionMax); err != nil {
-		return Session{}, fmt.Errorf("index session: %w", err)
-	}
-	s.audit(ctx, accountID, "session.started", accountID, "amr="+fmt.Sprint(amr))
+	events = append(events, s.auditEvent(ctx, accountID, "session.started", accountID, "amr="+fmt.Sprint(amr)))
+	s.appendAudit(ctx, events...)
 	return sess, nil
 }
 
+// putSession stores the session for the rest of its idle window (at most
+// until its maximum age) and indexes it under its account (for
+// EndAllSessions), in one round trip. The index's expiry is extended to
+// at least the session's, so it outlives every session in it.
 func (s *Service) putSession(ctx context.Context, sess Session) error {
 	raw, err := json.Marshal(sess)
 	if err != nil {
@@ -58,18 +82,15 @@ func (s *Service) putSession(ctx context.Context, sess Session) error {
 	if ttl <= 0 {
 		return ErrNotFound
 	}
-	if err := s.eph.Set(ctx, sessionKey(sess.ID), raw, ttl); err != nil {
+	if err := s.eph.SetIndexed(ctx, sessionKey(sess.ID), raw, ttl, sess.ID, accountSessionsKey(sess.AccountID)); err != nil {
 		return fmt.Errorf("store session: %w", err)
 	}
 	return nil
 }
 
-// Session returns a live session and records the activity (idle timeout);
-// ErrNotFound when it is unknown, idle too long or past its maximum age.
-func (s *Service) Session(ctx context.Context, id string) (Session, error) {
-	if id == "" {
-		return Session{}, ErrNotFound
-	}
+// liveSession reads a session from the ephemeral store and checks its
+// idle and maximum age (not the durable revocations: Session does).
+func (s *Service) liveSession(ctx context.Context, id string) (Session, error) {
 	raw, err := s.eph.Get(ctx, sessionKey(id))
 	if err != nil {
 		return Session{}, err
@@ -83,6 +104,20 @@ func (s *Service) Session(ctx context.Context, id string) (Session, error) {
 		_ = s.eph.Delete(ctx, sessionKey(id))
 		return Session{}, ErrNotFound
 	}
+	return sess, nil
+}
+
+// Session returns a live session and records the activity (idle timeout);
+// ErrNotFound when it is unknown, idle too long or past its maximum age.
+func (s *Service) Session(ctx context.Context, id string) (Session, error) {
+	if id == "" {
+		return Session{}, ErrNotFound
+	}
+	sess, err := s.liveSession(ctx, id)
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.Now()
 	// A session that ended stays ended, even when the ephemeral store
 	// comes back from a snapshot taken before the logout.
 	ended, err := s.store.RevokedSince(ctx, sess.CreatedAt,
@@ -113,38 +148,42 @@ func (s *Service) EndSession(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}
-	now := s.Now()
-	if err := s.revoke(ctx, now, Revocation{RevokedSession, id}); err != nil {
-		return err
+	events, err := s.endSession(ctx, id, s.Now())
+	s.appendAudit(ctx, events...)
+	return err
+}
+
+// endSession ends a session as EndSession does and returns its audit
+// event (none when the ephemeral store no longer had it) for the caller
+// to append: one database round trip for the revocations, one Redis round
+// trip to take the session with its token and client sets, one to drop it
+// from its account's index (and one for its access tokens, if any).
+func (s *Service) endSession(ctx context.Context, id string, now time.Time) ([]AuditEvent, error) {
+	if err := s.store.RevokeSessions(ctx, now, now.Add(s.revocationTTL()), id); err != nil {
+		return nil, fmt.Errorf("record revocation: %w", err)
 	}
-	if err := s.store.RevokeSessionRefreshTokens(ctx, id, now); err != nil {
-		return err
-	}
-	raw, err := s.eph.Take(ctx, sessionKey(id))
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
+	raw, sets, err := s.eph.TakeWithSets(ctx, sessionKey(id), sessionTokensKey(id), sessionClientsKey(id))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tokens, err := s.eph.SMembers(ctx, sessionTokensKey(id))
-	if err != nil {
-		return err
-	}
-	keys := []string{sessionTokensKey(id)}
-	for _, t := range tokens {
-		keys = append(keys, accessTokenKey(t))
-	}
-	if err := s.eph.Delete(ctx, keys...); err != nil {
-		return err
+	tokens, clients := sets[0], sets[1]
+	if len(tokens) > 0 {
+		keys := make([]string, 0, len(tokens))
+		for _, t := range tokens {
+			keys = append(keys, accessTokenKey(t))
+		}
+		if err := s.eph.Delete(ctx, keys...); err != nil {
+			return nil, err
+		}
 	}
 	var sess Session
-	if json.Unmarshal(raw, &sess) == nil {
-		_ = s.eph.SRem(ctx, accountSessionsKey(sess.AccountID), id)
-		s.audit(ctx, sess.AccountID, "session.ended", sess.AccountID, fmt.Sprintf("access_tokens=%d", len(tokens)))
-		s.backChannelLogout(ctx, sess.AccountID, []string{id}) // backchannel.go
+	if raw == nil || json.Unmarshal(raw, &sess) != nil {
+		return nil, nil
 	}
-	return nil
+	_ = s.eph.SRem(ctx, accountSessionsKey(sess.AccountID), id)
+	s.notifyLogout(ctx, sess.AccountID, []string{id}, [][]string{clients}) // backchannel.go
+	return []AuditEvent{s.auditEvent(ctx, sess.AccountID, "session.ended", sess.AccountID,
+		fmt.Sprintf("access_tokens=%d", len(tokens)))}, nil
 }
 
 // EndAllSessions ends every SSO session of an account and invalidates its

@@ -24,8 +24,9 @@ type Store interface {
 	SubjectStore       // subjects.go
 	// EnqueueOutgoing enqueues messages that belong to no other write.
 	EnqueueOutgoing(ctx context.Context, out ...Outgoing) error
-	// AppendAudit appends to the audit log.
-	AppendAudit(ctx context.Context, e AuditEvent) error
+	// AppendAudit appends events to the audit log, in their order and in
+	// one transaction.
+	AppendAudit(ctx context.Context, events ...AuditEvent) error
 	// ListAudit returns the newest audit events first, for the given subject
 	// ("" = all), at most limit of them.
 	ListAudit(ctx context.Context, subject string, limit int) ([]AuditEvent, error)
@@ -50,6 +51,9 @@ type AccountStore interface {
 	// are enqueued in the same transaction. An error from fn aborts with
 	// nothing written.
 	UpdateAccount(ctx context.Context, id string, fn func(Account) (Account, []Outgoing, error)) (Account, error)
+	// RecordLogin sets the account's last login time; ErrNotFound if there
+	// is no such account.
+	RecordLogin(ctx context.Context, id string, at time.Time) error
 	// DeleteAccount removes the account and everything that hangs on it
 	// (action tokens, refresh tokens).
 	DeleteAccount(ctx context.Context, id string) error

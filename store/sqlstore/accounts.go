@@ -186,6 +186,16 @@ func (s *Store) UpdateAccount(ctx context.Context, id string,
 	return a, nil
 }
 
+// RecordLogin sets the account's last login time, in one statement (no
+// transaction of its own: it changes one column of one row); ErrNotFound
+// if there is no such account.
+func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error {
+	if err := execOne(ctx, s.db, `UPDATE accounts SET last_login_at = ? WHERE id = ?`, dbTime(at), id); err != nil {
+		return fmt.Errorf("record login: %w", err)
+	}
+	return nil
+}
+
 // DeleteAccount removes the account and everything that hangs on it
 // (action tokens, refresh tokens, see deleteAccount); ErrNotFound if there
 // is none. Tokens go first, in the lock order ConsumeActionToken uses

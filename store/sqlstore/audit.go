@@ -24,9 +24,12 @@ import (
 // refuse UPDATE and DELETE (migration 0017); VerifyAudit finds rows changed,
 // deleted or reordered anyway (by the tables' owner, or in the file).
 
-// AppendAudit appends to the audit log.
-func (s *Store) AppendAudit(ctx context.Context, e idp.AuditEvent) error {
-	e.At = canonTime(e.At)
+// AppendAudit appends events to the audit log, in their order and in one
+// transaction: on PostgreSQL two round trips however many there are.
+func (s *Store) AppendAudit(ctx context.Context, events ...idp.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var (
 			seq  sql.NullInt64
@@ -51,13 +54,18 @@ func (s *Store) AppendAudit(ctx context.Context, e idp.AuditEvent) error {
 		if len(prev) == 0 {
 			prev = make([]byte, sha256.Size)
 		}
-		next := seq.Int64 + 1
-		h := auditHash(prev, next, e)
-		// The insert goes with the COMMIT: the lock is held one round trip.
+		// The inserts go with the COMMIT: the lock is held one round trip.
 		ins := &sqldb.Batch{}
-		ins.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, detail, ip, outcome, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			next, dbTime(e.At), e.Actor, e.Action, e.Subject, e.Detail, e.IP, e.Outcome, prev, h)
+		next := seq.Int64
+		for _, e := range events {
+			e.At = canonTime(e.At)
+			next++
+			h := auditHash(prev, next, e)
+			ins.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, detail, ip, outcome, prev_hash, hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				next, dbTime(e.At), e.Actor, e.Action, e.Subject, e.Detail, e.IP, e.Outcome, prev, h)
+			prev = h
+		}
 		return tx.CommitBatch(ctx, ins)
 	})
 	if err != nil {

@@ -36,10 +36,17 @@ func appendMany(t *testing.T, s *sqlstore.Store, n int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Worker w appends its events one, two or three at a time
+			// (w%3+1 per call): single and multi-event appends interleave.
+			var group []idp.AuditEvent
 			for i := w; i < n; i += 8 {
-				errs <- s.AppendAudit(context.Background(), idp.AuditEvent{At: at.Add(time.Duration(i) * time.Second),
+				group = append(group, idp.AuditEvent{At: at.Add(time.Duration(i) * time.Second),
 					Actor: "acc-1", Action: "login.failed", Subject: "acc-1", IP: "192.0.2.0/24", Outcome: "failure",
 					Detail: fmt.Sprintf("n=%d", i)})
+				if len(group) == w%3+1 || i+8 >= n {
+					errs <- s.AppendAudit(context.Background(), group...)
+					group = nil
+				}
 			}
 		}()
 	}

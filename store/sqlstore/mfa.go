@@ -25,6 +25,22 @@ func lockAccount(ctx context.Context, q querier, id string, lock bool) error {
 
 func getMFA(ctx context.Context, q querier, accountID string, lock bool) (mfa.Settings, error) {
 	m := mfa.Settings{AccountID: accountID}
+	if !lock {
+		// A read: the account and its settings in one query.
+		var found bool
+		err := q.QueryRow(ctx, `SELECT s.phone_sealed, s.phone_verified_at, COALESCE(s.required, FALSE), s.updated_at,
+				s.account_id IS NOT NULL
+			FROM accounts a LEFT JOIN mfa_settings s ON s.account_id = a.id WHERE a.id = ?`, accountID).
+			Scan(&m.PhoneSealed, &m.PhoneVerifiedAt, &m.Required, &m.UpdatedAt, &found)
+		if err != nil {
+			return mfa.Settings{}, translate(err)
+		}
+		if !found {
+			return mfa.Settings{AccountID: accountID}, nil // no settings yet: zero settings
+		}
+		m.PhoneSealed = goBytes(m.PhoneSealed)
+		return m, nil
+	}
 	// Lock the account row (it always exists while settings do), so two
 	// concurrent updates of settings not yet stored serialise too.
 	if err := lockAccount(ctx, q, accountID, lock); err != nil {

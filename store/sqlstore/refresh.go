@@ -172,11 +172,16 @@ func retryRotation(ctx context.Context, tx *sqldb.Tx, oldHash []byte, now time.T
 // placeholder, arg). It locks them in ID order, so that concurrent
 // revocations of overlapping sets cannot deadlock.
 func revokeWhere(ctx context.Context, q querier, cond string, arg any, now time.Time) error {
-	_, err := exec(ctx, q, `UPDATE refresh_tokens SET revoked_at = ? WHERE id IN (
-			SELECT id FROM refresh_tokens WHERE `+cond+` AND revoked_at IS NULL ORDER BY id FOR UPDATE
-		) AND revoked_at IS NULL`,
-		dbTime(now), arg)
+	_, err := exec(ctx, q, revokeWhereSQL(cond), dbTime(now), arg)
 	return err
+}
+
+// revokeWhereSQL is revokeWhere's statement; its arguments are the
+// revocation time and cond's argument.
+func revokeWhereSQL(cond string) string {
+	return `UPDATE refresh_tokens SET revoked_at = ? WHERE id IN (
+			SELECT id FROM refresh_tokens WHERE ` + cond + ` AND revoked_at IS NULL ORDER BY id FOR UPDATE
+		) AND revoked_at IS NULL`
 }
 
 // RevokeRefreshFamily revokes every token of a family. Tokens revoked

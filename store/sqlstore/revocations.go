@@ -11,25 +11,49 @@ import (
 	"github.com/kanton/kundencenter/store/sqldb"
 )
 
+const revokeSQL = `INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES (?, ?, ?, ?)
+	ON CONFLICT (kind, id) DO UPDATE SET
+		revoked_at = CASE WHEN excluded.revoked_at > revocations.revoked_at THEN excluded.revoked_at ELSE revocations.revoked_at END,
+		expires_at = CASE WHEN excluded.expires_at > revocations.expires_at THEN excluded.expires_at ELSE revocations.expires_at END`
+
 // Revoke records that each of rs ended at at; a record of the same thing
-// keeps the later time and expiry. Now and then it also deletes expired
+// keeps the later time and expiry. On PostgreSQL one round trip (BEGIN,
+// the inserts and COMMIT together). Now and then it also deletes expired
 // records.
 func (s *Store) Revoke(ctx context.Context, at, expires time.Time, rs ...idp.Revocation) error {
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		for _, r := range rs {
-			_, err := exec(ctx, tx, `INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (kind, id) DO UPDATE SET
-					revoked_at = CASE WHEN excluded.revoked_at > revocations.revoked_at THEN excluded.revoked_at ELSE revocations.revoked_at END,
-					expires_at = CASE WHEN excluded.expires_at > revocations.expires_at THEN excluded.expires_at ELSE revocations.expires_at END`,
-				r.Kind, r.ID, dbTime(at), dbTime(expires))
-			if err != nil {
-				return err
-			}
-		}
+	return s.revoke(ctx, "revoke", at, expires, rs, nil)
+}
+
+// RevokeSessions records that the SSO sessions ended at at (kept until
+// expires) and revokes the refresh tokens issued in them, in one
+// transaction: on PostgreSQL one round trip. Tokens revoked before keep
+// their first revocation time.
+func (s *Store) RevokeSessions(ctx context.Context, at, expires time.Time, sessionIDs ...string) error {
+	rs := make([]idp.Revocation, 0, len(sessionIDs))
+	for _, id := range sessionIDs {
+		rs = append(rs, idp.Revocation{Kind: idp.RevokedSession, ID: id})
+	}
+	return s.revoke(ctx, "revoke sessions", at, expires, rs, sessionIDs)
+}
+
+// revoke records rs and revokes the refresh tokens of the sessions in one
+// batch sent with the COMMIT.
+func (s *Store) revoke(ctx context.Context, op string, at, expires time.Time, rs []idp.Revocation, sessions []string) error {
+	if len(rs) == 0 && len(sessions) == 0 {
 		return nil
+	}
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		b := &sqldb.Batch{}
+		for _, r := range rs {
+			b.Exec(revokeSQL, r.Kind, r.ID, dbTime(at), dbTime(expires))
+		}
+		for _, id := range sessions {
+			b.Exec(revokeWhereSQL(`session_id = ?`), dbTime(at), id)
+		}
+		return tx.CommitBatch(ctx, b)
 	})
 	if err != nil {
-		return fmt.Errorf("revoke: %w", err)
+		return fmt.Errorf("%s: %w", op, translate(err))
 	}
 	if at.UnixNano()%64 == 0 {
 		_, _ = s.DeleteExpiredRevocations(ctx, at)
@@ -100,18 +124,6 @@ func (s *Store) SetCodeTokens(ctx context.Context, hash []byte, accessTokenID, f
 	if err := execOne(ctx, s.db, `UPDATE redeemed_codes SET access_token_id = ?, family_id = ? WHERE hash = ?`,
 		accessTokenID, familyID, dbBytes(hash)); err != nil {
 		return fmt.Errorf("record code tokens: %w", err)
-	}
-	return nil
-}
-
-// RevokeSessionRefreshTokens revokes the refresh tokens issued in an SSO
-// session. Tokens revoked before keep their first revocation time.
-func (s *Store) RevokeSessionRefreshTokens(ctx context.Context, sessionID string, now time.Time) error {
-	if sessionID == "" {
-		return nil
-	}
-	if err := revokeWhere(ctx, s.db, `session_id = ?`, sessionID, now); err != nil {
-		return fmt.Errorf("revoke session refresh tokens: %w", err)
 	}
 	return nil
 }

@@ -189,6 +189,25 @@ func testUpdateAccount(t *testing.T, s Store, o Options) {
 	checkJobs(t, s, o, m)
 }
 
+// testRecordLogin: the last login time changes and nothing else, on this
+// account only.
+func testRecordLogin(t *testing.T, s Store, _ Options) {
+	ctx := t.Context()
+	a, _ := mustCreateAccount(t, s)
+	other, _ := mustCreateAccount(t, s)
+	at := base.Add(3 * time.Hour).In(time.FixedZone("CET", 3600))
+	checkErr(t, "RecordLogin", s.RecordLogin(ctx, a.ID, at), nil)
+	want := a
+	want.LastLoginAt = at
+	got, err := s.GetAccount(ctx, a.ID)
+	checkErr(t, "GetAccount", err, nil)
+	checkAccount(t, "account after RecordLogin", got, want)
+	untouched, err := s.GetAccount(ctx, other.ID)
+	checkErr(t, "GetAccount (other)", err, nil)
+	checkAccount(t, "other account", untouched, other)
+	checkErr(t, "RecordLogin unknown", s.RecordLogin(ctx, "nobody", at), idp.ErrNotFound)
+}
+
 func testUpdateAccountAborts(t *testing.T, s Store, o Options) {
 	ctx := t.Context()
 	a, _ := mustCreateAccount(t, s)

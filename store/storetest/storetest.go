@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts Options) {
 		{"AccountCreateUnknownKind", testAccountCreateUnknownKind},
 		{"TimePrecision", testTimePrecision},
 		{"UpdateAccount", testUpdateAccount},
+		{"RecordLogin", testRecordLogin},
 		{"UpdateAccountAborts", testUpdateAccountAborts},
 		{"UpdateAccountConcurrent", testUpdateAccountConcurrent},
 		{"DeleteAccount", testDeleteAccount},
@@ -222,9 +223,12 @@ func testAudit(t *testing.T, s Store, _ Options) {
 		{At: base.Add(2 * time.Second), Actor: "acc-1", Action: "account.password_changed", Subject: "acc-1", Detail: "password"},
 		{At: base.Add(3 * time.Second), Actor: "acc-2", Action: "account.registered", Subject: "acc-2"},
 	}
-	for _, e := range events {
-		checkErr(t, "AppendAudit", s.AppendAudit(ctx, e), nil)
-	}
+	// One at a time, two in one call (in their order), none.
+	checkErr(t, "AppendAudit", s.AppendAudit(ctx, events[0]), nil)
+	checkErr(t, "AppendAudit", s.AppendAudit(ctx, events[1]), nil)
+	checkErr(t, "AppendAudit two", s.AppendAudit(ctx, events[2], events[3]), nil)
+	checkErr(t, "AppendAudit none", s.AppendAudit(ctx), nil)
+	checkErr(t, "AppendAudit", s.AppendAudit(ctx, events[4]), nil)
 	reversed := slices.Clone(events)
 	slices.Reverse(reversed)
 	tests := []struct {

@@ -211,9 +211,8 @@ func (h *Handler) phoneConfirm(w http.ResponseWriter, r *http.Request) {
 				amr = append(amr, x)
 			}
 		}
-		_ = h.Svc.EndSession(r.Context(), sess.ID)
 		h.ForgetSession(r)
-		up, err := h.Svc.StartSessionSince(r.Context(), sess.AccountID, amr, idp.LevelSubstantial, sess.AuthTime)
+		up, err := h.Svc.ReplaceSession(r.Context(), sess.ID, sess.AccountID, amr, idp.LevelSubstantial, sess.AuthTime)
 		if err != nil {
 			h.Fail(w, r, err)
 			return

@@ -52,6 +52,17 @@ func (h *Kit) Session(r *http.Request) (idp.Session, bool) {
 	return s, ok
 }
 
+// SessionCookie is the session ID the browser's cookie names, unchecked
+// ("" without one): for ending the session a login replaces, which
+// idp.Service.ReplaceSession does only when the session is live.
+func (h *Kit) SessionCookie(r *http.Request) string {
+	c, err := r.Cookie(SessionCookieName(h.Cfg.Secure))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
 // forgetSession drops what the request loaded about its session, after
 // the handler ended or replaced it.
 func (h *Kit) ForgetSession(r *http.Request) {

@@ -182,13 +182,13 @@ func (h *Handler) afterFirstFactor(w http.ResponseWriter, r *http.Request, accou
 // error page and returns false.
 func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, accountID string, amr []string, acr, replaces string, authTime time.Time) (idp.Session, bool) {
 	ctx := r.Context()
-	if replaces != "" {
-		_ = h.Svc.EndSession(ctx, replaces)
-	} else if old, ok := h.Session(r); ok {
-		_ = h.Svc.EndSession(ctx, old.ID)
+	if replaces == "" {
+		// The browser's session, if it still has one: ReplaceSession
+		// ends it only when it is live.
+		replaces = h.SessionCookie(r)
 	}
 	h.ForgetSession(r)
-	sess, err := h.Svc.StartSessionSince(ctx, accountID, amr, acr, authTime)
+	sess, err := h.Svc.ReplaceSession(ctx, replaces, accountID, amr, acr, authTime)
 	if err != nil {
 		h.Fail(w, r, err)
 		return idp.Session{}, false
