@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"github.com/kanton/kundencenter/notify"
 	"github.com/kanton/kundencenter/store/memory"
 	"github.com/kanton/kundencenter/store/postgres"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 	"github.com/kanton/kundencenter/store/sqlite/sqlitetest"
 )
 
@@ -83,10 +83,7 @@ func openSQLite(t *testing.T) store {
 // never skips, without PostgreSQL.
 func openPostgres(t *testing.T) store {
 	t.Helper()
-	url := os.Getenv("KC_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
+	url := sqldbtest.PostgresURL()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "kc_test_" + hex.EncodeToString(b)

@@ -8,18 +8,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
 func stores(t *testing.T) map[string]*Enablements {
 	t.Helper()
-	pg := os.Getenv("KC_TEST_POSTGRES_URL")
-	if pg == "" {
-		pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
+	pg := sqldbtest.PostgresURL()
 	out := map[string]*Enablements{}
 	for name, url := range map[string]string{"sqlite": "sqlite:" + filepath.Join(t.TempDir(), "portal.db"), "postgres": pg} {
 		now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)

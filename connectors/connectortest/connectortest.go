@@ -143,21 +143,27 @@ func New(t testing.TB, opts Options) *Provider {
 		SupportedUILocales: []language.Tag{language.German, language.French, language.Italian, language.English},
 		SupportedScopes:    []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, oidc.ScopeAddress},
 	}
-	o, err := op.NewProvider(cfg, p.stor, op.StaticIssuer(p.Issuer), op.WithAllowInsecure(),
-		op.WithCustomAuthEndpoint(op.NewEndpoint("/authorize")),
-		op.WithCustomTokenEndpoint(op.NewEndpoint("/access_token")),
-		op.WithCustomUserinfoEndpoint(op.NewEndpoint("/userinfo")),
-		op.WithCustomKeysEndpoint(op.NewEndpoint("/connect/jwk_uri")),
-	)
+	// SwissID's token and keys paths differ from the library's defaults.
+	// They are mapped onto the default ones here and advertised in the
+	// discovery document, not set with op.WithCustom*Endpoint: those
+	// options write into the package variable op.DefaultEndpoints that
+	// every provider of the process shares, the IdP's own included (a
+	// data race under -race; zitadel/oidc pull request 927).
+	o, err := op.NewProvider(cfg, p.stor, op.StaticIssuer(p.Issuer), op.WithAllowInsecure())
 	if err != nil {
 		t.Fatalf("connectortest: provider: %v", err)
 	}
 	p.op = o
 	mux := http.NewServeMux()
 	mux.Handle(Path+"/", http.StripPrefix(Path, o))
+	mux.HandleFunc(Path+"/.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc(Path+"/authorize", p.authorize)
 	mux.HandleFunc(Path+"/access_token", p.token)
 	mux.HandleFunc(Path+"/userinfo", p.userinfo)
+	mux.HandleFunc(Path+"/connect/jwk_uri", func(w http.ResponseWriter, r *http.Request) { p.serveAt(w, r, opKeysPath) })
+	// The library's own paths of the two are not the provider's.
+	mux.Handle(Path+opTokenPath, http.NotFoundHandler())
+	mux.Handle(Path+opKeysPath, http.NotFoundHandler())
 	mux.HandleFunc("/login", p.login)
 	p.srv.Config.Handler = mux
 	p.srv.Start()
@@ -277,7 +283,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 
 	rec := httptest.NewRecorder()
-	http.StripPrefix(Path, p.op).ServeHTTP(rec, r)
+	p.serveAt(rec, r, opTokenPath)
 	body := rec.Body.Bytes()
 	_, knobs := p.state()
 	if rec.Code == http.StatusOK && (knobs.IDToken != nil || knobs.IDTokenSigning != "") {
@@ -298,6 +304,41 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
+}
+
+// The library's default paths of the token and keys endpoints.
+const opTokenPath, opKeysPath = "/oauth/token", "/keys"
+
+// serveAt lets the library's provider answer r as a request to its path.
+func (p *Provider) serveAt(w http.ResponseWriter, r *http.Request, path string) {
+	r = r.Clone(r.Context())
+	r.URL.Path, r.URL.RawPath = path, ""
+	p.op.ServeHTTP(w, r)
+}
+
+// discovery is the library's discovery document with SwissID's token and
+// keys endpoints.
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	http.StripPrefix(Path, p.op).ServeHTTP(rec, r)
+	var doc map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &doc) != nil {
+		http.Error(w, "connectortest: no discovery document", http.StatusInternalServerError)
+		return
+	}
+	doc["token_endpoint"] = p.Issuer + "/access_token"
+	doc["jwks_uri"] = p.Issuer + "/connect/jwk_uri"
+	body, err := json.Marshal(doc)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	for k, v := range rec.Header() {
+		if k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
 	_, _ = w.Write(body)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/store/postgres"
 	"github.com/kanton/kundencenter/store/redis"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
 func envOr(k, def string) string {
@@ -34,7 +35,7 @@ func randomSuffix() string {
 // skips, when PostgreSQL cannot be reached.
 func Postgres(t testing.TB) idp.Store {
 	t.Helper()
-	url := envOr("KC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	url := sqldbtest.PostgresURL()
 	schema := "kc_test_" + randomSuffix()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

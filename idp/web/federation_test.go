@@ -34,12 +34,6 @@ type fedFixture struct {
 var swissUser = connectortest.User{Subject: "sid-4711", Email: "hans.meier@example.ch", EmailVerified: true,
 	GivenName: "Hans", FamilyName: "Meier", Language: "de", QoR: "qor1", DateOfBirth: "1980-04-02"}
 
-// The federation tests run one after the other, not in parallel:
-// connectortest's upstream provider sets its endpoints through zitadel's
-// WithCustom*Endpoint options, which write into the package-level
-// op.DefaultEndpoints that every provider in the process starts from (a
-// data race between two providers built at once).
-
 func newFedFixture(t *testing.T, o idptest.Options) *fedFixture {
 	t.Helper()
 	up := connectortest.New(t, connectortest.Options{RedirectURL: "http://127.0.0.1:1/unset"})
@@ -154,6 +148,7 @@ func (f *fedFixture) exchangeSub(t *testing.T, client, verifier string, u *url.U
 // address), the second lands in the same account; the proofing level and
 // verified birth date reach services through their own scope, apart from acr.
 func TestFederationFirstAndSecondLogin(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts func(t *testing.T) idptest.Options
@@ -235,6 +230,7 @@ func testFirstAndSecondLogin(t *testing.T, o idptest.Options) {
 // TestFederationOtherIssuer: the same subject from another issuer is
 // another login; it does not log in to the account linked at the first.
 func TestFederationOtherIssuer(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	b := f.env.NewBrowser(t)
 	v := oauth2.GenerateVerifier()
@@ -262,6 +258,7 @@ func TestFederationOtherIssuer(t *testing.T) {
 // its password; a wrong one links nothing. Matching e-mail alone never
 // links (the account's address equals the verified SwissID address).
 func TestFederationLinkNeedsPassword(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	acct := f.env.CreateAccount(t, "Hans", "Meier", swissUser.Email, mfaPassword)
 	b := f.env.NewBrowser(t)
@@ -303,6 +300,7 @@ func TestFederationLinkNeedsPassword(t *testing.T) {
 // TestFederationLinkNeedsSecondFactor: an account with a second factor is
 // linked only after it; the SMS code is read from the fake Twilio.
 func TestFederationLinkNeedsSecondFactor(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	acct := f.env.CreateAccount(t, "Hans", "Meier", swissUser.Email, mfaPassword)
 	setup := f.env.NewBrowser(t)
@@ -341,6 +339,7 @@ func TestFederationLinkNeedsSecondFactor(t *testing.T) {
 // TestFederationUpstreamErrors: error redirects end on a friendly page in
 // the user's language with a way back to the same auth request.
 func TestFederationUpstreamErrors(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	for _, tc := range []struct {
 		name, code string
@@ -399,6 +398,7 @@ func TestFederationUpstreamErrors(t *testing.T) {
 // prompt=login); the ID token then has acr substantial and amr "fed".
 // When SwissID still answers qoa1, there is no second round trip.
 func TestFederationStepUp(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	b := f.env.NewBrowser(t)
 	v := oauth2.GenerateVerifier()
@@ -442,6 +442,7 @@ func TestFederationStepUp(t *testing.T) {
 // TestFederationLocalStepUp: with stepup "local" the second factor is the
 // account's own.
 func TestFederationLocalStepUp(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{ConnectorOptions: map[string]web.ConnectorOptions{"swissid": {StepUp: web.StepUpLocal}}})
 	acct := f.env.CreateAccount(t, "Hans", "Meier", swissUser.Email, mfaPassword)
 	setup := f.env.NewBrowser(t)
@@ -471,6 +472,7 @@ func TestFederationLocalStepUp(t *testing.T) {
 // TestFederationUnlink: the account page lists linked logins; the last
 // way into an account without a password cannot be removed, others can.
 func TestFederationUnlink(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	b := f.env.NewBrowser(t)
 	v := oauth2.GenerateVerifier()
@@ -525,6 +527,7 @@ func TestFederationUnlink(t *testing.T) {
 // TestFederationUnverifiedEmail: an address SwissID did not verify (or the
 // person changed) is confirmed by the normal activation mail first.
 func TestFederationUnverifiedEmail(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	b := f.env.NewBrowser(t)
 	_, id := f.start(t, b, "basic", oauth2.GenerateVerifier())
@@ -569,6 +572,7 @@ func TestFederationUnverifiedEmail(t *testing.T) {
 // TestFederationNeverRelinks: an upstream login linked meanwhile (in
 // another browser) is neither linked again nor moved to another account.
 func TestFederationNeverRelinks(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	other := f.env.CreateAccount(t, "Eva", "Muster", mfaEmail, mfaPassword)
 	b1, b2 := f.env.NewBrowser(t), f.env.NewBrowser(t)
@@ -593,6 +597,7 @@ func TestFederationNeverRelinks(t *testing.T) {
 // TestFederationPagesInEveryLanguage renders the choice and error pages in
 // the four languages: no message key left, no broken format verb.
 func TestFederationPagesInEveryLanguage(t *testing.T) {
+	t.Parallel()
 	f := newFedFixture(t, idptest.Options{})
 	b := f.env.NewBrowser(t)
 	_, id := f.start(t, b, "basic", oauth2.GenerateVerifier())

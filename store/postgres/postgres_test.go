@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,18 +17,12 @@ import (
 
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/notify"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 	"github.com/kanton/kundencenter/store/sqlstore"
 	"github.com/kanton/kundencenter/store/storetest"
 )
 
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testURL() string {
-	if u := os.Getenv("KC_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
+func testURL() string { return sqldbtest.PostgresURL() }
 
 // newSchema returns a fresh schema name and drops that schema at cleanup.
 func newSchema(t testing.TB) string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -411,22 +412,36 @@ func TestMigrate(t *testing.T) {
 		if n != 1 {
 			t.Errorf("0002 ran %d times", n)
 		}
-		// A failing file is rolled back entirely and not recorded.
-		fsys[db.Dialect().String()+"/0003_bad.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE c (id TEXT);
+		// A failing file is rolled back entirely and not recorded; the
+		// pending file before it (ending in a comment) stays applied, and
+		// the error names the failing file.
+		dir := db.Dialect().String()
+		fsys[dir+"/0003_c.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE c (id TEXT) -- no semicolon`)}
+		fsys[dir+"/0004_bad.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE d (id TEXT);
 			INSERT INTO nowhere VALUES (1);`)}
-		if err := db.Migrate(ctx, fsys); err == nil {
+		fsys[dir+"/0005_e.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE e (id TEXT);`)}
+		err := db.Migrate(ctx, fsys)
+		if err == nil {
 			t.Fatal("bad migration succeeded")
 		}
-		_, err := db.Exec(ctx, `SELECT * FROM c`)
-		if err == nil {
-			t.Error("table c of the failed migration exists")
+		if !strings.Contains(err.Error(), dir+"/0004_bad.sql") {
+			t.Errorf("error %q does not name %s/0004_bad.sql", err, dir)
 		}
-		fsys[db.Dialect().String()+"/0003_bad.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE c (id TEXT);`)}
+		if _, err := db.Exec(ctx, `SELECT * FROM c`); err != nil {
+			t.Errorf("table c of the migration before the failed one: %v", err)
+		}
+		for _, table := range []string{"d", "e"} {
+			if _, err := db.Exec(ctx, `SELECT * FROM `+table); err == nil {
+				t.Errorf("table %s of the failed migration or the one after it exists", table)
+			}
+		}
+		fsys[dir+"/0004_bad.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE d (id TEXT);`)}
 		must(t, db.Migrate(ctx, fsys))
 		must(t, db.QueryRow(ctx, `SELECT count(*) FROM kc_schema_migrations`).Scan(&n))
-		if n != 3 {
+		if n != 5 {
 			t.Errorf("%d migrations recorded", n)
 		}
+		must(t, db.QueryRow(ctx, `SELECT count(*) FROM e`).Scan(&n))
 	})
 }
 

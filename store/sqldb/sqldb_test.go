@@ -5,20 +5,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 )
 
 // postgresURL is the test server (KC_TEST_POSTGRES_URL).
-func postgresURL() string {
-	if u := os.Getenv("KC_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func postgresURL() string { return sqldbtest.PostgresURL() }
 
 // target is one database a conformance test runs against; open gives a
 // further handle on the same database (same schema or file).
@@ -110,5 +107,22 @@ func wantErr(t *testing.T, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Fatalf("err = %v, want %v", err, want)
+	}
+}
+
+// The test server's connections commit without waiting for the disk
+// (sqldbtest.PostgresURL), unless KC_TEST_POSTGRES_URL says otherwise.
+func TestPostgresURLCommitsAsynchronously(t *testing.T) {
+	db := sqldbtest.Open(t, "postgres", nil)
+	var got string
+	if err := db.QueryRow(t.Context(), `SHOW synchronous_commit`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := "off"
+	if u, err := url.Parse(os.Getenv("KC_TEST_POSTGRES_URL")); err == nil && u.Query().Has("synchronous_commit") {
+		want = u.Query().Get("synchronous_commit")
+	}
+	if got != want {
+		t.Errorf("synchronous_commit = %q, want %q", got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -15,15 +14,11 @@ import (
 	"github.com/kanton/kundencenter/delegation"
 	"github.com/kanton/kundencenter/idp"
 	"github.com/kanton/kundencenter/store/sqldb"
+	"github.com/kanton/kundencenter/store/sqldb/sqldbtest"
 	"github.com/kanton/kundencenter/store/sqlstore"
 )
 
-func postgresURL() string {
-	if u := os.Getenv("KC_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func postgresURL() string { return sqldbtest.PostgresURL() }
 
 // openDB opens an empty database of the dialect (a fresh SQLite file or
 // PostgreSQL schema, dropped at cleanup).
