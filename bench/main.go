@@ -78,7 +78,7 @@ func main() {
 	var tc *tripCount
 	if *trips {
 		var err error
-		if tc, *pgURL, *redisURL, err = newTripCount(context.Background(), *pgURL, *redisURL); err != nil {
+		if tc, *pgURL, *redisURL, err = newTripCount(*pgURL, *redisURL); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

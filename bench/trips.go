@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -53,40 +52,31 @@ func (p *tripProxy) accept() {
 			continue
 		}
 		var clientTurn atomic.Bool // true while the client spoke last
-		go func() {
-			defer s.Close()
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					if !clientTurn.Swap(true) {
-						p.trips.Add(1)
-					}
-					if _, werr := s.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
+		go copyNoting(s, c, func() {
+			if !clientTurn.Swap(true) {
+				p.trips.Add(1)
 			}
-		}()
-		go func() {
-			defer c.Close()
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := s.Read(buf)
-				if n > 0 {
-					clientTurn.Store(false)
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
+		})
+		go copyNoting(c, s, func() { clientTurn.Store(false) })
+	}
+}
+
+// copyNoting copies src to dst, calling note before each chunk is passed
+// on, and closes dst when src ends or dst fails.
+func copyNoting(dst, src net.Conn, note func()) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			note()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
 			}
-		}()
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -151,7 +141,7 @@ func (t *tripCount) Close() {
 
 // newTripCount puts proxies in front of both servers and returns the URLs
 // to use instead.
-func newTripCount(_ context.Context, pgURL, redisURL string) (*tripCount, string, string, error) {
+func newTripCount(pgURL, redisURL string) (*tripCount, string, string, error) {
 	pg, pp, err := viaProxy(pgURL)
 	if err != nil {
 		return nil, "", "", err
